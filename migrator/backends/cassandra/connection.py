@@ -1,0 +1,222 @@
+"""Connecting to a Cassandra/ScyllaDB cluster, from the driver or from an executor.
+
+``ConnectionSpec`` is plain, hashable, picklable data: it is what executors receive. Sessions are
+created lazily inside each Python worker process and cached there, one per cluster (and per
+result format), so a worker that runs many ranges connects once. Nothing here is ever captured
+from the Spark driver.
+
+Connection failures are bounded in time and reported with the host:port that failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from migrator.errors import ConfigError, RuntimeFailure
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 10.0
+REQUEST_TIMEOUT_S = 60.0
+DEFAULT_CONNECTIONS = 1
+
+
+@dataclass(frozen=True)
+class SslSpec:
+    """TLS settings. The Python driver reads PEM files (Java keystores must be converted)."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    key_password: str | None = None
+    protocol: str = "TLS"
+    client_auth: bool = False
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """How to reach one cluster. ``role`` ("source"/"target") only names it in messages."""
+
+    role: str
+    host: str
+    port: int
+    local_dc: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ssl: SslSpec | None = None
+    connections: int | None = None
+    cloud_bundle: str | None = None
+
+    @property
+    def address(self) -> str:
+        return self.cloud_bundle or f"{self.host}:{self.port}"
+
+    def __repr__(self) -> str:  # never show the password
+        return f"ConnectionSpec({self.role} {self.address}, user={self.username!r})"
+
+
+def spec_from_settings(role: str, settings: Any) -> ConnectionSpec:
+    """Build a spec from a validated source/target settings model (``migrator.config``)."""
+    creds = getattr(settings, "credentials", None)
+    cloud = getattr(settings, "cloud", None)
+    return ConnectionSpec(
+        role=role,
+        host=(settings.host or "").strip("[]"),
+        port=int(settings.port or 9042),
+        local_dc=getattr(settings, "local_dc", None),
+        username=creds.username if creds else None,
+        password=creds.password if creds else None,
+        ssl=_ssl_spec(role, getattr(settings, "ssl_options", None)),
+        connections=getattr(settings, "connections", None),
+        cloud_bundle=cloud.secure_bundle_path if cloud else None,
+    )
+
+
+def _ssl_spec(role: str, options: Any) -> SslSpec | None:
+    if options is None or not options.enabled:
+        return None
+    store_type = (options.trust_store_type or "JKS").upper()
+    if options.trust_store_path and store_type not in ("PEM", "CRT", "CER"):
+        raise ConfigError(
+            [
+                (
+                    f"{role}.sslOptions.trustStoreType",
+                    f"the Python driver cannot read a {store_type} trust store; convert it to PEM "
+                    "(keytool -exportcert -rfc -keystore truststore.jks -alias <alias> > ca.pem), "
+                    "then set trustStorePath to the .pem file and trustStoreType: PEM",
+                )
+            ]
+        )
+    return SslSpec(
+        ca_file=options.trust_store_path,
+        cert_file=options.key_store_path if options.client_auth_enabled else None,
+        key_file=options.key_store_path if options.client_auth_enabled else None,
+        key_password=options.key_store_password,
+        protocol=options.protocol or "TLS",
+        client_auth=bool(options.client_auth_enabled),
+    )
+
+
+def _ssl_context(spec: SslSpec) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if spec.ca_file:
+        ctx.load_verify_locations(spec.ca_file)
+    else:
+        ctx.load_default_certs()
+    ctx.check_hostname = False
+    if spec.client_auth and spec.cert_file:
+        ctx.load_cert_chain(spec.cert_file, spec.key_file, password=spec.key_password)
+    return ctx
+
+
+def build_cluster(spec: ConnectionSpec, *, executor_threads: int = 2, schema_metadata: bool = True) -> Any:
+    """A driver ``Cluster`` for the spec: token-aware, DC-aware, bounded timeouts."""
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+    from cassandra.query import tuple_factory
+
+    profile = ExecutionProfile(
+        load_balancing_policy=TokenAwarePolicy(
+            DCAwareRoundRobinPolicy(local_dc=spec.local_dc), shuffle_replicas=False
+        ),
+        request_timeout=REQUEST_TIMEOUT_S,
+        row_factory=tuple_factory,
+    )
+    kwargs: dict[str, Any] = {
+        "execution_profiles": {EXEC_PROFILE_DEFAULT: profile},
+        "connect_timeout": CONNECT_TIMEOUT_S,
+        "control_connection_timeout": CONNECT_TIMEOUT_S,
+        "executor_threads": executor_threads,
+        "compression": False,
+        # executors only need the token map (for routing), not the whole schema: connects faster
+        "schema_metadata_enabled": schema_metadata,
+    }
+    if spec.username is not None:
+        kwargs["auth_provider"] = PlainTextAuthProvider(username=spec.username, password=spec.password or "")
+    if spec.cloud_bundle:
+        kwargs["cloud"] = {"secure_connect_bundle": spec.cloud_bundle}
+    else:
+        kwargs["contact_points"] = [spec.host]
+        kwargs["port"] = spec.port
+        if spec.ssl is not None:
+            kwargs["ssl_context"] = _ssl_context(spec.ssl)
+    return Cluster(**kwargs)
+
+
+def connect(spec: ConnectionSpec, *, raw: bool = False, schema_metadata: bool = True) -> Any:
+    """Open a session, translating driver failures into a message naming the cluster."""
+    from cassandra import AuthenticationFailed
+    from cassandra.cluster import NoHostAvailable
+
+    cluster = build_cluster(spec, schema_metadata=schema_metadata)
+    try:
+        session = cluster.connect()
+    except NoHostAvailable as exc:
+        cluster.shutdown()
+        reasons = "; ".join(f"{host}: {_short(err)}" for host, err in exc.errors.items()) or str(exc)
+        if any(isinstance(e, AuthenticationFailed) for e in exc.errors.values()):
+            raise RuntimeFailure(
+                f"authentication to the {spec.role} cluster at {spec.address} failed: {reasons}",
+                hint=f"check {spec.role}.credentials",
+            ) from None
+        raise RuntimeFailure(
+            f"cannot connect to the {spec.role} cluster at {spec.address} "
+            f"(gave up after {CONNECT_TIMEOUT_S:.0f} s): {reasons}",
+            hint=f"check {spec.role}.host / {spec.role}.port and that the cluster is up",
+        ) from None
+    except Exception as exc:
+        cluster.shutdown()
+        raise RuntimeFailure(
+            f"cannot connect to the {spec.role} cluster at {spec.address}: {_short(exc)}"
+        ) from None
+    if raw:
+        from migrator.backends.cassandra.raw import RawProtocolHandler
+
+        session.client_protocol_handler = RawProtocolHandler
+    return session
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 300 else text[:297] + "..."
+
+
+# --- per-worker-process session cache -----------------------------------------------------------
+
+_SESSIONS: dict[tuple[ConnectionSpec, bool], Any] = {}
+_SESSIONS_LOCK = threading.Lock()
+_SESSIONS_PID: int | None = None
+
+
+def cached_session(spec: ConnectionSpec, *, raw: bool = False) -> Any:
+    """The worker process's session for ``spec`` (created on first use, reused by later tasks)."""
+    global _SESSIONS_PID
+    key = (spec, raw)
+    with _SESSIONS_LOCK:
+        if _SESSIONS_PID != os.getpid():  # forked: the parent's sockets are not ours
+            _SESSIONS.clear()
+            _SESSIONS_PID = os.getpid()
+        session = _SESSIONS.get(key)
+        if session is None or session.is_shutdown:
+            session = connect(spec, raw=raw, schema_metadata=False)
+            _SESSIONS[key] = session
+        return session
+
+
+_PREPARED: dict[tuple[int, str], Any] = {}
+
+
+def prepared(session: Any, cql: str) -> Any:
+    """Prepare once per session and statement text."""
+    key = (id(session), cql)
+    stmt = _PREPARED.get(key)
+    if stmt is None:
+        stmt = session.prepare(cql)
+        _PREPARED[key] = stmt
+    return stmt

@@ -1,0 +1,61 @@
+"""CQL text: identifier quoting and the statements the copy job runs. The one place for both."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def quote(identifier: str) -> str:
+    """Always double-quote: exact for mixed case, reserved words and odd characters."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def column_list(names: Sequence[str]) -> str:
+    return ", ".join(quote(n) for n in names)
+
+
+def token_range_select(
+    qualified: str, partition_key: Sequence[str], selectors: Sequence[str], where: str | None
+) -> str:
+    """``SELECT ... WHERE token(pk) > ? AND token(pk) <= ?`` plus the user's ``where``."""
+    pk = column_list(partition_key)
+    cql = f"SELECT {', '.join(selectors)} FROM {qualified} WHERE token({pk}) > ? AND token({pk}) <= ?"
+    if where:
+        cql += f" AND ({where}) ALLOW FILTERING"
+    return cql
+
+
+def writetime(column: str) -> str:
+    return f"WRITETIME({quote(column)})"
+
+
+def ttl(column: str) -> str:
+    return f"TTL({quote(column)})"
+
+
+def insert(qualified: str, columns: Sequence[str], *, ttl: str | None = None, timestamp: str | None = None) -> str:
+    """INSERT with bind markers; ``ttl``/``timestamp`` are literal numbers or ``?``."""
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {qualified} ({column_list(columns)}) VALUES ({marks}){using(ttl, timestamp)}"
+
+
+def using(ttl: str | None, timestamp: str | None) -> str:
+    parts = []
+    if ttl is not None:
+        parts.append(f"TTL {ttl}")
+    if timestamp is not None:
+        parts.append(f"TIMESTAMP {timestamp}")
+    return (" USING " + " AND ".join(parts)) if parts else ""
+
+
+def key_condition(key: Sequence[str]) -> str:
+    return " AND ".join(f"{quote(k)} = ?" for k in key)
+
+
+def update(qualified: str, assignments: Sequence[str], key: Sequence[str], *, ttl: str | None = None,
+           timestamp: str | None = None) -> str:
+    return f"UPDATE {qualified}{using(ttl, timestamp)} SET {', '.join(assignments)} WHERE {key_condition(key)}"
+
+
+def select_by_key(qualified: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    return f"SELECT {column_list(columns)} FROM {qualified} WHERE {key_condition(key)}"

@@ -1,0 +1,176 @@
+"""Writing rows with each cell's original WRITETIME and remaining TTL (``preserveTimestamps``).
+
+Simple cells that share (writetime, ttl) go into one INSERT ... USING TTL ? AND TIMESTAMP ?; the
+other columns of that statement are unset, so nothing else is touched. Non-frozen collections and
+UDTs hold one cell per element/field, each with its own metadata (Cassandra 5 reports them as
+lists through WRITETIME()/TTL()):
+
+* set and map elements are added with ``c = c + ?`` per (writetime, ttl) group: no collection
+  tombstone is written and re-running is harmless (same element, same timestamp);
+* UDT fields are set one by one with ``c.f = ?``;
+* list elements get their position from a server-generated time UUID at write time, so appending
+  twice would duplicate them. A list is therefore first compared with the target's: equal lists are
+  left alone, an empty target list gets the runs of elements appended in order, and a different
+  non-empty one is replaced as a whole with the newest element timestamp (counted as a conflict).
+
+The remaining TTL is read at scan time, so the target's expiry is later by the time between
+reading a page and writing it. A remaining TTL of 0 seconds is written as 1 (0 would mean "never").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cassandra.query import UNSET_VALUE
+
+from migrator.backends.cassandra import cql, raw
+from migrator.backends.cassandra.plan import CellSpec, CopyPlan
+from migrator.backends.cassandra.writers import RowWriter
+
+Group = tuple[int | None, int]  # (writetime, ttl); ttl 0 = none
+
+
+def _ttl(raw_ttl: bytes | None) -> int:
+    value = raw.decode_int(raw_ttl)
+    if value is None:
+        return 0
+    return max(value, 1)
+
+
+class PreserveWriter(RowWriter):
+    def __init__(self, plan: CopyPlan, session: Any, select: Any) -> None:
+        super().__init__(plan, session, select)
+        table = plan.target_table
+        self.simple = [c for c in plan.cells if c.multicell is None or c.writetime is None]
+        self.multi = [c for c in plan.cells if c.multicell is not None and c.writetime is not None]
+        names = plan.key_names + [c.target for c in self.simple]
+        self.insert = self.prepare(cql.insert(table, names, ttl="?", timestamp="?"))
+        self.simple_static = [c for c in self.simple if c.static]
+        static_names = plan.partition_names + [c.target for c in self.simple_static]
+        self.insert_static = self.prepare(cql.insert(table, static_names, ttl="?", timestamp="?"))
+        self.marker = self.prepare(cql.insert(table, plan.key_names))
+        self.list_conflicts = 0
+        self._stmts: dict[tuple[str, str, bool], Any] = {}
+
+    # --- statements per collection column ---
+
+    def _stmt(self, cell: CellSpec, op: str) -> Any:
+        key = (cell.target, op, cell.static)
+        stmt = self._stmts.get(key)
+        if stmt is None:
+            where = self.plan.partition_names if cell.static else self.plan.key_names
+            col = cql.quote(cell.target)
+            if op == "add":
+                text = cql.update(self.plan.target_table, [f"{col} = {col} + ?"], where, ttl="?", timestamp="?")
+            elif op == "set":
+                text = cql.update(self.plan.target_table, [f"{col} = ?"], where, ttl="?", timestamp="?")
+            elif op == "read":
+                text = cql.select_by_key(self.plan.target_table, [cell.target], where)
+            else:  # op is a UDT field name
+                field = f"{col}.{cql.quote(op)}"
+                text = cql.update(self.plan.target_table, [f"{field} = ?"], where, ttl="?", timestamp="?")
+            stmt = self.prepare(text)
+            self._stmts[key] = stmt
+        return stmt
+
+    # --- rows ---
+
+    def write_row(self, row: Sequence[Any]) -> None:
+        first = self.new_partition(row)
+        static_only = self.static_only(row)
+        cells = [c for c in self.simple if (first or not c.static) and (c.static or not static_only)]
+        groups: dict[Group, list[CellSpec]] = {}
+        for cell in cells:
+            if row[cell.value] is None:
+                continue
+            ts = raw.decode_int(row[cell.writetime]) if cell.writetime is not None else None
+            ttl = _ttl(row[cell.ttl]) if cell.ttl is not None else 0
+            groups.setdefault((ts, ttl), []).append(cell)
+        for (ts, ttl), members in groups.items():
+            self._insert_group(row, static_only, members, ts, ttl)
+        wrote_multi = False
+        for cell in self.multi:
+            if (cell.static and not first) or (static_only and not cell.static) or row[cell.value] is None:
+                continue
+            key = self.keys(row, partition_only=cell.static)
+            wrote_multi |= self._write_multicell(cell, row, key)
+        if not groups and not wrote_multi and not static_only:
+            self.send(self.marker, self.keys(row))  # the row exists with no cells: keep it
+        self.rows_written += 1
+
+    def _insert_group(self, row: Sequence[Any], static_only: bool, members: list[CellSpec], ts: int | None,
+                      ttl: int) -> None:
+        stmt, cols = (self.insert_static, self.simple_static) if static_only else (self.insert, self.simple)
+        chosen = {id(c) for c in members}
+        values = self.keys(row, partition_only=static_only)
+        values += [self.cell_value(c, row[c.value]) if id(c) in chosen else UNSET_VALUE for c in cols]
+        values += [raw.encode_int(ttl), raw.encode_bigint(ts) if ts is not None else UNSET_VALUE]
+        self.send(stmt, values)
+
+    def _write_multicell(self, cell: CellSpec, row: Sequence[Any], key: list[Any]) -> bool:
+        value = row[cell.value]
+        stamps = raw.split_int_list(row[cell.writetime])
+        ttls = [max(t, 1) if t is not None else 0 for t in raw.split_int_list(row[cell.ttl])]
+        if cell.multicell == "udt":
+            return self._write_udt(cell, raw.split_fields(value), stamps, ttls, key)
+        items = raw.split_elements(value)
+        per_entry = 2 if cell.multicell == "map" else 1
+        entries = [items[i : i + per_entry] for i in range(0, len(items), per_entry)]
+        if cell.multicell == "list":
+            return self._write_list(cell, value, entries, stamps, ttls, key)
+        groups: dict[Group, list[list[Any]]] = {}
+        for entry, ts, ttl in zip(entries, stamps, ttls, strict=True):
+            groups.setdefault((ts, ttl), []).append(entry)
+        for (ts, ttl), members in groups.items():
+            payload = raw.join_elements([b for e in members for b in e], len(members))
+            self._send_meta(self._stmt(cell, "add"), ttl, ts, [payload, *key])
+        return bool(groups)
+
+    def _write_udt(self, cell: CellSpec, fields: list[bytes | None], stamps: list[int | None], ttls: list[int],
+                   key: list[Any]) -> bool:
+        wrote = False
+        for name, field, ts, ttl in zip(cell.udt_fields, fields, stamps, ttls, strict=False):
+            if field is None or ts is None:
+                continue
+            self._send_meta(self._stmt(cell, name), ttl, ts, [field, *key])
+            wrote = True
+        return wrote
+
+    def _write_list(self, cell: CellSpec, value: bytes, entries: list[list[Any]], stamps: list[int | None],
+                    ttls: list[int], key: list[Any]) -> bool:
+        current = self.session.execute(self.bound(self._stmt(cell, "read"), list(key))).one()
+        have = current[0] if current else None
+        if have is not None and raw.split_elements(have) == [e[0] for e in entries]:
+            return True
+        if have is not None:  # someone else's list is there: replace it whole
+            self.list_conflicts += 1
+            newest = max((s for s in stamps if s is not None), default=None)
+            self._execute_meta(self._stmt(cell, "set"), min(ttls) if ttls else 0, newest, [value, *key])
+            return True
+        run: list[bytes] = []
+        run_meta: Group | None = None
+        for entry, ts, ttl in zip(entries, stamps, ttls, strict=True):
+            if run and (ts, ttl) != run_meta:
+                self._append_run(cell, run, run_meta, key)
+                run = []
+            run.append(entry[0])
+            run_meta = (ts, ttl)
+        if run:
+            self._append_run(cell, run, run_meta, key)
+        return True
+
+    def _append_run(self, cell: CellSpec, run: list[bytes], meta: Group | None, key: list[Any]) -> None:
+        ts, ttl = meta if meta else (None, 0)
+        # synchronous on purpose: list order is the order in which the appends reach the server
+        self._execute_meta(self._stmt(cell, "add"), ttl, ts, [raw.join_elements(run, len(run)), *key])
+
+    def _meta(self, ttl: int, ts: int | None) -> list[Any]:
+        return [raw.encode_int(ttl), raw.encode_bigint(ts) if ts is not None else UNSET_VALUE]
+
+    def _send_meta(self, stmt: Any, ttl: int, ts: int | None, rest: list[Any]) -> None:
+        self.send(stmt, self._meta(ttl, ts) + rest)
+
+    def _execute_meta(self, stmt: Any, ttl: int, ts: int | None, rest: list[Any]) -> None:
+        self.window.drain()
+        self.session.execute(self.bound(stmt, self._meta(ttl, ts) + rest))

@@ -1,0 +1,171 @@
+"""Command line: ``migrator check|migrate --config FILE``.
+
+A thin layer over the programmatic API. Every user-facing failure is a ``MigratorError`` caught
+here once and printed as a message with its documented exit code (see ``migrator.errors``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from migrator import __version__
+from migrator.errors import EXIT_INTERRUPTED, EXIT_OK, ConfigError, Interrupted, MigratorError, UsageError
+
+log = logging.getLogger("migrator")
+
+CONFIG_CONF_KEYS = ("spark.migrator.config", "spark.scylla.config")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="migrator", description="Migrate and validate Cassandra/ScyllaDB tables.")
+    parser.add_argument("--version", action="version", version=f"migrator {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", help="YAML config (or a savepoint to resume from); "
+                        "also read from --conf spark.scylla.config=PATH")
+    common.add_argument("--log-level", default=os.environ.get("MIGRATOR_LOG_LEVEL", "INFO"),
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    spark_opts = argparse.ArgumentParser(add_help=False)
+    spark_opts.add_argument("--master", help="Spark master URL (default: as given by spark-submit, else local[*])")
+    spark_opts.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                            help="extra Spark setting (repeatable)")
+    sub.add_parser("check", parents=[common], help="validate the config, connect to both sides, print the plan")
+    sub.add_parser("migrate", parents=[common, spark_opts], help="copy the source table into the target")
+    return parser
+
+
+def _spark_conf(pairs: Sequence[str]) -> dict[str, str]:
+    conf = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--conf expects KEY=VALUE, got {pair!r}")
+        conf[key.strip()] = value
+    return conf
+
+
+def _config_path(args: argparse.Namespace, conf: dict[str, str]) -> str:
+    if args.config:
+        return str(args.config)
+    for key in CONFIG_CONF_KEYS:
+        if conf.get(key):
+            return conf[key]
+    from_env = _submitted_config()
+    if from_env:
+        return from_env
+    raise UsageError("no config given", hint="pass --config FILE (or --conf spark.scylla.config=FILE)")
+
+
+def _submitted_config() -> str | None:
+    """The config path from a spark-submit --conf, when running under spark-submit."""
+    if "SPARK_SUBMIT_OPTS" not in os.environ and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        return None
+    from pyspark import SparkConf
+
+    conf = SparkConf()
+    return next((conf.get(k) for k in CONFIG_CONF_KEYS if conf.contains(k)), None)
+
+
+def setup_logging(level: str, secrets: set[str] | None = None) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    if secrets:
+        handler.addFilter(_Scrubber(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("migrator").setLevel(level)
+    logging.getLogger("cassandra").setLevel(logging.ERROR)
+    logging.getLogger("py4j").setLevel(logging.ERROR)
+
+
+class _Scrubber(logging.Filter):
+    """Last line of defence: no secret value reaches a log line, whatever formatted it."""
+
+    def __init__(self, secrets: set[str]) -> None:
+        super().__init__()
+        self.secrets = sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = message
+        for secret in self.secrets:
+            scrubbed = scrubbed.replace(secret, "<redacted>")
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    setup_logging(args.log_level)
+    try:
+        return _run(args)
+    except MigratorError as exc:
+        log.debug("failure details", exc_info=True)
+        print(f"migrator: error: {exc.render()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("migrator: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace) -> int:
+    from migrator.config import load_config, redact_tree, render_yaml
+
+    conf = _spark_conf(getattr(args, "conf", []))
+    loaded = load_config(_config_path(args, conf))
+    setup_logging(args.log_level, loaded.model.secret_values())
+    log.info("config %s:\n%s", loaded.source or "", render_yaml(redact_tree(loaded.raw, redact_where=True)))
+    if args.command == "check":
+        from migrator.check import check
+
+        print(check(loaded))
+        return EXIT_OK
+    if args.command == "migrate":
+        return _migrate(loaded, args, conf)
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def _migrate(loaded: Any, args: argparse.Namespace, conf: dict[str, str]) -> int:
+    from migrator.cqlplan import require_cql_pair
+    from migrator.migrate import migrate
+    from migrator.spark import create_session
+
+    require_cql_pair(loaded.model)  # fail on usage before paying for a Spark start
+    spark = create_session(args.master, conf)
+    try:
+        result = migrate(loaded, spark)
+    except Interrupted:
+        raise
+    finally:
+        _stop(spark)
+    rate = result.rows / result.seconds if result.seconds > 0 else 0.0
+    print(
+        f"migration finished: {result.ranges_done}/{result.ranges_total} ranges, {result.rows:,} rows "
+        f"in {result.seconds:.1f} s ({rate:,.0f} rows/s); savepoint: {result.savepoint}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _stop(spark: Any) -> None:
+    try:
+        spark.stop()
+    except Exception:  # stopping must never hide the real outcome
+        log.debug("spark.stop() failed", exc_info=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+__all__ = ["ConfigError", "main"]

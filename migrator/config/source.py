@@ -1,0 +1,186 @@
+"""The ``source:`` block, one model per upstream ``type`` (reference A.1 to A.6).
+
+Each model carries capability flags instead of making callers test types: ``backend`` names the module in
+``migrator.backends`` that serves it, ``supports_savepoints`` says whether a run can resume. ``type``
+keeps the spelling the user wrote (``scylla`` or ``cassandra``, ``dynamo`` or ``dynamodb``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BeforeValidator, Field
+
+from migrator.config.aws import (
+    AlternatorSettings,
+    AwsCredentials,
+    Endpoint,
+    alternator_key_hint,
+    alternator_problems,
+    dynamodb_key_hint,
+)
+from migrator.config.base import (
+    BillingMode,
+    ConfigModel,
+    NonBlankStr,
+    PositiveInt,
+    Problem,
+    ThroughputPercent,
+    case_insensitive,
+)
+from migrator.config.cql import CqlConnection
+from migrator.config.mysql import MySQLSource
+
+
+class CassandraSource(CqlConnection):
+    """Read one CQL table token range by token range (``type: cassandra`` or ``scylla``)."""
+
+    backend: ClassVar[str] = "cassandra"
+    supports_savepoints: ClassVar[bool] = True
+
+    type: Literal["cassandra", "scylla"] = "cassandra"
+    split_count: PositiveInt | None = Field(default=None, alias="splitCount")
+    fetch_size: PositiveInt = Field(alias="fetchSize", examples=[1000])
+    preserve_timestamps: bool = Field(alias="preserveTimestamps", examples=[False])
+    where: str | None = None
+
+
+class ParquetSource(ConfigModel):
+    """Read Parquet files from a local directory/file or S3."""
+
+    backend: ClassVar[str] = "parquet"
+    supports_savepoints: ClassVar[bool] = True
+
+    type: Literal["parquet"] = "parquet"
+    path: NonBlankStr = Field(examples=["s3a://bucket/export/"])
+    credentials: AwsCredentials | None = None
+    region: str | None = None
+    endpoint: Endpoint | None = None
+
+
+class _DynamoDBSourceBase(ConfigModel):
+    """Keys shared by ``type: dynamodb`` and ``type: alternator`` sources."""
+
+    backend: ClassVar[str] = "dynamodb"
+    supports_savepoints: ClassVar[bool] = True
+
+    table: NonBlankStr = Field(examples=["events"])
+    endpoint: Endpoint | None = None
+    region: str | None = None
+    credentials: AwsCredentials | None = None
+    scan_segments: PositiveInt | None = Field(default=None, alias="scanSegments")
+    read_throughput: PositiveInt | None = Field(default=None, alias="readThroughput")
+    throughput_read_percent: ThroughputPercent | None = Field(default=None, alias="throughputReadPercent")
+    max_map_tasks: PositiveInt | None = Field(default=None, alias="maxMapTasks")
+
+
+class DynamoDBSource(_DynamoDBSourceBase):
+    """Scan an AWS DynamoDB table (``type: dynamodb`` or ``dynamo``)."""
+
+    type: Literal["dynamodb", "dynamo"] = "dynamodb"
+
+    @property
+    def remove_consumed_capacity(self) -> bool:
+        """Always false for AWS DynamoDB (the setting exists for Alternator only)."""
+        return False
+
+    @classmethod
+    def unknown_key_hint(cls, key: str) -> str | None:
+        """Alternator-only keys are refused with a hint to use ``type: alternator``."""
+        return dynamodb_key_hint(key)
+
+
+class AlternatorSource(_DynamoDBSourceBase, AlternatorSettings):
+    """Scan a ScyllaDB Alternator table; the endpoint is required."""
+
+    type: Literal["alternator"] = "alternator"
+    remove_consumed_capacity: bool = Field(default=True, alias="removeConsumedCapacity")
+
+    @classmethod
+    def unknown_key_hint(cls, key: str) -> str | None:
+        """A nested ``alternator:`` block is refused: the settings are flat."""
+        return alternator_key_hint(key)
+
+    def rule_problems(self) -> Iterator[Problem]:
+        """Endpoint with protocol, no assumeRole, rack needs datacenter."""
+        return alternator_problems(self, self.endpoint, self.credentials)
+
+
+class AttributeDefinition(ConfigModel):
+    """A key attribute of the table to create from an S3 export."""
+
+    name: NonBlankStr = Field(examples=["id"])
+    type: Annotated[Literal["S", "N", "B"], BeforeValidator(case_insensitive("S", "N", "B"))] = Field(
+        examples=["S"]
+    )
+
+
+class KeySchemaElement(ConfigModel):
+    """One element of the key schema: the partition (HASH) or sort (RANGE) key."""
+
+    name: NonBlankStr = Field(examples=["id"])
+    type: Annotated[Literal["HASH", "RANGE"], BeforeValidator(case_insensitive("HASH", "RANGE"))] = Field(
+        examples=["HASH"]
+    )
+
+
+class ProvisionedThroughput(ConfigModel):
+    """Read and write capacity of a provisioned table."""
+
+    read_capacity_units: PositiveInt = Field(alias="readCapacityUnits", examples=[100])
+    write_capacity_units: PositiveInt = Field(alias="writeCapacityUnits", examples=[100])
+
+
+class TableDescription(ConfigModel):
+    """The table an S3 export is loaded into (the export itself does not describe it)."""
+
+    attribute_definitions: list[AttributeDefinition] = Field(
+        alias="attributeDefinitions", examples=[[{"name": "id", "type": "S"}]]
+    )
+    key_schema: list[KeySchemaElement] = Field(alias="keySchema", examples=[[{"name": "id", "type": "HASH"}]])
+    billing_mode: BillingMode | None = Field(default=None, alias="billingMode")
+    provisioned_throughput: ProvisionedThroughput | None = Field(default=None, alias="provisionedThroughput")
+
+    def rule_problems(self) -> Iterator[Problem]:
+        """Exactly one HASH key, at most one RANGE key, each defined in attributeDefinitions."""
+        kinds = [element.type for element in self.key_schema]
+        if kinds.count("HASH") != 1 or kinds.count("RANGE") > 1:
+            yield "keySchema", "needs exactly one HASH key and at most one RANGE key"
+        defined = {a.name for a in self.attribute_definitions}
+        for index, element in enumerate(self.key_schema):
+            if element.name not in defined:
+                yield (
+                    f"keySchema[{index}].name",
+                    f"'{element.name}' is not listed in attributeDefinitions; add it there with its type",
+                )
+
+
+class DynamoDBS3ExportSource(ConfigModel):
+    """Load a DynamoDB export to S3 (``manifest-summary.json`` and its data files)."""
+
+    backend: ClassVar[str] = "s3export"
+    supports_savepoints: ClassVar[bool] = False
+
+    type: Literal["dynamodb-s3-export"] = "dynamodb-s3-export"
+    bucket: NonBlankStr = Field(examples=["my-exports"])
+    manifest_key: NonBlankStr = Field(
+        alias="manifestKey", examples=["AWSDynamoDB/01234567890123-abcdefgh/manifest-summary.json"]
+    )
+    table_description: TableDescription = Field(alias="tableDescription")
+    endpoint: Endpoint | None = None
+    region: str | None = None
+    credentials: AwsCredentials | None = None
+    use_path_style_access: bool | None = Field(default=None, alias="usePathStyleAccess")
+
+
+Source = Annotated[
+    CassandraSource
+    | ParquetSource
+    | DynamoDBSource
+    | AlternatorSource
+    | DynamoDBS3ExportSource
+    | MySQLSource,
+    Field(discriminator="type"),
+]
+"""Any source block, chosen by its ``type`` key."""

@@ -1,0 +1,127 @@
+"""The ``target:`` block, one model per upstream ``type`` (reference A.7, A.8 and E.5).
+
+As for sources, ``backend`` names the module that serves a target and ``type`` keeps the user's spelling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BeforeValidator, Field
+
+from migrator.config.aws import (
+    AlternatorSettings,
+    AwsCredentials,
+    Endpoint,
+    alternator_key_hint,
+    alternator_problems,
+    dynamodb_key_hint,
+)
+from migrator.config.base import (
+    BillingMode,
+    ConfigModel,
+    Int,
+    NonBlankStr,
+    PositiveInt,
+    Problem,
+    ThroughputPercent,
+    case_insensitive,
+)
+from migrator.config.cql import CqlConnection
+
+PARQUET_COMPRESSIONS = ("none", "uncompressed", "snappy", "gzip", "lzo", "brotli", "lz4", "zstd")
+PARQUET_MODES = ("error", "overwrite", "append", "ignore")
+
+
+class CassandraTarget(CqlConnection):
+    """Write into an existing CQL table (``type: scylla`` or ``cassandra``); the table is never created."""
+
+    backend: ClassVar[str] = "cassandra"
+
+    type: Literal["scylla", "cassandra"] = "scylla"
+    strip_trailing_zeros_for_decimals: bool = Field(alias="stripTrailingZerosForDecimals", examples=[False])
+    write_ttl_in_s: PositiveInt | None = Field(default=None, alias="writeTTLInS")
+    write_writetimestamp_in_us: Int | None = Field(default=None, alias="writeWritetimestampInuS")
+    drop_null_primary_keys: bool | None = Field(default=None, alias="dropNullPrimaryKeys")
+
+
+class _DynamoDBTargetBase(ConfigModel):
+    """Keys shared by ``type: dynamodb`` and ``type: alternator`` targets."""
+
+    backend: ClassVar[str] = "dynamodb"
+
+    table: NonBlankStr = Field(examples=["events"])
+    endpoint: Endpoint | None = None
+    region: str | None = None
+    credentials: AwsCredentials | None = None
+    write_throughput: PositiveInt | None = Field(default=None, alias="writeThroughput")
+    throughput_write_percent: ThroughputPercent | None = Field(default=None, alias="throughputWritePercent")
+    stream_changes: bool = Field(alias="streamChanges", examples=[False])
+    skip_initial_snapshot_transfer: bool | None = Field(default=None, alias="skipInitialSnapshotTransfer")
+    billing_mode: BillingMode | None = Field(default=None, alias="billingMode")
+
+
+class DynamoDBTarget(_DynamoDBTargetBase):
+    """Write into an AWS DynamoDB table, created if missing (``type: dynamodb`` or ``dynamo``)."""
+
+    type: Literal["dynamodb", "dynamo"] = "dynamodb"
+
+    @property
+    def remove_consumed_capacity(self) -> bool:
+        """Always false for AWS DynamoDB (the setting exists for Alternator only)."""
+        return False
+
+    @classmethod
+    def unknown_key_hint(cls, key: str) -> str | None:
+        """Alternator-only keys are refused with a hint to use ``type: alternator``."""
+        return dynamodb_key_hint(key)
+
+
+class AlternatorTarget(_DynamoDBTargetBase, AlternatorSettings):
+    """Write into a ScyllaDB Alternator table, created if missing; the endpoint is required."""
+
+    type: Literal["alternator"] = "alternator"
+    remove_consumed_capacity: bool = Field(default=True, alias="removeConsumedCapacity")
+
+    @classmethod
+    def unknown_key_hint(cls, key: str) -> str | None:
+        """A nested ``alternator:`` block is refused: the settings are flat."""
+        return alternator_key_hint(key)
+
+    def rule_problems(self) -> Iterator[Problem]:
+        """Endpoint with protocol, no assumeRole, rack needs datacenter."""
+        return alternator_problems(self, self.endpoint, self.credentials)
+
+
+class ParquetTarget(ConfigModel):
+    """Write Parquet files (one directory per run)."""
+
+    backend: ClassVar[str] = "parquet"
+
+    type: Literal["parquet"] = "parquet"
+    path: NonBlankStr = Field(examples=["/data/export"])
+    compression: Annotated[
+        Literal["none", "uncompressed", "snappy", "gzip", "lzo", "brotli", "lz4", "zstd"],
+        BeforeValidator(case_insensitive(*PARQUET_COMPRESSIONS)),
+    ] = "snappy"
+    mode: Annotated[
+        Literal["error", "overwrite", "append", "ignore"],
+        BeforeValidator(case_insensitive(*PARQUET_MODES)),
+    ] = "error"
+
+
+class DynamoDBS3ExportTarget(ConfigModel):
+    """Write the DynamoDB S3-export format (manifest plus gzipped JSON lines)."""
+
+    backend: ClassVar[str] = "s3export"
+
+    type: Literal["dynamodb-s3-export"] = "dynamodb-s3-export"
+    path: NonBlankStr = Field(examples=["s3a://bucket/exports/events"])
+
+
+Target = Annotated[
+    CassandraTarget | DynamoDBTarget | AlternatorTarget | ParquetTarget | DynamoDBS3ExportTarget,
+    Field(discriminator="type"),
+]
+"""Any target block, chosen by its ``type`` key."""

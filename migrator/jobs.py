@@ -1,0 +1,198 @@
+"""Running a range-by-range Spark job with savepoints, progress and signal handling.
+
+Shared by the copy and the compare jobs. The Spark action runs in a background thread so the main
+thread can keep the progress display, the savepoint timer and the signal handlers responsive.
+``RangeLedger`` is the driver's record of finished ranges, fed by an accumulator that executors add
+to only after a range is fully done; it is what every savepoint is rendered from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from migrator.errors import EXIT_INTERRUPTED, Interrupted, MigratorError, RuntimeFailure
+from migrator.planning import tokens
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+
+
+class _MergeParam:
+    """Accumulator of ``{range index: result}``; merging makes a new dict, so readers never see a
+    dict being mutated (the driver reads it from another thread while Spark merges updates)."""
+
+    def zero(self, value: dict[int, Any]) -> dict[int, Any]:
+        return {}
+
+    def addInPlace(self, a: dict[int, Any], b: dict[int, Any]) -> dict[int, Any]:  # noqa: N802 (Spark's name)
+        if not b:
+            return a
+        merged = dict(a)
+        merged.update(b)
+        return merged
+
+
+class RangeLedger:
+    """Which splits are finished (from earlier runs and from this one) and what they produced."""
+
+    def __init__(self, plan: tokens.Plan, *, rows_before: int = 0,
+                 rows_of: Callable[[Any], int] = int) -> None:
+        self.plan = plan
+        self.rows_before = rows_before
+        self._rows_of = rows_of
+        self._acc: Any = None
+
+    def accumulator(self, spark: Any) -> Any:
+        from pyspark.accumulators import AccumulatorParam
+
+        param = type("RangeResults", (_MergeParam, AccumulatorParam), {})()
+        self._acc = spark.sparkContext.accumulator({}, param)
+        return self._acc
+
+    def results(self) -> dict[int, Any]:
+        return dict(self._acc.value) if self._acc is not None else {}
+
+    def done_count(self) -> int:
+        return self.plan.done_count + len(self.results())
+
+    def rows(self) -> int:
+        return self.rows_before + sum(self._rows_of(v) for v in self.results().values())
+
+    def finished_ranges(self) -> list[tokens.TokenRange]:
+        done = [self.plan.all_ranges[i] for i in self.results()]
+        return tokens.coalesce([*self.plan.skip, *done])
+
+
+class JobRunner:
+    """Runs one Spark action over range items, with savepoints, progress and signal handling."""
+
+    def __init__(self, spark: Any, loaded: Any, ctx: Any, ledger: RangeLedger, *, kind: str,
+                 description: str, extra_state: Callable[[], dict[str, Any]] | None = None) -> None:
+        self.spark = spark
+        self.loaded = loaded
+        self.ctx = ctx
+        self.ledger = ledger
+        self.kind = kind
+        self.description = description
+        self.extra_state = extra_state or (lambda: {})
+        self.group = f"migrator-{kind}-{uuid.uuid4().hex[:8]}"
+
+    # --- savepoint content ---
+
+    def render(self, reason: str) -> str:
+        from migrator.config import encode_token_ranges, redact_tree, render_yaml
+
+        ledger, ctx = self.ledger, self.ctx
+        finished = ledger.finished_ranges()
+        tree = redact_tree(self.loaded.raw, redact_where=False)
+        tree["skipTokenRanges"] = encode_token_ranges(
+            [(r.start, r.end) for r in finished], ctx.partitioner.token_type
+        )
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        state = {
+            "kind": self.kind,
+            "sourceIdentity": ctx.source_identity,
+            "targetIdentity": ctx.target_identity,
+            "partitioner": ctx.partitioner.short_name,
+            "splitCount": ctx.split_count,
+            "rowsCopied": ledger.rows(),
+            "rangesDone": ledger.done_count(),
+            "rangesTotal": len(ctx.plan.all_ranges),
+            "writtenAt": now,
+            **self.extra_state(),
+        }
+        tree["migratorState"] = state
+        header = [
+            f"savepoint written {now} ({reason})",
+            f"{self.kind}: {ledger.rows():,} rows, {ledger.done_count()}/{len(ctx.plan.all_ranges)} ranges done",
+            f"resume with: migrator {self.kind} --config <this file>",
+            "skipTokenRanges lists the finished ranges; remove one to run it again",
+        ]
+        return render_yaml(tree, header=header)
+
+    # --- running ---
+
+    def run(self, task: Callable[[Iterable[Any]], None], items: list[Any]) -> Path | None:
+        """Run ``task`` over ``items`` (one Spark partition each); returns the final savepoint path."""
+        from pyspark import InheritableThread
+
+        from migrator.progress import Progress, make_reporter
+        from migrator.savepoints import SavepointManager, SavepointWriter
+
+        sc = self.spark.sparkContext
+        failure: list[BaseException] = []
+
+        def job() -> None:
+            sc.setJobGroup(self.group, self.description, interruptOnCancel=True)
+            try:
+                if items:
+                    sc.parallelize(items, len(items)).foreachPartition(task)
+            except BaseException as exc:
+                failure.append(exc)
+
+        sp = self.loaded.model.savepoints
+        manager = SavepointManager(
+            SavepointWriter(sp.path), self.render, float(sp.interval_seconds),
+            on_signal=lambda _name: sc.cancelJobGroup(self.group),
+        )
+        manager.install_signal_handlers()
+        manager.start()
+        thread = InheritableThread(target=job, name=f"{self.kind}-job", daemon=True)
+        total = len(self.ctx.plan.all_ranges)
+        reason = "failure"
+        progress = Progress(total, ranges_skipped=self.ledger.done_count())
+        rows_before = self.ledger.rows()
+        try:
+            with make_reporter(progress):
+                thread.start()
+                while thread.is_alive():
+                    thread.join(POLL_SECONDS)
+                    progress.set_done(self.ledger.done_count(), self.ledger.rows() - rows_before)
+                progress.set_done(self.ledger.done_count(), self.ledger.rows() - rows_before)
+            reason = "interrupted" if manager.interrupted_by else "failure" if failure else "final"
+        finally:
+            path = manager.close(reason)
+        if manager.interrupted_by:
+            raise Interrupted(
+                f"stopped by {manager.interrupted_by} after {self.ledger.done_count()}/{total} ranges; "
+                f"savepoint written to {path}",
+                hint=f"resume with: migrator {self.kind} --config {path}",
+            )
+        if failure:
+            raise translate_failure(failure[0], path)
+        return path
+
+
+_PY_EXC_LINE = re.compile(r"^(?:[\w.]+\.)?(?P<name>[A-Z]\w*(?:Error|Failure|Exception|Failed|Mismatch|Timeout)\w*):"
+                          r" (?P<msg>.*)$")
+
+
+def translate_failure(exc: BaseException, savepoint: Path | None) -> MigratorError:
+    """Turn what Spark raised into one readable error, keeping the executor's own message."""
+    if isinstance(exc, MigratorError):
+        return exc
+    text = str(exc)
+    message = None
+    for line in reversed(text.splitlines()):
+        m = _PY_EXC_LINE.match(line.strip())
+        if m:
+            message = f"{m.group('name')}: {m.group('msg')}"
+            break
+    if message is None:
+        message = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    where = f"; finished ranges are in {savepoint}" if savepoint else ""
+    failure = RuntimeFailure(f"the Spark job failed: {message}{where}")
+    if savepoint:
+        failure.hint = "fix the cause, then resume with --config pointing at that savepoint"
+    return failure
+
+
+__all__ = ["EXIT_INTERRUPTED", "JobRunner", "RangeLedger", "translate_failure"]

@@ -1,0 +1,367 @@
+"""Savepoint files: named so they sort, written atomically, dumped on a timer, on signals and at the end.
+
+A savepoint is a text (the migration renders its config plus the finished work); this module does
+not look inside it. Guarantees:
+
+* Names are ``savepoint_<13-digit epoch ms>_<10-digit counter>.yaml`` and strictly increase within
+  a directory, even when the clock goes backwards or several dumps happen in one millisecond, so
+  ``ls | tail -n1`` (and ``newest_savepoint``) is the newest. Upstream's legacy
+  ``savepoint_<epoch seconds>.yaml`` names are read too.
+* A savepoint file is never partial: the text goes to a hidden temp file in the same directory, is
+  fsynced and renamed over; on failure the temp file is removed and the error propagates.
+* Dumps are serialized: nothing is written after ``close``, so the final savepoint is the newest.
+* A scheduled dump that fails is logged and retried at the next tick; it never stops the run.
+* The first SIGINT/SIGTERM records the signal, calls ``on_signal`` and writes a savepoint without
+  raising (the main flow checks ``interrupted_by``); a second one exits at once with code 4.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+from migrator.errors import EXIT_INTERRUPTED, ConfigError
+
+log = logging.getLogger("migrator.savepoints")
+
+SAVEPOINT_NAME_RE = re.compile(r"^savepoint_(\d+)(?:_(\d+))?\.yaml$")
+MILLIS_DIGITS = 13
+COUNTER_DIGITS = 10
+COUNTER_LIMIT = 10**COUNTER_DIGITS
+HOSTILE_VALUE = 2**62  # a name carrying a value this large was not written by a clock; ignore it
+LEGACY_COUNTER = -1  # a legacy name sorts before a new one of the same millisecond
+SCHEDULED_REASON = "interval"
+FINAL_REASON = "final"
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNAL_LOCK_WAIT_SECONDS = 5.0
+MIN_CLOSE_WAIT_SECONDS = 5.0
+MAX_CLOSE_WAIT_SECONDS = 30.0
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+SignalHandler = Callable[[int, FrameType | None], Any] | int | None
+
+
+class RemoteSavepointPathError(ConfigError, NotImplementedError):
+    """The savepoint path is a remote URI (s3a://, gs://, ...), which is not supported yet."""
+
+
+def savepoint_name(millis: int, counter: int) -> str:
+    """The file name for a savepoint written at ``millis`` with sequence ``counter``."""
+    return f"savepoint_{millis:0{MILLIS_DIGITS}d}_{counter:0{COUNTER_DIGITS}d}.yaml"
+
+
+def parse_savepoint_name(name: str) -> tuple[int, int] | None:
+    """``(millis, counter)`` of a savepoint file name, or None if it is not one (or is hostile).
+
+    A legacy name ``savepoint_<epoch seconds>.yaml`` gives ``(seconds * 1000, -1)``.
+    """
+    match = SAVEPOINT_NAME_RE.match(name)
+    if match is None:
+        return None
+    if match.group(2) is None:
+        millis, counter = int(match.group(1)) * 1000, LEGACY_COUNTER
+    else:
+        millis, counter = int(match.group(1)), int(match.group(2))
+    if millis >= HOSTILE_VALUE or counter >= HOSTILE_VALUE:
+        return None
+    return millis, counter
+
+
+def local_directory(path: str | os.PathLike[str]) -> Path:
+    """The local directory for a savepoint path; ``file://`` URIs are accepted.
+
+    Raises ``RemoteSavepointPathError`` for any other scheme.
+    """
+    text = os.fspath(path)
+    match = _SCHEME_RE.match(text)
+    if match is None:
+        return Path(text[len("file:") :] if text.startswith("file:/") else text)
+    if match.group(1).lower() != "file":
+        message = (
+            f"{text}: remote savepoint paths ({match.group(1)}://) are not supported yet (they come "
+            "later); use a local directory, e.g. on a volume mounted on the Spark driver"
+        )
+        raise RemoteSavepointPathError([("savepoints.path", message)])
+    rest = text[match.end() :]
+    if rest.startswith("localhost/"):
+        rest = rest[len("localhost") :]
+    if not rest.startswith("/"):
+        raise RemoteSavepointPathError(
+            [("savepoints.path", f"{text}: a file:// URI must name a local absolute path (file:///dir)")]
+        )
+    return Path(rest)
+
+
+def list_savepoints(directory: str | os.PathLike[str]) -> list[Path]:
+    """The savepoint files in ``directory``, oldest first (empty if it does not exist)."""
+    folder = local_directory(directory)
+    if not folder.is_dir():
+        return []
+    found = []
+    for entry in folder.iterdir():
+        key = parse_savepoint_name(entry.name)
+        if key is not None and entry.is_file():
+            found.append((key, entry.name, entry))
+    return [entry for _, _, entry in sorted(found)]
+
+
+def newest_savepoint(directory: str | os.PathLike[str]) -> Path | None:
+    """The newest savepoint file in ``directory``, or None."""
+    files = list_savepoints(directory)
+    return files[-1] if files else None
+
+
+def epoch_millis() -> int:
+    """The wall clock in whole milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError as exc:  # some filesystems cannot open a directory for fsync: best effort
+        log.debug("cannot open %s to fsync it: %s", directory, exc)
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        log.debug("cannot fsync directory %s: %s", directory, exc)
+    finally:
+        os.close(fd)
+
+
+class SavepointWriter:
+    """Writes savepoint texts into one local directory, atomically, under increasing names."""
+
+    def __init__(self, directory: str | os.PathLike[str], *, clock: Callable[[], int] = epoch_millis) -> None:
+        self._directory = local_directory(directory)
+        self._directory.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.Lock()
+        keys = [k for k in (parse_savepoint_name(p.name) for p in self._directory.iterdir()) if k is not None]
+        self._last: tuple[int, int] = max(keys, default=(0, LEGACY_COUNTER))
+
+    @property
+    def directory(self) -> Path:
+        """Where the savepoints are written."""
+        return self._directory
+
+    def _next_key(self) -> tuple[int, int]:
+        last_millis, last_counter = self._last
+        millis = max(self._clock(), last_millis)
+        counter = last_counter + 1 if millis == last_millis else 0
+        if counter >= COUNTER_LIMIT:  # keep the fixed width so that names keep sorting
+            millis, counter = millis + 1, 0
+        self._last = (millis, counter)
+        return self._last
+
+    def write(self, text: str) -> Path:
+        """Write ``text`` as the next savepoint and return its path."""
+        with self._lock:
+            name = savepoint_name(*self._next_key())
+        final = self._directory / name
+        temp = self._directory / f".{name}.tmp"
+        try:
+            with open(temp, "wb") as handle:
+                handle.write(text.encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise
+        _fsync_directory(self._directory)
+        return final
+
+
+class SavepointManager:
+    """Dumps ``render(reason)`` through a writer: on a timer, on signals, and once more at close.
+
+    ``on_signal(name)`` is called on the first SIGINT/SIGTERM before the signal's savepoint is
+    written (the migration cancels its Spark jobs there). Used as a context manager, entering
+    starts the timer and leaving closes with a ``final`` savepoint.
+    """
+
+    def __init__(
+        self,
+        writer: SavepointWriter,
+        render: Callable[[str], str],
+        interval_seconds: float,
+        on_signal: Callable[[str], None] | None = None,
+    ) -> None:
+        if not (math.isfinite(interval_seconds) and interval_seconds > 0):
+            raise ValueError(f"savepoint interval must be a positive number of seconds: {interval_seconds}")
+        self._writer = writer
+        self._render = render
+        self._interval = float(interval_seconds)
+        self._on_signal = on_signal
+        self._close_wait = min(MAX_CLOSE_WAIT_SECONDS, max(MIN_CLOSE_WAIT_SECONDS, 2 * self._interval))
+        self._lock = threading.Lock()
+        self._lock_owner: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._interrupted_by: str | None = None
+        self._previous_handlers: dict[int, SignalHandler] = {}
+        self._last_path: Path | None = None
+
+    @property
+    def interrupted_by(self) -> str | None:
+        """The name of the first signal received (e.g. ``SIGTERM``), or None."""
+        return self._interrupted_by
+
+    @property
+    def last_path(self) -> Path | None:
+        """The last savepoint this manager wrote, or None."""
+        return self._last_path
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called; no savepoint is written after that."""
+        return self._closed
+
+    def start(self) -> None:
+        """Start the daemon thread that dumps every ``interval_seconds`` (idempotent)."""
+        if self._closed:
+            raise RuntimeError("the savepoint manager is closed")
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="savepoints", daemon=True)
+            self._thread.start()
+            log.info("writing a savepoint every %g s into %s", self._interval, self._writer.directory)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.dump(SCHEDULED_REASON)
+            except Exception:
+                log.exception("could not write a scheduled savepoint; retrying in %g s", self._interval)
+
+    def _acquire(self, timeout: float | None) -> bool:
+        acquired = self._lock.acquire() if timeout is None else self._lock.acquire(timeout=timeout)
+        if acquired:
+            self._lock_owner = threading.get_ident()
+        return acquired
+
+    def _release(self) -> None:
+        self._lock_owner = None
+        self._lock.release()
+
+    def _write(self, reason: str) -> Path:
+        path = self._writer.write(self._render(reason))
+        self._last_path = path
+        log.info("wrote savepoint %s (reason: %s)", path, reason)
+        return path
+
+    def dump(self, reason: str) -> Path | None:
+        """Write a savepoint now; returns its path, or None once the manager is closed."""
+        self._acquire(None)
+        try:
+            if self._closed:
+                log.debug("savepoint manager closed: not writing a %s savepoint", reason)
+                return None
+            return self._write(reason)
+        finally:
+            self._release()
+
+    def install_signal_handlers(self) -> None:
+        """Handle SIGINT and SIGTERM (main thread only; ``close`` restores the previous handlers)."""
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("signal handlers can only be installed from the main thread")
+        if self._closed:
+            raise RuntimeError("the savepoint manager is closed")
+        if not self._previous_handlers:
+            for sig in HANDLED_SIGNALS:
+                self._previous_handlers[sig] = signal.signal(sig, self._handle_signal)
+
+    def _handle_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self._interrupted_by is not None:
+            os._exit(EXIT_INTERRUPTED)
+        self._interrupted_by = name
+        log.warning("received %s: writing a savepoint and stopping (send it again to exit at once)", name)
+        if self._on_signal is not None:
+            try:
+                self._on_signal(name)
+            except Exception:
+                log.exception("the %s callback failed", name)
+        if self._lock_owner == threading.get_ident():
+            log.warning("not writing a %s savepoint: this thread is writing one already", name)
+            return
+        if not self._acquire(SIGNAL_LOCK_WAIT_SECONDS):
+            log.error("no %s savepoint: a dump still runs after %g s", name, SIGNAL_LOCK_WAIT_SECONDS)
+            return
+        try:
+            if not self._closed:
+                self._write(name)
+        except Exception:
+            log.exception("could not write the %s savepoint", name)
+        finally:
+            self._release()
+
+    def _restore_signal_handlers(self) -> None:
+        if not self._previous_handlers:
+            return
+        if threading.current_thread() is not threading.main_thread():
+            log.warning("cannot restore the signal handlers outside the main thread")
+            return
+        for sig, previous in self._previous_handlers.items():
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+        self._previous_handlers.clear()
+
+    def close(self, final_reason: str | None = None) -> Path | None:
+        """Stop dumping; write a last savepoint for ``final_reason`` if given; restore the handlers.
+
+        Returns the final savepoint's path. Raises ``TimeoutError`` if a running dump does not
+        finish in time for the final one, and whatever the final dump raised.
+        """
+        self._stop.set()
+        try:
+            thread = self._thread
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(self._close_wait)
+            return self._final_dump(final_reason)
+        finally:
+            self._restore_signal_handlers()
+
+    def _final_dump(self, reason: str | None) -> Path | None:
+        if not self._acquire(self._close_wait):
+            self._closed = True
+            if reason is None:
+                return None
+            raise TimeoutError(f"no {reason} savepoint: a dump still runs after {self._close_wait:g} s")
+        try:
+            if self._closed:
+                return None
+            self._closed = True
+            return self._write(reason) if reason is not None else None
+        finally:
+            self._release()
+
+    def __enter__(self) -> SavepointManager:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close(FINAL_REASON)
+            return
+        try:
+            self.close(FINAL_REASON)
+        except Exception:  # keep the run's own error; the failed final dump is only logged
+            log.exception("could not write the final savepoint")

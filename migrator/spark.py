@@ -1,0 +1,58 @@
+"""Spark session creation for the migrator's jobs.
+
+Under ``spark-submit`` the master and resources come from the submit command; run directly, the
+job uses ``local[*]`` unless ``--master`` says otherwise. Python workers run the same interpreter
+as the driver, so they import the same ``migrator`` and driver packages.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+DEFAULT_MASTER = "local[*]"
+
+# Settings the jobs rely on; a user's --conf or spark-submit --conf wins.
+DEFAULT_CONF = {
+    "spark.ui.showConsoleProgress": "false",  # we print our own progress
+    "spark.task.maxFailures": "8",
+    "spark.stage.maxConsecutiveAttempts": "8",
+    "spark.speculation": "false",  # a speculative copy of a counter range would double-count
+    "spark.python.worker.reuse": "true",  # keeps each worker's cached sessions
+    "spark.sql.shuffle.partitions": "8",
+}
+
+
+def log4j_config() -> str:
+    return str(resources.files("migrator").joinpath("log4j2.properties"))
+
+
+def create_session(master: str | None = None, conf: Mapping[str, str] | None = None,
+                   app_name: str = "migrator") -> Any:
+    """Get or create the SparkSession; quiet JVM logging; workers use this interpreter."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark import SparkConf
+    from pyspark.sql import SparkSession
+
+    existing = SparkConf()
+    if not master and not existing.contains("spark.master"):
+        master = DEFAULT_MASTER
+    if master and master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local runs stay on loopback
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    for key, value in DEFAULT_CONF.items():
+        if not existing.contains(key):
+            builder = builder.config(key, value)
+    if not existing.contains("spark.driver.extraJavaOptions"):
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j_config()}")
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

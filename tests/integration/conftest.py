@@ -1,0 +1,97 @@
+"""Fixtures for tests against the real local clusters started by ``scripts/services up``.
+
+Addresses come from ``.services.env`` (or the same variables in the environment). Source and
+target tables live in distinct keyspaces (``it_src`` / ``it_tgt``) so the suite also works when
+both point at one cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE_KS = "it_src"
+TARGET_KS = "it_tgt"
+
+
+def services_env() -> dict[str, str]:
+    env: dict[str, str] = {}
+    path = ROOT / ".services.env"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep and not line.lstrip().startswith("#"):
+                env[key.strip()] = value.strip()
+    for key in list(env) + ["MIGRATOR_SOURCE_HOST", "MIGRATOR_SOURCE_PORT", "MIGRATOR_TARGET_HOST",
+                            "MIGRATOR_TARGET_PORT"]:
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> dict[str, Any]:
+    env = services_env()
+    if "MIGRATOR_SOURCE_PORT" not in env:
+        pytest.fail("the local clusters are not up: run `scripts/services up` (it writes .services.env)")
+    return {
+        "source": (env.get("MIGRATOR_SOURCE_HOST", "127.0.0.1"), int(env["MIGRATOR_SOURCE_PORT"])),
+        "target": (env.get("MIGRATOR_TARGET_HOST", "127.0.0.1"), int(env["MIGRATOR_TARGET_PORT"])),
+    }
+
+
+def _session(host: str, port: int, raw: bool = False) -> Any:
+    from migrator.backends.cassandra.connection import ConnectionSpec, connect
+
+    return connect(ConnectionSpec("test", host, port), raw=raw)
+
+
+@pytest.fixture(scope="session")
+def source(endpoints: dict[str, Any]) -> Iterator[Any]:
+    s = _session(*endpoints["source"])
+    s.execute(f"CREATE KEYSPACE IF NOT EXISTS {SOURCE_KS} WITH replication = "
+              "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+    yield s
+    s.cluster.shutdown()
+
+
+@pytest.fixture(scope="session")
+def target(endpoints: dict[str, Any]) -> Iterator[Any]:
+    s = _session(*endpoints["target"])
+    s.execute(f"CREATE KEYSPACE IF NOT EXISTS {TARGET_KS} WITH replication = "
+              "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+    yield s
+    s.cluster.shutdown()
+
+
+@pytest.fixture(scope="session")
+def raw_sessions(endpoints: dict[str, Any], source: Any, target: Any) -> Iterator[tuple[Any, Any]]:
+    src, tgt = _session(*endpoints["source"], raw=True), _session(*endpoints["target"], raw=True)
+    yield src, tgt
+    src.cluster.shutdown()
+    tgt.cluster.shutdown()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    from migrator.spark import create_session
+
+    session = create_session("local[2]", {"spark.ui.enabled": "false"}, app_name="migrator-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture()
+def make_config(endpoints: dict[str, Any], tmp_path: Path) -> Any:
+    """Write a config for ``table`` (same name on both sides) and return its path."""
+    from tests.integration.helpers import write_config
+
+    def make(table: str, **kwargs: Any) -> Path:
+        return write_config(tmp_path, endpoints, table, **kwargs)
+
+    return make

@@ -1,0 +1,103 @@
+"""Bad inputs give the documented exit code and a message naming the problem; nothing is written."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.integration.helpers import SOURCE_KS, TARGET_KS, cli, recreate
+
+pytestmark = pytest.mark.integration
+
+
+def _edit(path, mutate):
+    tree = yaml.safe_load(path.read_text())
+    mutate(tree)
+    path.write_text(yaml.safe_dump(tree))
+    return path
+
+
+def test_unreachable_host_is_named_and_exits_3(make_config):
+    config = _edit(make_config("anything"), lambda t: t["source"].update(port=1))
+    result = cli("migrate", "--config", str(config), timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert "cannot connect to the source cluster at 127.0.0.1:1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_keyspace_and_table(source, target, make_config):
+    config = _edit(make_config("anything"), lambda t: t["source"].update(keyspace="no_such_ks"))
+    result = cli("check", "--config", str(config))
+    assert result.returncode == 3
+    assert "keyspace 'no_such_ks' does not exist on the source cluster" in result.stderr
+    config = make_config("no_such_table")
+    result = cli("migrate", "--config", str(config))
+    assert result.returncode == 3
+    assert f"table {SOURCE_KS}.no_such_table does not exist on the source cluster" in result.stderr
+
+
+def test_malformed_yaml_and_wrong_types_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("source:\n  type: cassandra\n  host: [unclosed\n")
+    result = cli("migrate", "--config", str(bad))
+    assert result.returncode == 2 and "line" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_wrong_types_are_all_reported(make_config):
+    def mutate(t):
+        t["source"]["fetchSize"] = "lots"
+        t["target"]["port"] = "nine"
+        t["source"]["splitcount"] = 4
+
+    result = cli("migrate", "--config", str(_edit(make_config("anything"), mutate)))
+    assert result.returncode == 2
+    for fragment in ("source.fetchSize", "target.port", "did you mean 'splitCount'"):
+        assert fragment in result.stderr
+
+
+def test_incompatible_target_is_refused_before_any_write(source, target, make_config):
+    recreate(source, target, "mismatch", "(k int PRIMARY KEY, v text, w int)", create_target=False)
+    target.execute(f"DROP TABLE IF EXISTS {TARGET_KS}.mismatch")
+    target.execute(f"CREATE TABLE {TARGET_KS}.mismatch (k int PRIMARY KEY, v int)")
+    source.execute(f"INSERT INTO {SOURCE_KS}.mismatch (k, v, w) VALUES (1, 'x', 2)")
+    result = cli("migrate", "--config", str(make_config("mismatch")))
+    assert result.returncode == 3, result.stderr
+    assert "column v: source type text cannot be written into target type int" in result.stderr
+    assert "column w: missing in the target table" in result.stderr
+    assert target.execute(f"SELECT count(*) FROM {TARGET_KS}.mismatch").one()[0] == 0
+
+
+def test_redacted_secret_is_refused(make_config):
+    config = _edit(make_config("anything"),
+                   lambda t: t["source"].update(credentials={"username": "u", "password": "<redacted>"}))
+    result = cli("migrate", "--config", str(config))
+    assert result.returncode == 2
+    assert "source.credentials.password" in result.stderr and "redacted" in result.stderr
+
+
+def test_savepoint_for_another_table_is_refused(source, target, make_config):
+    recreate(source, target, "ident", "(k int PRIMARY KEY)")
+
+    def mutate(t):
+        t["skipTokenRanges"] = [[{"type": "long", "value": 0}, {"type": "long", "value": 2**63 - 1}]]
+        t["migratorState"] = {"kind": "migrate", "sourceIdentity": "other/ks.t", "splitCount": 8}
+
+    result = cli("migrate", "--config", str(_edit(make_config("ident"), mutate)))
+    assert result.returncode == 2, result.stderr
+    assert "written for source other/ks.t" in result.stderr
+
+
+def test_secrets_never_reach_logs_or_savepoints(source, target, make_config, monkeypatch):
+    recreate(source, target, "secrets", "(k int PRIMARY KEY)")
+    config = _edit(make_config("secrets"), lambda t: t["target"].update(
+        credentials={"username": "cassandra", "password": "${TEST_TARGET_PASSWORD}"}))
+    literal = _edit(make_config("secrets", name="literal.yaml"), lambda t: t["source"].update(
+        credentials={"username": "cassandra", "password": "hunter2-literal"}))
+    result = cli("migrate", "--config", str(config), env={"TEST_TARGET_PASSWORD": "s3cr3t-from-env"})
+    assert result.returncode == 0, result.stderr
+    result2 = cli("migrate", "--config", str(literal))
+    assert result2.returncode == 0, result2.stderr
+    savepoints = list((config.parent / "savepoints").glob("*.yaml"))
+    text = result.stderr + result2.stderr + "".join(p.read_text() for p in savepoints)
+    assert "s3cr3t-from-env" not in text and "hunter2-literal" not in text
+    assert "${TEST_TARGET_PASSWORD}" in text and "<redacted>" in text

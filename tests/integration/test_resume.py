@@ -1,0 +1,131 @@
+"""Kill and interrupt migrations, resume them from their newest savepoint, compare cell by cell."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from migrator.savepoints import list_savepoints, newest_savepoint
+from tests.integration.helpers import (
+    SOURCE_KS,
+    TARGET_KS,
+    assert_same,
+    cli,
+    dump,
+    load_yaml,
+    popen_cli,
+    recreate,
+)
+
+pytestmark = pytest.mark.integration
+
+PARTITIONS, ROWS_PER_PARTITION = 1000, 8
+SPLITS = 64
+SLOW = {"MIGRATOR_MAX_ROWS_PER_SECOND_PER_TASK": "300"}
+
+
+def _fill(source, table: str, counters: bool) -> None:
+    if counters:
+        stmt = source.prepare(f"UPDATE {SOURCE_KS}.{table} SET n = n + ?, m = m + ? WHERE k = ? AND c = ?")
+    else:
+        stmt = source.prepare(f"INSERT INTO {SOURCE_KS}.{table} (k, c, v, s) VALUES (?, ?, ?, ?) USING TTL ?")
+    from cassandra.concurrent import execute_concurrent_with_args
+
+    args = []
+    for k in range(PARTITIONS):
+        for c in range(ROWS_PER_PARTITION):
+            args.append((k * 10 + c + 1, -c, k, c) if counters else (k, c, f"v{k}-{c}", {f"s{c}"}, 86400 + k))
+    execute_concurrent_with_args(source, stmt, args, concurrency=64, raise_on_first_error=True)
+
+
+def _wait_for_partial_savepoint(directory: Path, proc, timeout: float = 240) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"migration ended early:\n{proc.stdout.read()}"
+        for path in reversed(list_savepoints(directory) if directory.exists() else []):
+            state = load_yaml(path).get("migratorState", {})
+            if 0 < state.get("rangesDone", 0) < state.get("rangesTotal", 0):
+                return path
+        time.sleep(0.2)
+    raise AssertionError("no savepoint with partial progress appeared")
+
+
+@pytest.mark.parametrize("counters", [False, True], ids=["rows", "counters"])
+def test_sigkill_then_resume_from_newest_savepoint(source, target, raw_sessions, make_config, tmp_path, counters):
+    table = "resume_counters" if counters else "resume_rows"
+    columns = ("(k int, c int, n counter, m counter, PRIMARY KEY (k, c))" if counters
+               else "(k int, c int, v text, s set<text>, PRIMARY KEY (k, c))")
+    recreate(source, target, table, columns)
+    _fill(source, table, counters)
+    config = make_config(table, source={"splitCount": SPLITS, "preserveTimestamps": not counters},
+                         top={"savepoints": {"path": str(tmp_path / "sp"), "intervalSeconds": 1}})
+    proc = popen_cli("migrate", "--config", str(config), env=SLOW)
+    try:
+        _wait_for_partial_savepoint(tmp_path / "sp", proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    copied = target.execute(f"SELECT count(*) FROM {TARGET_KS}.{table}").one()[0]
+    assert 0 < copied < PARTITIONS * ROWS_PER_PARTITION
+
+    newest = newest_savepoint(tmp_path / "sp")
+    done_before = load_yaml(newest)["migratorState"]["rangesDone"]
+    resumed = cli("migrate", "--config", str(newest))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{done_before} already done, {SPLITS - done_before} to go" in resumed.stderr
+    src, tgt = raw_sessions
+    assert_same(dump(src, SOURCE_KS, table), dump(tgt, TARGET_KS, table))
+    final = load_yaml(newest_savepoint(tmp_path / "sp"))
+    assert final["migratorState"]["rangesDone"] == SPLITS
+    assert final["skipTokenRanges"] == [[{"type": "long", "value": -(2**63)}, {"type": "long", "value": 2**63 - 1}]]
+
+
+def test_sigterm_writes_a_final_savepoint_and_exits_4(source, target, raw_sessions, make_config, tmp_path):
+    table = "resume_term"
+    recreate(source, target, table, "(k int, c int, v text, s set<text>, PRIMARY KEY (k, c))")
+    _fill(source, table, counters=False)
+    config = make_config(table, source={"splitCount": SPLITS},
+                         top={"savepoints": {"path": str(tmp_path / "sp"), "intervalSeconds": 1}})
+    proc = popen_cli("migrate", "--config", str(config), env=SLOW)
+    _wait_for_partial_savepoint(tmp_path / "sp", proc)
+    before = len(list_savepoints(tmp_path / "sp"))
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 4, output
+    assert "resume with: migrator migrate --config" in output
+    newest = newest_savepoint(tmp_path / "sp")
+    assert len(list_savepoints(tmp_path / "sp")) > before
+    assert "(interrupted)" in newest.read_text().splitlines()[0]
+    resumed = cli("migrate", "--config", str(newest))
+    assert resumed.returncode == 0, resumed.stderr
+    src, tgt = raw_sessions
+    assert_same(dump(src, SOURCE_KS, table), dump(tgt, TARGET_KS, table))
+
+
+def test_removing_a_range_from_the_savepoint_runs_it_again(source, target, raw_sessions, make_config, tmp_path):
+    import yaml
+
+    table = "resume_edit"
+    recreate(source, target, table, "(k int PRIMARY KEY, v int)")
+    for k in range(200):
+        source.execute(f"INSERT INTO {SOURCE_KS}.{table} (k, v) VALUES (%s, %s)", (k, k))
+    config = make_config(table, source={"splitCount": 4})
+    assert cli("migrate", "--config", str(config)).returncode == 0
+    saved = newest_savepoint(config.parent / "savepoints")
+    tree = load_yaml(saved)
+    lo, hi = -(2**63), 2**63 - 1
+    quarter = lo + (2**64 - 1) // 4
+    tree["skipTokenRanges"] = [[{"type": "long", "value": quarter}, {"type": "long", "value": hi}]]
+    edited = config.parent / "edited.yaml"
+    edited.write_text(yaml.safe_dump(tree))
+    target.execute(f"TRUNCATE {TARGET_KS}.{table}")
+    rerun = cli("migrate", "--config", str(edited))
+    assert rerun.returncode == 0, rerun.stderr
+    in_first_quarter = [r.k for r in source.execute(f"SELECT k, token(k) AS t FROM {SOURCE_KS}.{table}")
+                        if r.t <= quarter]
+    copied = sorted(r.k for r in target.execute(f"SELECT k FROM {TARGET_KS}.{table}"))
+    assert copied == sorted(in_first_quarter)
