@@ -80,7 +80,8 @@ def setup_logging(level: str, secrets: set[str] | None = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("migrator").setLevel(level)
-    logging.getLogger("cassandra").setLevel(logging.ERROR)
+    # the driver logs connection failures with tracebacks; we report them ourselves, once
+    logging.getLogger("cassandra").setLevel(logging.DEBUG if level == "DEBUG" else logging.CRITICAL)
     logging.getLogger("py4j").setLevel(logging.ERROR)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -171,28 +170,28 @@ class JobRunner:
         return path
 
 
-_PY_EXC_LINE = re.compile(r"^(?:[\w.]+\.)?(?P<name>[A-Z]\w*(?:Error|Failure|Exception|Failed|Mismatch|Timeout)\w*):"
-                          r" (?P<msg>.*)$")
-
-
 def translate_failure(exc: BaseException, savepoint: Path | None) -> MigratorError:
     """Turn what Spark raised into one readable error, keeping the executor's own message."""
     if isinstance(exc, MigratorError):
         return exc
-    text = str(exc)
-    message = None
-    for line in reversed(text.splitlines()):
-        m = _PY_EXC_LINE.match(line.strip())
-        if m:
-            message = f"{m.group('name')}: {m.group('msg')}"
-            break
-    if message is None:
-        message = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    message = executor_exception(str(exc)) or str(exc).strip().split("\n", 1)[0] or type(exc).__name__
     where = f"; finished ranges are in {savepoint}" if savepoint else ""
     failure = RuntimeFailure(f"the Spark job failed: {message}{where}")
     if savepoint:
         failure.hint = "fix the cause, then resume with --config pointing at that savepoint"
     return failure
+
+
+def executor_exception(text: str) -> str | None:
+    """The exception line of the last Python traceback in a Spark error, without module prefixes."""
+    start = text.rfind("Traceback (most recent call last):")
+    if start < 0:
+        return None
+    for line in text[start:].splitlines()[1:]:
+        if line and not line[0].isspace():
+            name, sep, rest = line.partition(": ")
+            return f"{name.rsplit('.', 1)[-1]}: {rest}" if sep else line
+    return None
 
 
 __all__ = ["EXIT_INTERRUPTED", "JobRunner", "RangeLedger", "translate_failure"]

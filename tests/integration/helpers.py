@@ -51,7 +51,7 @@ def recreate(source: Any, target: Any, table: str, columns_cql: str, *, create_t
 def dump(raw_session: Any, ks: str, table: str, *, with_meta: bool = True) -> dict[tuple[bytes, ...], dict[str, Any]]:
     """Every row, keyed by its primary key bytes: each cell's bytes, WRITETIME and TTL."""
     meta = raw_session.cluster.metadata
-    meta.refresh_table_metadata(ks, table)
+    raw_session.cluster.refresh_table_metadata(ks, table)
     tm = meta.keyspaces[ks].tables[table]
     keys = [c.name for c in tm.primary_key]
     cells = [c for c in tm.columns if c not in keys]

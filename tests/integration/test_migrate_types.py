@@ -84,5 +84,5 @@ def test_static_columns_clustering_order_and_wide_partitions(source, target, raw
     assert result.rows == 2500 + 2
     src, tgt = raw_sessions
     assert_same(dump(src, SOURCE_KS, "statics"), dump(tgt, TARGET_KS, "statics"))
-    order = [r.c for r in target.execute(f"SELECT c FROM {TARGET_KS}.statics WHERE p = 1 LIMIT 3")]
+    order = [r[0] for r in target.execute(f"SELECT c FROM {TARGET_KS}.statics WHERE p = 1 LIMIT 3")]
     assert order == [2499, 2498, 2497]

@@ -48,7 +48,9 @@ class PreserveWriter(RowWriter):
         self.insert = self.prepare(cql.insert(table, names, ttl="?", timestamp="?"))
         self.simple_static = [c for c in self.simple if c.static]
         static_names = plan.partition_names + [c.target for c in self.simple_static]
-        self.insert_static = self.prepare(cql.insert(table, static_names, ttl="?", timestamp="?"))
+        self.insert_static = (
+            self.prepare(cql.insert(table, static_names, ttl="?", timestamp="?")) if self.simple_static else None
+        )
         self.marker = self.prepare(cql.insert(table, plan.key_names))
         self.list_conflicts = 0
         self._stmts: dict[tuple[str, str, bool], Any] = {}
@@ -114,8 +116,8 @@ class PreserveWriter(RowWriter):
         ttls = [max(t, 1) if t is not None else 0 for t in raw.split_int_list(row[cell.ttl])]
         if cell.multicell == "udt":
             return self._write_udt(cell, raw.split_fields(value), stamps, ttls, key)
-        items = raw.split_elements(value)
         per_entry = 2 if cell.multicell == "map" else 1
+        items = raw.split_elements(value, per_entry=per_entry)
         entries = [items[i : i + per_entry] for i in range(0, len(items), per_entry)]
         if cell.multicell == "list":
             return self._write_list(cell, value, entries, stamps, ttls, key)

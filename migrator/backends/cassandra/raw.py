@@ -85,14 +85,11 @@ def encode_int(value: int) -> bytes:
 # --- collections -------------------------------------------------------------------------------
 
 
-def split_elements(raw: bytes) -> list[bytes | None]:
-    """The serialized items of a collection, tuple or UDT body (``[int len][bytes]`` each).
-
-    For a list/set/map the leading element count is expected; maps return keys and values
-    interleaved.
-    """
+def split_elements(raw: bytes, *, per_entry: int = 1) -> list[bytes | None]:
+    """The serialized items of a list, set (``per_entry=1``) or map (``per_entry=2``: keys and
+    values interleaved), after the leading entry count."""
     count = _INT32.unpack_from(raw, 0)[0]
-    return _read_items(raw, 4, count)
+    return _read_items(raw, 4, count * per_entry)
 
 
 def split_fields(raw: bytes) -> list[bytes | None]:

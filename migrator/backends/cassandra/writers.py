@@ -187,7 +187,8 @@ class CounterWriter(RowWriter):
                 key = self.keys(row)
                 jobs.append((self.read_row, key, self.rows_cells, row, self.plan.key_names))
         results = execute_concurrent(
-            self.session, [(j[0], j[1]) for j in jobs], concurrency=self.plan.max_in_flight, raise_on_first_error=True
+            self.session, [(self.bound(j[0], j[1]), None) for j in jobs], concurrency=self.plan.max_in_flight,
+            raise_on_first_error=True,
         )
         for (_, key, cells, row, key_names), (_, result) in zip(jobs, results, strict=True):
             current = result.one() if result else None
