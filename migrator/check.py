@@ -14,6 +14,7 @@ DEFAULT_CHECK_PARALLELISM = 2
 
 
 def check(loaded: Any, *, parallelism: int | None = None) -> str:
+    """Prepare the run without writing anything and return its description."""
     config = loaded.model
     ctx = cqlplan.prepare(config, parallelism=parallelism or _local_cores())
     try:
@@ -29,6 +30,7 @@ def _local_cores() -> int:
 
 
 def describe(ctx: cqlplan.RunContext) -> str:
+    """The plan as text: both sides, the mode, each column's mapping, the target table and ranges."""
     src, tgt = ctx.source_schema, ctx.target_schema
     renames = ctx.renames
     mode = COUNTER if src.is_counter_table else PRESERVE if ctx.config.source.preserve_timestamps else PLAIN
@@ -42,16 +44,18 @@ def describe(ctx: cqlplan.RunContext) -> str:
         name = renames.get(col.name, col.name)
         arrow = f" -> {name}" if name != col.name else ""
         how = next((m.how for m in ctx.compat.mappings if m.source.name == col.name), "")
-        lines.append(f"  {col.name}{arrow}: {col.cql_type} ({col.kind}{', ' + how if how == 'convert' else ''})")
+        converted = ", " + how if how == "convert" else ""
+        lines.append(f"  {col.name}{arrow}: {col.cql_type} ({col.kind}{converted})")
     if tgt is None:
         lines.append("target table: missing, would be created with:")
         lines += [f"  {stmt};" for stmt in ctx.create_statements]
     else:
         lines.append("target table: exists and is compatible")
     plan = ctx.plan
+    partly = f", {sum(1 for w in plan.pending if w.partial)} of them partly done" if plan.pending else ""
     lines.append(
-        f"ranges: {len(plan.all_ranges)} (splitCount), {plan.done_count} already done, {len(plan.pending)} to copy"
-        + (f", {sum(1 for w in plan.pending if w.partial)} of them partly done" if plan.pending else "")
+        f"ranges: {len(plan.all_ranges)} (splitCount), {plan.done_count} already done, "
+        f"{len(plan.pending)} to copy{partly}"
     )
     for warning in ctx.warnings:
         lines.append(f"note: {warning}")

@@ -22,7 +22,10 @@ CONFIG_CONF_KEYS = ("spark.migrator.config", "spark.scylla.config")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="migrator", description="Migrate and validate Cassandra/ScyllaDB tables.")
+    """The ``migrator`` argument parser with its ``check`` and ``migrate`` subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="migrator", description="Migrate and validate Cassandra/ScyllaDB tables."
+    )
     parser.add_argument("--version", action="version", version=f"migrator {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
@@ -31,10 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--log-level", default=os.environ.get("MIGRATOR_LOG_LEVEL", "INFO"),
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     spark_opts = argparse.ArgumentParser(add_help=False)
-    spark_opts.add_argument("--master", help="Spark master URL (default: as given by spark-submit, else local[*])")
+    spark_opts.add_argument(
+        "--master", help="Spark master URL (default: as given by spark-submit, else local[*])"
+    )
     spark_opts.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                             help="extra Spark setting (repeatable)")
-    sub.add_parser("check", parents=[common], help="validate the config, connect to both sides, print the plan")
+    sub.add_parser(
+        "check", parents=[common], help="validate the config, connect to both sides, print the plan"
+    )
     sub.add_parser("migrate", parents=[common, spark_opts], help="copy the source table into the target")
     return parser
 
@@ -72,6 +79,7 @@ def _submitted_config() -> str | None:
 
 
 def setup_logging(level: str, secrets: set[str] | None = None) -> None:
+    """Log to stderr at ``level`` for migrator, quieter for the libraries; scrub ``secrets``."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     if secrets:
@@ -93,6 +101,7 @@ class _Scrubber(logging.Filter):
         self.secrets = sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Replace every secret in the formatted message; never drops a record."""
         message = record.getMessage()
         scrubbed = message
         for secret in self.secrets:
@@ -103,6 +112,7 @@ class _Scrubber(logging.Filter):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

@@ -52,14 +52,17 @@ class RunContext:
 
     @property
     def renames(self) -> dict[str, str]:
+        """``{source column: target column}`` from the config."""
         return renames_of(self.config)
 
     def close(self) -> None:
+        """Shut down the driver-side sessions."""
         for session in self.sessions:
             session.cluster.shutdown()
         self.sessions.clear()
 
     def copy_plan(self, *, user_type_fields: dict[str, tuple[str, ...]]) -> CopyPlan:
+        """The executors' copy plan; the target table must exist by now."""
         src, tgt = self.config.source, self.config.target
         assert self.target_schema is not None, "create the target table first"
         return build_plan(
@@ -82,10 +85,14 @@ class RunContext:
 
 
 def renames_of(config: Any) -> dict[str, str]:
+    """``{source column: target column}`` from a config's ``renames``."""
     return {r.from_: r.to for r in (config.renames or [])}
 
 
 def require_cql_pair(config: Any) -> None:
+    """Refuse, as config errors, what this version cannot run: checked before connecting anywhere."""
+    from migrator.savepoints import local_directory
+
     s, t = config.source.type, config.target.type
     if s not in CQL_SOURCES or t not in CQL_TARGETS:
         raise ConfigError(
@@ -93,6 +100,17 @@ def require_cql_pair(config: Any) -> None:
               f"migrating from {s!r} to {t!r} is not supported by this version yet; "
               "supported: cassandra/scylla -> cassandra/scylla")]
         )
+    local_directory(config.savepoints.location)  # remote savepoint stores come later
+    problems = []
+    for role in ("source", "target"):
+        cloud = getattr(config, role).cloud
+        if cloud is not None and "://" in cloud.secure_bundle_path and \
+                not cloud.secure_bundle_path.startswith("file://"):
+            problems.append((f"{role}.cloud.secureBundlePath",
+                             "the Python driver opens the bundle as a local file: download it and give its path "
+                             "(or ship it with spark-submit --files and give the bare file name)"))
+    if problems:
+        raise ConfigError(problems)
 
 
 def prepare(config: Any, *, parallelism: int, kind: str = "migrate") -> RunContext:
@@ -130,10 +148,12 @@ def _prepare(config: Any, src: Any, tgt: Any, src_spec: ConnectionSpec, tgt_spec
     create: list[str] = []
     if target_schema is None:
         create = cschema.create_statements(source_schema, t.keyspace, t.table, renames)
-        compat = cschema.compare(source_schema, _renamed(source_schema, t.keyspace, t.table, renames), renames)
+        created = _renamed(source_schema, t.keyspace, t.table, renames)
+        compat = cschema.compare(source_schema, created, renames)
     else:
         compat = cschema.require_compatible(source_schema, target_schema, renames)
     partitioner = tokens.partitioner_for(src.cluster.metadata.partitioner)
+    _require_preservable(config, compat)
     ctx_warnings = _mode_warnings(config, source_schema)
     collection_metadata = _collection_metadata(src, config, source_schema)
     if not collection_metadata:
@@ -151,7 +171,9 @@ def _prepare(config: Any, src: Any, tgt: Any, src_spec: ConnectionSpec, tgt_spec
         raise SavepointMismatch([("skipTokenRanges", str(exc))]) from None
     source_identity = f"{src.cluster.metadata.cluster_name}/{s.keyspace}.{s.table}"
     target_identity = f"{tgt.cluster.metadata.cluster_name}/{t.keyspace}.{t.table}"
-    _check_savepoint(state, kind, source_identity, target_identity, partitioner, split_count, s.split_count, plan)
+    _check_savepoint(
+        state, kind, source_identity, target_identity, partitioner, split_count, s.split_count, plan
+    )
     return RunContext(
         config=config, source_spec=src_spec, target_spec=tgt_spec, source_schema=source_schema,
         target_schema=target_schema, create_statements=create, compat=compat, partitioner=partitioner,
@@ -173,7 +195,9 @@ def _check_renames(source: cschema.TableSchema, renames: dict[str, str]) -> None
         raise ConfigError(problems)
 
 
-def _renamed(source: cschema.TableSchema, keyspace: str, table: str, renames: dict[str, str]) -> cschema.TableSchema:
+def _renamed(
+    source: cschema.TableSchema, keyspace: str, table: str, renames: dict[str, str]
+) -> cschema.TableSchema:
     cols = tuple(
         cschema.Column(renames.get(c.name, c.name), c.cql_type, c.kind, c.reversed, c.multicell)
         for c in source.columns
@@ -181,11 +205,30 @@ def _renamed(source: cschema.TableSchema, keyspace: str, table: str, renames: di
     return cschema.TableSchema(keyspace, table, cols, source.default_ttl, source.user_types)
 
 
+def _require_preservable(config: Any, compat: cschema.Compatibility) -> None:
+    """Element-wise timestamp copies need the same non-frozen type on both sides."""
+    if not config.source.preserve_timestamps:
+        return
+    problems = [
+        f"column {m.source.name}: source type {m.source.cql_type} and target type {m.target.cql_type} differ; "
+        "with preserveTimestamps a non-frozen collection or UDT must have exactly the same type on both sides"
+        for m in compat.mappings
+        if m.source.multicell and not m.source.is_counter and (m.how != "passthrough" or not m.target.multicell)
+    ]
+    if problems:
+        raise cschema.SchemaMismatch(
+            "the target table cannot receive per-element timestamps:\n" + "\n".join(f"  - {p}" for p in problems),
+            hint="make the target column non-frozen with the same type, or set preserveTimestamps: false",
+        )
+
+
 def _mode_warnings(config: Any, source: cschema.TableSchema) -> list[str]:
     out = []
     s, t = config.source, config.target
     if source.is_counter_table and s.preserve_timestamps:
-        out.append("preserveTimestamps is ignored for a counter table (counter updates cannot carry a timestamp)")
+        out.append(
+            "preserveTimestamps is ignored for a counter table (counter updates cannot carry a timestamp)"
+        )
     if s.preserve_timestamps and not source.is_counter_table and (
         t.write_ttl_in_s is not None or t.write_writetimestamp_in_us is not None
     ):
@@ -215,16 +258,23 @@ def _check_savepoint(state: Any, kind: str, source_identity: str, target_identit
     """Refuse a savepoint whose finished ranges would mean something else in this run."""
     if state is None:
         return
-    fix = "use the savepoint with the config it was written for, or delete skipTokenRanges and migratorState to start over"
+    fix = (
+        "use the savepoint with the config it was written for, "
+        "or delete skipTokenRanges and migratorState to start over"
+    )
     problems = []
     if state.kind and state.kind != kind:
-        problems.append(("migratorState.kind", f"this savepoint was written by '{state.kind}', not '{kind}'; {fix}"))
+        problems.append(
+            ("migratorState.kind", f"this savepoint was written by '{state.kind}', not '{kind}'; {fix}")
+        )
     if state.source_identity and state.source_identity != source_identity:
         problems.append(("migratorState.sourceIdentity",
-                         f"written for source {state.source_identity}, but the source is now {source_identity}; {fix}"))
+                         f"written for source {state.source_identity}, "
+                         f"but the source is now {source_identity}; {fix}"))
     if state.target_identity and state.target_identity != target_identity:
         problems.append(("migratorState.targetIdentity",
-                         f"written for target {state.target_identity}, but the target is now {target_identity}; {fix}"))
+                         f"written for target {state.target_identity}, "
+                         f"but the target is now {target_identity}; {fix}"))
     if state.partitioner and state.partitioner != partitioner.short_name:
         problems.append(("migratorState.partitioner",
                          f"written for {state.partitioner}, the source uses {partitioner.short_name}; {fix}"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -25,13 +24,18 @@ POLL_SECONDS = 0.5
 
 
 class _MergeParam:
-    """Accumulator of ``{range index: result}``; merging makes a new dict, so readers never see a
-    dict being mutated (the driver reads it from another thread while Spark merges updates)."""
+    """Accumulator of ``{range index: result}``.
+
+    Merging makes a new dict, so readers never see a dict being mutated (the driver reads it from
+    another thread while Spark merges updates).
+    """
 
     def zero(self, value: dict[int, Any]) -> dict[int, Any]:
+        """An empty result set."""
         return {}
 
-    def addInPlace(self, a: dict[int, Any], b: dict[int, Any]) -> dict[int, Any]:  # noqa: N802 (Spark's name)
+    def addInPlace(self, a: dict[int, Any], b: dict[int, Any]) -> dict[int, Any]:  # Spark's method name
+        """``a`` updated with ``b``, as a new dict; ``a`` itself when ``b`` is empty."""
         if not b:
             return a
         merged = dict(a)
@@ -50,6 +54,7 @@ class RangeLedger:
         self._acc: Any = None
 
     def accumulator(self, spark: Any) -> Any:
+        """Create the Spark accumulator executors report finished ranges to."""
         from pyspark.accumulators import AccumulatorParam
 
         param = type("RangeResults", (_MergeParam, AccumulatorParam), {})()
@@ -57,15 +62,19 @@ class RangeLedger:
         return self._acc
 
     def results(self) -> dict[int, Any]:
+        """``{split index: result}`` of the ranges finished in this run."""
         return dict(self._acc.value) if self._acc is not None else {}
 
     def done_count(self) -> int:
+        """Splits finished, by earlier runs and this one."""
         return self.plan.done_count + len(self.results())
 
     def rows(self) -> int:
+        """Rows handled, by earlier runs and this one."""
         return self.rows_before + sum(self._rows_of(v) for v in self.results().values())
 
     def finished_ranges(self) -> list[tokens.TokenRange]:
+        """The savepoint's skip ranges plus the splits finished in this run, coalesced."""
         done = [self.plan.all_ranges[i] for i in self.results()]
         return tokens.coalesce([*self.plan.skip, *done])
 
@@ -87,6 +96,7 @@ class JobRunner:
     # --- savepoint content ---
 
     def render(self, reason: str) -> str:
+        """The savepoint text: the config as written, the finished ranges and ``migratorState``."""
         from migrator.config import encode_token_ranges, redact_tree, render_yaml
 
         ledger, ctx = self.ledger, self.ctx
@@ -95,7 +105,7 @@ class JobRunner:
         tree["skipTokenRanges"] = encode_token_ranges(
             [(r.start, r.end) for r in finished], ctx.partitioner.token_type
         )
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         state = {
             "kind": self.kind,
             "sourceIdentity": ctx.source_identity,
@@ -111,7 +121,8 @@ class JobRunner:
         tree["migratorState"] = state
         header = [
             f"savepoint written {now} ({reason})",
-            f"{self.kind}: {ledger.rows():,} rows, {ledger.done_count()}/{len(ctx.plan.all_ranges)} ranges done",
+            f"{self.kind}: {ledger.rows():,} rows, "
+            f"{ledger.done_count()}/{len(ctx.plan.all_ranges)} ranges done",
             f"resume with: migrator {self.kind} --config <this file>",
             "skipTokenRanges lists the finished ranges; remove one to run it again",
         ]
@@ -124,7 +135,7 @@ class JobRunner:
         from pyspark import InheritableThread
 
         from migrator.progress import Progress, make_reporter
-        from migrator.savepoints import SavepointManager, SavepointWriter
+        from migrator.savepoints import SavepointManager, SavepointWriter, local_directory
 
         sc = self.spark.sparkContext
         failure: list[BaseException] = []
@@ -139,7 +150,7 @@ class JobRunner:
 
         sp = self.loaded.model.savepoints
         manager = SavepointManager(
-            SavepointWriter(sp.path), self.render, float(sp.interval_seconds),
+            SavepointWriter(local_directory(sp.location)), self.render, float(sp.interval_seconds),
             on_signal=lambda _name: sc.cancelJobGroup(self.group),
         )
         manager.install_signal_handlers()

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MigrationResult:
+    """What a finished copy reports: ranges, rows, duration and the final savepoint."""
+
     ranges_total: int
     ranges_done: int
     rows: int

@@ -27,6 +27,7 @@ DEFAULT_CONF = {
 
 
 def log4j_config() -> str:
+    """Path of the packaged log4j2 configuration that keeps the JVM quiet."""
     return str(resources.files("migrator").joinpath("log4j2.properties"))
 
 
@@ -50,7 +51,8 @@ def create_session(master: str | None = None, conf: Mapping[str, str] | None = N
         if not existing.contains(key):
             builder = builder.config(key, value)
     if not existing.contains("spark.driver.extraJavaOptions"):
-        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j_config()}")
+        java_options = f"-Dlog4j2.configurationFile=file:{log4j_config()}"
+        builder = builder.config("spark.driver.extraJavaOptions", java_options)
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -27,8 +27,8 @@ def services_env() -> dict[str, str]:
             key, sep, value = line.partition("=")
             if sep and not line.lstrip().startswith("#"):
                 env[key.strip()] = value.strip()
-    for key in list(env) + ["MIGRATOR_SOURCE_HOST", "MIGRATOR_SOURCE_PORT", "MIGRATOR_TARGET_HOST",
-                            "MIGRATOR_TARGET_PORT"]:
+    names = ("MIGRATOR_SOURCE_HOST", "MIGRATOR_SOURCE_PORT", "MIGRATOR_TARGET_HOST", "MIGRATOR_TARGET_PORT")
+    for key in [*env, *names]:
         if key in os.environ:
             env[key] = os.environ[key]
     return env

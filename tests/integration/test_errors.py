@@ -101,3 +101,17 @@ def test_secrets_never_reach_logs_or_savepoints(source, target, make_config, mon
     text = result.stderr + result2.stderr + "".join(p.read_text() for p in savepoints)
     assert "s3cr3t-from-env" not in text and "hunter2-literal" not in text
     assert "${TEST_TARGET_PASSWORD}" in text and "<redacted>" in text
+
+
+def test_preserving_element_timestamps_into_a_frozen_column_is_refused(source, target, make_config):
+    recreate(source, target, "frozen_target", "(k int PRIMARY KEY, s set<int>)", create_target=False)
+    target.execute(f"DROP TABLE IF EXISTS {TARGET_KS}.frozen_target")
+    target.execute(f"CREATE TABLE {TARGET_KS}.frozen_target (k int PRIMARY KEY, s frozen<set<int>>)")
+    source.execute(f"INSERT INTO {SOURCE_KS}.frozen_target (k, s) VALUES (1, {{1, 2}})")
+    result = cli("migrate", "--config", str(make_config("frozen_target", source={"preserveTimestamps": True})))
+    assert result.returncode == 3, result.stderr
+    assert "column s: source type set<int> and target type frozen<set<int>> differ" in result.stderr
+    assert target.execute(f"SELECT count(*) FROM {TARGET_KS}.frozen_target").one()[0] == 0
+    plain = cli("migrate", "--config", str(make_config("frozen_target", name="plain.yaml")))
+    assert plain.returncode == 0, plain.stderr
+    assert target.execute(f"SELECT s FROM {TARGET_KS}.frozen_target WHERE k = 1").one()[0] == {1, 2}

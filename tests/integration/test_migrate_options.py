@@ -30,7 +30,6 @@ def test_constant_ttl_and_writetime(source, target, spark, make_config):
 
 
 def test_strip_trailing_zeros_for_decimals(source, target, spark, make_config):
-    from decimal import Decimal
 
     recreate(source, target, "decimals", "(k int PRIMARY KEY, d decimal, l frozen<list<decimal>>)")
     source.execute(f"INSERT INTO {SOURCE_KS}.decimals (k, d, l) VALUES (1, 3.5000, [1.10, 100])")

@@ -14,7 +14,7 @@ import logging
 import os
 import ssl
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.errors import ConfigError, RuntimeFailure
@@ -33,7 +33,7 @@ class SslSpec:
     ca_file: str | None = None
     cert_file: str | None = None
     key_file: str | None = None
-    key_password: str | None = None
+    key_password: str | None = field(default=None, repr=False)
     protocol: str = "TLS"
     client_auth: bool = False
 
@@ -54,6 +54,7 @@ class ConnectionSpec:
 
     @property
     def address(self) -> str:
+        """``host:port``, or the secure bundle path, for messages."""
         return self.cloud_bundle or f"{self.host}:{self.port}"
 
     def __repr__(self) -> str:  # never show the password
@@ -77,21 +78,31 @@ def spec_from_settings(role: str, settings: Any) -> ConnectionSpec:
     )
 
 
+PEM_TYPES = ("PEM", "CRT", "CER")
+
+
 def _ssl_spec(role: str, options: Any) -> SslSpec | None:
     if options is None or not options.enabled:
         return None
+    problems = []
     store_type = (options.trust_store_type or "JKS").upper()
-    if options.trust_store_path and store_type not in ("PEM", "CRT", "CER"):
-        raise ConfigError(
-            [
-                (
-                    f"{role}.sslOptions.trustStoreType",
-                    f"the Python driver cannot read a {store_type} trust store; convert it to PEM "
-                    "(keytool -exportcert -rfc -keystore truststore.jks -alias <alias> > ca.pem), "
-                    "then set trustStorePath to the .pem file and trustStoreType: PEM",
-                )
-            ]
-        )
+    if options.trust_store_path and store_type not in PEM_TYPES:
+        problems.append((
+            f"{role}.sslOptions.trustStoreType",
+            f"the Python driver cannot read a {store_type} trust store; convert it to PEM "
+            "(keytool -exportcert -rfc -keystore truststore.jks -alias <alias> > ca.pem), "
+            "then set trustStorePath to the .pem file and trustStoreType: PEM",
+        ))
+    key_type = (options.key_store_type or "JKS").upper()
+    if options.client_auth_enabled and options.key_store_path and key_type not in PEM_TYPES:
+        problems.append((
+            f"{role}.sslOptions.keyStoreType",
+            f"the Python driver cannot read a {key_type} key store; export the client certificate and key "
+            "into one PEM file (keytool -importkeystore to PKCS12, then openssl pkcs12 -nodes), "
+            "set keyStorePath to it and keyStoreType: PEM",
+        ))
+    if problems:
+        raise ConfigError(problems)
     return SslSpec(
         ca_file=options.trust_store_path,
         cert_file=options.key_store_path if options.client_auth_enabled else None,
@@ -154,7 +165,13 @@ def connect(spec: ConnectionSpec, *, raw: bool = False, schema_metadata: bool = 
     from cassandra import AuthenticationFailed
     from cassandra.cluster import NoHostAvailable
 
-    cluster = build_cluster(spec, schema_metadata=schema_metadata)
+    try:
+        cluster = build_cluster(spec, schema_metadata=schema_metadata)
+    except (OSError, ssl.SSLError) as exc:
+        raise RuntimeFailure(
+            f"cannot set up TLS for the {spec.role} cluster at {spec.address}: {_short(exc)}",
+            hint=f"check the files named in {spec.role}.sslOptions",
+        ) from None
     try:
         session = cluster.connect()
     except NoHostAvailable as exc:
@@ -199,7 +216,7 @@ def cached_session(spec: ConnectionSpec, *, raw: bool = False) -> Any:
     global _SESSIONS_PID
     key = (spec, raw)
     with _SESSIONS_LOCK:
-        if _SESSIONS_PID != os.getpid():  # forked: the parent's sockets are not ours
+        if os.getpid() != _SESSIONS_PID:  # forked: the parent's sockets are not ours
             _SESSIONS.clear()
             _SESSIONS_PID = os.getpid()
         session = _SESSIONS.get(key)

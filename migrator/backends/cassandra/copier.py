@@ -25,6 +25,7 @@ THROTTLE_ENV = "MIGRATOR_MAX_ROWS_PER_SECOND_PER_TASK"
 
 
 def consistency(name: str) -> int:
+    """The driver's consistency level value for a name such as ``LOCAL_QUORUM``."""
     from cassandra import ConsistencyLevel
 
     return int(ConsistencyLevel.name_to_value[name.upper()])
@@ -88,7 +89,10 @@ def _result(session: Any, statement: Any, params: Sequence[Any], paging_state: A
 
 
 class Throttle:
-    """Caps one task's row rate (0 = no cap): spares a busy source, and makes runs interruptible in tests."""
+    """Caps one task's row rate (0 = no cap).
+
+    Spares a busy source, and makes runs slow enough to interrupt in tests.
+    """
 
     def __init__(self, rows_per_second: float) -> None:
         self.rate = rows_per_second
@@ -96,6 +100,7 @@ class Throttle:
         self.rows = 0
 
     def account(self, rows: int) -> None:
+        """Count ``rows`` just handled; sleep while the task is ahead of its rate."""
         if self.rate <= 0:
             return
         self.rows += rows

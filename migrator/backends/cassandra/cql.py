@@ -11,6 +11,7 @@ def quote(identifier: str) -> str:
 
 
 def column_list(names: Sequence[str]) -> str:
+    """Quoted names separated by commas."""
     return ", ".join(quote(n) for n in names)
 
 
@@ -26,20 +27,25 @@ def token_range_select(
 
 
 def writetime(column: str) -> str:
+    """The ``WRITETIME(column)`` selector."""
     return f"WRITETIME({quote(column)})"
 
 
 def ttl(column: str) -> str:
+    """The ``TTL(column)`` selector."""
     return f"TTL({quote(column)})"
 
 
-def insert(qualified: str, columns: Sequence[str], *, ttl: str | None = None, timestamp: str | None = None) -> str:
+def insert(
+    qualified: str, columns: Sequence[str], *, ttl: str | None = None, timestamp: str | None = None
+) -> str:
     """INSERT with bind markers; ``ttl``/``timestamp`` are literal numbers or ``?``."""
     marks = ", ".join("?" for _ in columns)
     return f"INSERT INTO {qualified} ({column_list(columns)}) VALUES ({marks}){using(ttl, timestamp)}"
 
 
 def using(ttl: str | None, timestamp: str | None) -> str:
+    """The `` USING TTL ... AND TIMESTAMP ...`` clause (empty when neither is given)."""
     parts = []
     if ttl is not None:
         parts.append(f"TTL {ttl}")
@@ -49,13 +55,17 @@ def using(ttl: str | None, timestamp: str | None) -> str:
 
 
 def key_condition(key: Sequence[str]) -> str:
+    """``"k1" = ? AND "k2" = ?`` for the given key columns."""
     return " AND ".join(f"{quote(k)} = ?" for k in key)
 
 
 def update(qualified: str, assignments: Sequence[str], key: Sequence[str], *, ttl: str | None = None,
            timestamp: str | None = None) -> str:
-    return f"UPDATE {qualified}{using(ttl, timestamp)} SET {', '.join(assignments)} WHERE {key_condition(key)}"
+    """UPDATE of one row (or partition) by key; ``assignments`` are CQL text with bind markers."""
+    sets = ", ".join(assignments)
+    return f"UPDATE {qualified}{using(ttl, timestamp)} SET {sets} WHERE {key_condition(key)}"
 
 
 def select_by_key(qualified: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    """SELECT of ``columns`` from one row (or partition) by key."""
     return f"SELECT {column_list(columns)} FROM {qualified} WHERE {key_condition(key)}"

@@ -42,6 +42,8 @@ class CellSpec:
 
 @dataclass(frozen=True)
 class CopyPlan:
+    """The statements and row layout of one copy, shipped to every executor."""
+
     source: ConnectionSpec
     target: ConnectionSpec
     source_consistency: str
@@ -61,10 +63,12 @@ class CopyPlan:
 
     @property
     def key_names(self) -> list[str]:
+        """Target names of the primary key columns (partition key then clustering)."""
         return [n for _, n in self.partition_key + self.clustering]
 
     @property
     def partition_names(self) -> list[str]:
+        """Target names of the partition key columns."""
         return [n for _, n in self.partition_key]
 
 
@@ -120,7 +124,8 @@ def build_plan(
                 udt_fields=user_type_fields.get(col.cql_type, ()) if col.multicell == "udt" else (),
             )
         )
-    select = cql.token_range_select(source.qualified, [c.name for c in source.partition_key], selectors, where)
+    partition_names = [c.name for c in source.partition_key]
+    select = cql.token_range_select(source.qualified, partition_names, selectors, where)
     return CopyPlan(
         source=source_spec,
         target=target_spec,

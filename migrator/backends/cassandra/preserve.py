@@ -39,6 +39,8 @@ def _ttl(raw_ttl: bytes | None) -> int:
 
 
 class PreserveWriter(RowWriter):
+    """Writes each cell with its source WRITETIME and remaining TTL (see the module docstring)."""
+
     def __init__(self, plan: CopyPlan, session: Any, select: Any) -> None:
         super().__init__(plan, session, select)
         table = plan.target_table
@@ -49,7 +51,9 @@ class PreserveWriter(RowWriter):
         self.simple_static = [c for c in self.simple if c.static]
         static_names = plan.partition_names + [c.target for c in self.simple_static]
         self.insert_static = (
-            self.prepare(cql.insert(table, static_names, ttl="?", timestamp="?")) if self.simple_static else None
+            self.prepare(cql.insert(table, static_names, ttl="?", timestamp="?"))
+            if self.simple_static
+            else None
         )
         self.marker = self.prepare(cql.insert(table, plan.key_names))
         self.list_conflicts = 0
@@ -64,7 +68,9 @@ class PreserveWriter(RowWriter):
             where = self.plan.partition_names if cell.static else self.plan.key_names
             col = cql.quote(cell.target)
             if op == "add":
-                text = cql.update(self.plan.target_table, [f"{col} = {col} + ?"], where, ttl="?", timestamp="?")
+                text = cql.update(
+                    self.plan.target_table, [f"{col} = {col} + ?"], where, ttl="?", timestamp="?"
+                )
             elif op == "set":
                 text = cql.update(self.plan.target_table, [f"{col} = ?"], where, ttl="?", timestamp="?")
             elif op == "read":
@@ -79,6 +85,7 @@ class PreserveWriter(RowWriter):
     # --- rows ---
 
     def write_row(self, row: Sequence[Any]) -> None:
+        """Write one scanned row: simple cells grouped by (writetime, ttl), then each multi-cell column."""
         first = self.new_partition(row)
         static_only = self.static_only(row)
         cells = [c for c in self.simple if (first or not c.static) and (c.static or not static_only)]
@@ -111,6 +118,8 @@ class PreserveWriter(RowWriter):
         self.send(stmt, values)
 
     def _write_multicell(self, cell: CellSpec, row: Sequence[Any], key: list[Any]) -> bool:
+        # only cells with metadata selectors are in self.multi
+        assert cell.writetime is not None and cell.ttl is not None
         value = row[cell.value]
         stamps = raw.split_int_list(row[cell.writetime])
         ttls = [max(t, 1) if t is not None else 0 for t in raw.split_int_list(row[cell.ttl])]
@@ -129,8 +138,8 @@ class PreserveWriter(RowWriter):
             self._send_meta(self._stmt(cell, "add"), ttl, ts, [payload, *key])
         return bool(groups)
 
-    def _write_udt(self, cell: CellSpec, fields: list[bytes | None], stamps: list[int | None], ttls: list[int],
-                   key: list[Any]) -> bool:
+    def _write_udt(self, cell: CellSpec, fields: list[bytes | None], stamps: list[int | None],
+                   ttls: list[int], key: list[Any]) -> bool:
         wrote = False
         for name, field, ts, ttl in zip(cell.udt_fields, fields, stamps, ttls, strict=False):
             if field is None or ts is None:

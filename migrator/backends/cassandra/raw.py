@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from cassandra.cqltypes import BytesType
-from cassandra.protocol import _ProtocolHandler, ResultMessage
+from cassandra.protocol import ResultMessage, _ProtocolHandler
 
 try:  # the Cython row parser is ~10x faster; the pure-Python fallback keeps us working without it
     from cassandra.obj_parser import ListParser
@@ -42,7 +42,10 @@ def _as_bytes_metadata(metadata: Sequence[tuple[Any, ...]] | None) -> list[tuple
 class RawResultMessage(ResultMessage):
     """A RESULT message whose rows hold every cell as ``bytes`` (``None`` for null)."""
 
+    column_metadata: list[tuple[Any, ...]] | None
+
     def recv_results_metadata(self, f: Any, user_type_map: Any) -> None:
+        """Read the metadata as usual, then declare every column a blob so cells stay raw."""
         super().recv_results_metadata(f, user_type_map)
         if self.kind == RESULT_KIND_ROWS and self.column_metadata:
             self.column_metadata = _as_bytes_metadata(self.column_metadata)
@@ -50,6 +53,7 @@ class RawResultMessage(ResultMessage):
     def recv_results_rows(
         self, f: Any, protocol_version: int, user_type_map: Any, result_metadata: Any, ce_policy: Any
     ) -> None:
+        """Parse the rows with every column typed as a blob, without a column-encryption policy."""
         raw_metadata = _as_bytes_metadata(result_metadata)
         if _FAST_ROWS is not None:
             _FAST_ROWS(self, f, protocol_version, user_type_map, raw_metadata, None)
@@ -75,10 +79,12 @@ def decode_int(raw: bytes | None) -> int | None:
 
 
 def encode_bigint(value: int) -> bytes:
+    """A Python int as a serialized CQL bigint (8 bytes, big-endian)."""
     return _INT64.pack(value)
 
 
 def encode_int(value: int) -> bytes:
+    """A Python int as a serialized CQL int (4 bytes, big-endian)."""
     return _INT32.pack(value)
 
 
@@ -86,8 +92,10 @@ def encode_int(value: int) -> bytes:
 
 
 def split_elements(raw: bytes, *, per_entry: int = 1) -> list[bytes | None]:
-    """The serialized items of a list, set (``per_entry=1``) or map (``per_entry=2``: keys and
-    values interleaved), after the leading entry count."""
+    """The serialized items of a list or set (``per_entry=1``) or a map (``per_entry=2``).
+
+    Map keys and values come interleaved; the leading entry count is not returned.
+    """
     count = _INT32.unpack_from(raw, 0)[0]
     return _read_items(raw, 4, count * per_entry)
 
@@ -131,8 +139,10 @@ def split_int_list(raw: bytes | None) -> list[int | None]:
 
 
 def strip_decimal(raw: bytes) -> bytes:
-    """Remove trailing zeros from a serialized decimal (scale int + varint unscaled), like Java's
-    ``BigDecimal.stripTrailingZeros``: 3.5000 -> 3.5, 100 -> 1E+2, 0.000 -> 0."""
+    """Remove trailing zeros from a serialized decimal (scale int + varint unscaled).
+
+    Like Java's ``BigDecimal.stripTrailingZeros``: 3.5000 -> 3.5, 100 -> 1E+2, 0.000 -> 0.
+    """
     if len(raw) < 5:
         return raw
     scale = _INT32.unpack_from(raw, 0)[0]
@@ -142,14 +152,33 @@ def strip_decimal(raw: bytes) -> bytes:
     while unscaled % 10 == 0:
         unscaled //= 10
         scale -= 1
-    size = (unscaled.bit_length() + 8) // 8
-    return _INT32.pack(scale) + unscaled.to_bytes(size, "big", signed=True)
+    return _INT32.pack(scale) + varint_bytes(unscaled)
+
+
+def varint_bytes(value: int) -> bytes:
+    """Minimal big-endian two's complement bytes of an integer (CQL varint)."""
+    magnitude = value if value >= 0 else ~value
+    return value.to_bytes(magnitude.bit_length() // 8 + 1, "big", signed=True)
+
+
+def _stripped(value: Decimal) -> Decimal:
+    """Trailing zeros removed from the digits, never rounded (``normalize`` would round to 28 digits)."""
+    if not value.is_finite():
+        return value
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if not any(digits):
+        return Decimal(0)
+    end = len(digits)
+    while digits[end - 1] == 0:
+        end -= 1
+    return Decimal((sign, digits[:end], exponent + len(digits) - end))
 
 
 def strip_decimal_value(value: Any) -> Any:
     """The same for decoded values, recursively through collections, tuples and UDTs."""
     if isinstance(value, Decimal):
-        return value.normalize() if value != 0 else Decimal(0)
+        return _stripped(value)
     if isinstance(value, (list, set, frozenset)) or type(value) is tuple:
         return type(value)(strip_decimal_value(v) for v in value)
     if isinstance(value, dict):

@@ -41,11 +41,14 @@ class Column:
 
     @property
     def is_counter(self) -> bool:
+        """Whether the column is a counter."""
         return self.cql_type == "counter"
 
 
 @dataclass(frozen=True)
 class TableSchema:
+    """A table's columns (keys first, in key order), default TTL and the UDTs it uses."""
+
     keyspace: str
     table: str
     columns: tuple[Column, ...]
@@ -53,18 +56,22 @@ class TableSchema:
     user_types: tuple[tuple[str, str], ...] = ()  # (name, CREATE TYPE body) in dependency order
 
     def of_kind(self, *kinds: str) -> list[Column]:
+        """The columns with one of ``kinds``, in schema order."""
         return [c for c in self.columns if c.kind in kinds]
 
     @property
     def partition_key(self) -> list[Column]:
+        """The partition key columns, in key order."""
         return self.of_kind(PARTITION)
 
     @property
     def clustering(self) -> list[Column]:
+        """The clustering columns, in key order."""
         return self.of_kind(CLUSTERING)
 
     @property
     def primary_key(self) -> list[Column]:
+        """Partition key then clustering columns."""
         return self.of_kind(PARTITION, CLUSTERING)
 
     @property
@@ -74,13 +81,16 @@ class TableSchema:
 
     @property
     def is_counter_table(self) -> bool:
+        """Whether the table holds counters (then all its cells are counters)."""
         return any(c.is_counter for c in self.cells)
 
     def column(self, name: str) -> Column | None:
+        """The column called ``name``, or ``None``."""
         return next((c for c in self.columns if c.name == name), None)
 
     @property
     def qualified(self) -> str:
+        """``"keyspace"."table"``, quoted for CQL."""
         return f"{quote(self.keyspace)}.{quote(self.table)}"
 
 
@@ -111,10 +121,13 @@ def read_schema(session: Any, keyspace: str, table: str, *, role: str) -> TableS
     ck = {c.name for c in tm.clustering_key}
     columns = []
     for cm in tm.columns.values():
-        kind = PARTITION if cm.name in pk else CLUSTERING if cm.name in ck else STATIC if cm.is_static else REGULAR
-        columns.append(
-            Column(cm.name, cm.cql_type, kind, reversed=bool(cm.is_reversed), multicell=_multicell(cm.cql_type, ks))
-        )
+        kind = STATIC if cm.is_static else REGULAR
+        if cm.name in pk:
+            kind = PARTITION
+        elif cm.name in ck:
+            kind = CLUSTERING
+        multicell = _multicell(cm.cql_type, ks)
+        columns.append(Column(cm.name, cm.cql_type, kind, reversed=bool(cm.is_reversed), multicell=multicell))
     order = {PARTITION: 0, CLUSTERING: 1, STATIC: 2, REGULAR: 3}
     key_pos = {c.name: i for i, c in enumerate(list(tm.partition_key) + list(tm.clustering_key))}
     columns.sort(key=lambda c: (order[c.kind], key_pos.get(c.name, 0), c.name))
@@ -171,6 +184,8 @@ class ColumnMapping:
 
 @dataclass
 class Compatibility:
+    """The outcome of ``compare``: a mapping per usable column, blocking problems, and notes."""
+
     mappings: list[ColumnMapping] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -202,7 +217,9 @@ def compare(source: TableSchema, target: TableSchema, renames: dict[str, str]) -
         result.problems.append(f"clustering columns differ: source (after renames) {src_ck}, target {tgt_ck}")
     if source.is_counter_table != target.is_counter_table:
         which = "source" if source.is_counter_table else "target"
-        result.problems.append(f"only the {which} is a counter table; counters cannot be copied into other types")
+        result.problems.append(
+            f"only the {which} is a counter table; counters cannot be copied into other types"
+        )
     for col in source.columns:
         name = renames.get(col.name, col.name)
         tgt = target.column(name)
@@ -217,7 +234,8 @@ def compare(source: TableSchema, target: TableSchema, renames: dict[str, str]) -
         key = col.kind in (PARTITION, CLUSTERING)
         if how is None or (key and how != "passthrough" and col.cql_type != tgt.cql_type):
             result.problems.append(
-                f"column {label}: source type {col.cql_type} cannot be written into target type {tgt.cql_type}"
+                f"column {label}: source type {col.cql_type} cannot be written into target type "
+                f"{tgt.cql_type}"
             )
             continue
         if key and col.reversed != tgt.reversed:
@@ -231,6 +249,7 @@ def compare(source: TableSchema, target: TableSchema, renames: dict[str, str]) -
 
 
 def require_compatible(source: TableSchema, target: TableSchema, renames: dict[str, str]) -> Compatibility:
+    """``compare``, raising ``SchemaMismatch`` listing every problem when there is any."""
     result = compare(source, target, renames)
     if result.problems:
         lines = "\n".join(f"  - {p}" for p in result.problems)
@@ -248,7 +267,8 @@ def require_compatible(source: TableSchema, target: TableSchema, renames: dict[s
 def create_statements(source: TableSchema, keyspace: str, table: str, renames: dict[str, str]) -> list[str]:
     """CQL that creates the target table (and the UDTs it needs) from the source schema."""
     stmts = [
-        f"CREATE TYPE IF NOT EXISTS {quote(keyspace)}.{quote(name)} ({body})" for name, body in source.user_types
+        f"CREATE TYPE IF NOT EXISTS {quote(keyspace)}.{quote(name)} ({body})"
+        for name, body in source.user_types
     ]
     cols = []
     for c in source.columns:
@@ -257,11 +277,13 @@ def create_statements(source: TableSchema, keyspace: str, table: str, renames: d
     pk = ", ".join(quote(renames.get(c.name, c.name)) for c in source.partition_key)
     ck = [quote(renames.get(c.name, c.name)) for c in source.clustering]
     key = f"(({pk})" + "".join(f", {c}" for c in ck) + ")"
-    ddl = f"CREATE TABLE IF NOT EXISTS {quote(keyspace)}.{quote(table)} ({', '.join(cols)}, PRIMARY KEY {key})"
+    qualified = f"{quote(keyspace)}.{quote(table)}"
+    ddl = f"CREATE TABLE IF NOT EXISTS {qualified} ({', '.join(cols)}, PRIMARY KEY {key})"
     options = []
     if source.clustering:
         order = ", ".join(
-            f"{quote(renames.get(c.name, c.name))} {'DESC' if c.reversed else 'ASC'}" for c in source.clustering
+            f"{quote(renames.get(c.name, c.name))} {'DESC' if c.reversed else 'ASC'}"
+            for c in source.clustering
         )
         options.append(f"CLUSTERING ORDER BY ({order})")
     if source.default_ttl:

@@ -35,6 +35,8 @@ def _retryable(exc: BaseException) -> bool:
 
 
 class WriteWindow:
+    """At most ``max_in_flight`` asynchronous writes outstanding; the first failure is kept for ``drain``."""
+
     def __init__(self, session: Any, max_in_flight: int) -> None:
         self._session = session
         self._slots = threading.BoundedSemaphore(max_in_flight)

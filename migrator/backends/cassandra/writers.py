@@ -21,6 +21,7 @@ Transform = Callable[[bytes], bytes]
 
 
 def make_writer(plan: CopyPlan, session: Any, select: Any) -> RowWriter:
+    """The writer for the plan's mode."""
     if plan.mode == COUNTER:
         return CounterWriter(plan, session, select)
     if plan.mode == PRESERVE:
@@ -44,6 +45,7 @@ class RowWriter:
         self.transforms = self._transforms(select)
 
     def prepare(self, text: str, *, idempotent: bool = True) -> Any:
+        """A prepared target statement at the target consistency level."""
         stmt = prepared(self.session, text)
         stmt.consistency_level = self._cl
         stmt.is_idempotent = idempotent
@@ -51,11 +53,13 @@ class RowWriter:
 
     @staticmethod
     def bound(statement: Any, values: list[Any]) -> Any:
+        """Bind already serialized values (bytes or UNSET_VALUE) without re-encoding them."""
         bs = BoundStatement(statement)
         bs.values = values
         return bs
 
     def send(self, statement: Any, values: list[Any]) -> None:
+        """Bind and submit through the write window."""
         self.window.submit(self.bound(statement, values))
 
     def new_partition(self, row: Sequence[Any]) -> bool:
@@ -71,10 +75,12 @@ class RowWriter:
         return bool(self.plan.clustering) and row[self.plan.clustering[0][0]] is None
 
     def keys(self, row: Sequence[Any], *, partition_only: bool = False) -> list[Any]:
+        """The row's primary key values (or only its partition key), in statement order."""
         cols = self.plan.partition_key if partition_only else self.plan.partition_key + self.plan.clustering
         return [row[i] for i, _ in cols]
 
     def cell_value(self, cell: CellSpec, raw_value: bytes | None) -> Any:
+        """The value to bind for a cell: transformed bytes, or unset for a null source cell."""
         if raw_value is None:
             return UNSET_VALUE
         fn = self.transforms.get(cell.value)
@@ -92,7 +98,8 @@ class RowWriter:
         return out
 
     def _converter(self, src_type: Any, cell: CellSpec) -> Transform:
-        insert = prepared(self.session, cql.select_by_key(self.plan.target_table, [cell.target], self.plan.key_names))
+        text = cql.select_by_key(self.plan.target_table, [cell.target], self.plan.key_names)
+        insert = prepared(self.session, text)
         tgt_type = insert.result_metadata[0][3]
         proto = self.session.cluster.protocol_version
         strip = self.plan.strip_decimals
@@ -106,14 +113,17 @@ class RowWriter:
         return convert
 
     def write_page(self, rows: list[Any]) -> None:
+        """Write every row of a scanned page."""
         for row in rows:
             self.write_row(row)
         self.rows_read += len(rows)
 
     def write_row(self, row: Sequence[Any]) -> None:
+        """Write one scanned row (each mode implements this)."""
         raise NotImplementedError
 
     def finish(self) -> None:
+        """Wait until every write was acknowledged; raise if one failed."""
         self.window.drain()
 
 
@@ -130,17 +140,21 @@ class PlainWriter(RowWriter):
         self.insert_static = None
         if self.statics:
             static_names = plan.partition_names + [c.target for c in self.statics]
-            self.insert_static = self.prepare(cql.insert(plan.target_table, static_names, ttl=ttl, timestamp=ts))
+            static_insert = cql.insert(plan.target_table, static_names, ttl=ttl, timestamp=ts)
+            self.insert_static = self.prepare(static_insert)
 
     def write_row(self, row: Sequence[Any]) -> None:
+        """One INSERT; static cells only on a partition's first row, a static-only row by itself."""
         first = self.new_partition(row)
         if self.static_only(row):
-            values = self.keys(row, partition_only=True) + [self.cell_value(c, row[c.value]) for c in self.statics]
+            values = self.keys(row, partition_only=True)
+            values += [self.cell_value(c, row[c.value]) for c in self.statics]
             self.send(self.insert_static, values)
         else:
             values = self.keys(row)
             for cell in self.plan.cells:
-                values.append(self.cell_value(cell, row[cell.value]) if first or not cell.static else UNSET_VALUE)
+                keep = first or not cell.static
+                values.append(self.cell_value(cell, row[cell.value]) if keep else UNSET_VALUE)
             self.send(self.insert, values)
         self.rows_written += 1
 
@@ -175,6 +189,7 @@ class CounterWriter(RowWriter):
         return stmt
 
     def write_page(self, rows: list[Any]) -> None:
+        """Read the target's counters for the whole page, then add the differences row by row."""
         from cassandra.concurrent import execute_concurrent
 
         jobs: list[tuple[Any, list[Any], list[CellSpec], list[Any], Any]] = []
