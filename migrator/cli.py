@@ -1,4 +1,4 @@
-"""Command line: ``migrator check|migrate --config FILE``.
+"""Command line: ``migrator check|migrate|validate --config FILE``.
 
 A thin layer over the programmatic API. Every user-facing failure is a ``MigratorError`` caught
 here once and printed as a message with its documented exit code (see ``migrator.errors``).
@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from migrator import __version__
-from migrator.errors import EXIT_INTERRUPTED, EXIT_OK, ConfigError, Interrupted, MigratorError, UsageError
+from migrator.errors import (
+    EXIT_DIFFERENCES,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ConfigError,
+    Interrupted,
+    MigratorError,
+    UsageError,
+)
 
 log = logging.getLogger("migrator")
 
@@ -43,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check", parents=[common], help="validate the config, connect to both sides, print the plan"
     )
     sub.add_parser("migrate", parents=[common, spark_opts], help="copy the source table into the target")
+    validate = sub.add_parser("validate", parents=[common, spark_opts],
+                              help="compare source and target row by row; exit 1 if they differ")
+    validate.add_argument("--report", metavar="DIR", help="write report.json, report.txt and report.html into DIR")
     return parser
 
 
@@ -144,6 +155,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "migrate":
         return _migrate(loaded, args, conf)
+    if args.command == "validate":
+        return _validate(loaded, args, conf)
     raise UsageError(f"unknown command {args.command!r}")
 
 
@@ -167,6 +180,29 @@ def _migrate(loaded: Any, args: argparse.Namespace, conf: dict[str, str]) -> int
         file=sys.stderr,
     )
     return EXIT_OK
+
+
+def _validate(loaded: Any, args: argparse.Namespace, conf: dict[str, str]) -> int:
+    from rich.console import Console
+
+    from migrator.cqlplan import require_cql_pair
+    from migrator.report.render import console_summary, write_report
+    from migrator.spark import create_session
+    from migrator.validate import validate
+
+    require_cql_pair(loaded.model)
+    if loaded.model.validation is None:
+        raise ConfigError([("validation", "the validate command needs a validation block (see config/ examples)")])
+    spark = create_session(args.master, conf)
+    try:
+        report = validate(loaded, spark)
+    finally:
+        _stop(spark)
+    Console(stderr=True).print(console_summary(report))
+    if args.report:
+        paths = write_report(report, args.report)
+        print(f"validation report: {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    return EXIT_OK if report.equal else EXIT_DIFFERENCES
 
 
 def _stop(spark: Any) -> None:

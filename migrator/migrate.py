@@ -42,7 +42,7 @@ def migrate(loaded: Any, spark: Any) -> MigrationResult:
         for warning in ctx.warnings:
             log.warning("%s", warning)
         _ensure_target(ctx)
-        plan = ctx.copy_plan(user_type_fields=_user_type_fields(ctx))
+        plan = ctx.copy_plan(user_type_fields=user_type_fields(ctx))
     finally:
         ctx.close()
     log.info(
@@ -106,7 +106,7 @@ def _ensure_target(ctx: cqlplan.RunContext) -> None:
         session.cluster.shutdown()
 
 
-def _user_type_fields(ctx: cqlplan.RunContext) -> dict[str, tuple[str, ...]]:
+def user_type_fields(ctx: cqlplan.RunContext) -> dict[str, tuple[str, ...]]:
     """Field names of the target keyspace's UDTs, for field-by-field writes of non-frozen UDTs."""
     from migrator.backends.cassandra.connection import connect
 

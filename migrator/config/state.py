@@ -7,7 +7,7 @@ normally has no such block.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -27,3 +27,4 @@ class MigratorState(ConfigModel):
     ranges_total: NonNegativeInt | None = Field(default=None, alias="rangesTotal")
     counts: dict[str, Int] | None = None
     written_at: str | None = Field(default=None, alias="writtenAt")
+    report: dict[str, Any] | None = None  # validate: the partial report so far, to resume it exactly

@@ -46,9 +46,19 @@ class ValidationSettings(ConfigModel):
     )
     hash_columns: list[str] | None = Field(default=None, alias="hashColumns")
     numeric_type_policy: NumericTypePolicy = Field(default="Lenient", alias="numericTypePolicy")
+    # --- beyond upstream ---
+    ignore_columns: list[str] = Field(default_factory=list, alias="ignoreColumns", examples=[["updated_at"]])
+    column_tolerances: dict[str, NonNegativeFloat] = Field(
+        default_factory=dict, alias="columnTolerances", examples=[{"price": 0.01}]
+    )
+    recheck_mismatches: bool = Field(default=False, alias="recheckMismatches")
+    recheck_delay_seconds: NonNegativeFloat = Field(default=5.0, alias="recheckDelaySeconds")
+    recheck_limit: PositiveInt = Field(default=1000, alias="recheckLimit")
+    copy_differing_rows: bool = Field(default=False, alias="copyDifferingRows")
+    delete_extra_rows: bool = Field(default=False, alias="deleteExtraRows")
 
     def rule_problems(self) -> Iterator[Problem]:
-        """hashColumns: no blank names, no duplicates."""
+        """Lists of column names (hashColumns, ignoreColumns): no blank names, no duplicates."""
         seen: set[str] = set()
         for index, column in enumerate(self.hash_columns or []):
             if not column.strip():

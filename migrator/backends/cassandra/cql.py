@@ -69,3 +69,8 @@ def update(qualified: str, assignments: Sequence[str], key: Sequence[str], *, tt
 def select_by_key(qualified: str, columns: Sequence[str], key: Sequence[str]) -> str:
     """SELECT of ``columns`` from one row (or partition) by key."""
     return f"SELECT {column_list(columns)} FROM {qualified} WHERE {key_condition(key)}"
+
+
+def select_exprs_by_key(qualified: str, selectors: Sequence[str], key: Sequence[str]) -> str:
+    """``SELECT <selector expressions> FROM t WHERE k1 = ? AND ...`` (selectors already quoted)."""
+    return f"SELECT {', '.join(selectors)} FROM {qualified} WHERE {key_condition(key)}"

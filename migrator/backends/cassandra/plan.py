@@ -59,6 +59,9 @@ class CopyPlan:
     constant_timestamp: int | None = None
     collection_metadata: bool = True
     strip_decimals: bool = False
+    select_by_key: str = ""  # the same selectors for one primary key (validation repairs)
+    select_by_partition: str = ""  # ... and for a partition's static row
+    timestamp_override: int | None = None  # repairs: write every cell with this timestamp
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
 
     @property
@@ -126,6 +129,8 @@ def build_plan(
         )
     partition_names = [c.name for c in source.partition_key]
     select = cql.token_range_select(source.qualified, partition_names, selectors, where)
+    by_key = cql.select_exprs_by_key(source.qualified, selectors, [c.name for c in source.primary_key])
+    by_partition = cql.select_exprs_by_key(source.qualified, selectors, partition_names) + " LIMIT 1"
     return CopyPlan(
         source=source_spec,
         target=target_spec,
@@ -142,4 +147,6 @@ def build_plan(
         constant_timestamp=constant_timestamp if mode == PLAIN else None,
         collection_metadata=collection_metadata,
         strip_decimals=strip_decimals,
+        select_by_key=by_key,
+        select_by_partition=by_partition,
     )

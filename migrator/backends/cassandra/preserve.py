@@ -94,6 +94,7 @@ class PreserveWriter(RowWriter):
             if row[cell.value] is None:
                 continue
             ts = raw.decode_int(row[cell.writetime]) if cell.writetime is not None else None
+            ts = self.plan.timestamp_override if self.plan.timestamp_override is not None else ts
             ttl = _ttl(row[cell.ttl]) if cell.ttl is not None else 0
             groups.setdefault((ts, ttl), []).append(cell)
         for (ts, ttl), members in groups.items():
@@ -122,6 +123,8 @@ class PreserveWriter(RowWriter):
         assert cell.writetime is not None and cell.ttl is not None
         value = row[cell.value]
         stamps = raw.split_int_list(row[cell.writetime])
+        if self.plan.timestamp_override is not None:
+            stamps = [self.plan.timestamp_override if s is not None else None for s in stamps]
         ttls = [max(t, 1) if t is not None else 0 for t in raw.split_int_list(row[cell.ttl])]
         if cell.multicell == "udt":
             return self._write_udt(cell, raw.split_fields(value), stamps, ttls, key)

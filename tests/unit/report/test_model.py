@@ -1,0 +1,36 @@
+from migrator.report.model import (
+    DIFFERING,
+    MISSING,
+    ColumnStats,
+    Example,
+    RangeResult,
+    ValidationReport,
+    merge,
+    report_from_json,
+)
+
+
+def _result(index, missing_positions=(), differing=0):
+    r = RangeResult(index, index * 10, index * 10 + 10, source_rows=5, target_rows=5 - len(missing_positions),
+                    missing=len(missing_positions), differing=differing)
+    r.columns["v"] = ColumnStats(unequal=differing, max_difference=float(index), null_vs_value=0)
+    for pos in missing_positions:
+        r.examples.append(Example(MISSING, {"k": pos}, {"k": pos}, None, [], index, pos, index * 10 + 1))
+    return r
+
+
+def test_merge_is_independent_of_order_and_keeps_the_first_examples_by_range():
+    results = [_result(2, [1, 2]), _result(0, [5]), _result(1, [3], differing=1)]
+    a = merge(ValidationReport("s", "t", 3), results, failures_to_fetch=2)
+    b = merge(merge(ValidationReport("s", "t", 3), results[:1], 2), results[1:], 2)
+    assert a.to_json() == b.to_json()
+    assert [(e.range_index, e.position) for e in a.examples[MISSING]] == [(0, 5), (1, 3)]
+    assert a.counts.missing == 4 and a.counts.differing == 1 and a.counts.sourceRows == 15
+    assert a.columns["v"].unequal == 1 and a.columns["v"].max_difference == 2.0
+    assert [r.index for r in a.ranges] == [0, 1, 2] and a.ranges_done == 3
+    assert not a.equal and a.examples[DIFFERING] == []
+
+
+def test_json_round_trip():
+    report = merge(ValidationReport("s", "t", 3, settings={"x": 1}), [_result(0, [1]), _result(1)], 10)
+    assert report_from_json(report.to_json()).to_json() == report.to_json()
