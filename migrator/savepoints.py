@@ -17,7 +17,6 @@ not look inside it. Guarantees:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -31,6 +30,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from migrator.errors import EXIT_INTERRUPTED, ConfigError
+from migrator.files import write_atomically
 
 log = logging.getLogger("migrator.savepoints")
 
@@ -126,20 +126,6 @@ def epoch_millis() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError as exc:  # some filesystems cannot open a directory for fsync: best effort
-        log.debug("cannot open %s to fsync it: %s", directory, exc)
-        return
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        log.debug("cannot fsync directory %s: %s", directory, exc)
-    finally:
-        os.close(fd)
-
-
 class SavepointWriter:
     """Writes savepoint texts into one local directory, atomically, under increasing names."""
 
@@ -170,18 +156,7 @@ class SavepointWriter:
         with self._lock:
             name = savepoint_name(*self._next_key())
         final = self._directory / name
-        temp = self._directory / f".{name}.tmp"
-        try:
-            with open(temp, "wb") as handle:
-                handle.write(text.encode("utf-8"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, final)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                temp.unlink()
-            raise
-        _fsync_directory(self._directory)
+        write_atomically(final, text)
         return final
 
 

@@ -11,13 +11,11 @@ temp file and propagates.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
+from migrator.files import fsync_directory, write_atomically
 from migrator.report.console import console_summary
 from migrator.report.model import ValidationReport
 from migrator.report.page import render_html
@@ -61,33 +59,6 @@ def render_json(report: ValidationReport) -> str:
     return json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make the renames durable; best effort (some filesystems cannot open a directory)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temp file in the same directory and a rename."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # os.open rather than mkstemp: the report gets the umask's permissions, not 0600
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
 def write_report(report: ValidationReport, directory: str | Path) -> dict[str, Path]:
     """Create ``directory`` and write the three reports into it; returns their paths by format."""
     target = Path(directory)
@@ -95,6 +66,6 @@ def write_report(report: ValidationReport, directory: str | Path) -> dict[str, P
     texts = {"json": render_json(report), "txt": render_text(report), "html": render_html(report)}
     paths = {fmt: target / FILE_NAMES[fmt] for fmt in texts}
     for fmt, text in texts.items():
-        write_atomically(paths[fmt], text)
-    _fsync_directory(target)
+        write_atomically(paths[fmt], text, sync_directory=False)
+    fsync_directory(target)
     return paths

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from migrator.report import render
+from migrator import files
 from migrator.report.model import DIFFERING, Example, ValidationReport, report_from_json
 from migrator.report.render import JSON_ORDER, render_html, render_json, render_text, write_report
 
@@ -126,7 +126,7 @@ def test_write_report_failure_leaves_old_file_and_no_temp(tmp_path: Path, monkey
     def fail(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(render.os, "replace", fail)
+    monkeypatch.setattr(files.os, "replace", fail)
     with pytest.raises(OSError, match="No space left"):
         write_report(differences_report(), tmp_path)
     assert (tmp_path / "report.json").read_bytes() == before

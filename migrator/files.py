@@ -1,0 +1,41 @@
+"""Durable local file writes: a temp file in the same folder, fsync, rename, fsync the folder.
+
+A reader (or a crash) sees either the old file or the complete new one, never a partial one. Used
+for savepoints and reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make renames in ``directory`` durable; best effort (some filesystems cannot open a folder)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_atomically(path: Path, text: str, *, sync_directory: bool = True) -> None:
+    """Write ``text`` (UTF-8) to ``path``; on failure the temp file is removed and the error raised."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # os.open rather than mkstemp: the file gets the umask's permissions, not 0600
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    if sync_directory:
+        fsync_directory(path.parent)
