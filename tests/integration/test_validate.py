@@ -174,3 +174,38 @@ def test_source_timestamps_are_shadowed_by_newer_target_writes(damaged, tmp_path
     assert first.returncode == second.returncode == 1
     counts = _report(tmp_path / "r2")["counts"]
     assert (counts["missing"], counts["differing"]) == (3, 6)
+
+
+def test_ignored_columns_and_per_column_tolerances(damaged, tmp_path):
+    config, _ = damaged
+    relaxed = _variant(config, tmp_path, "relaxed", compareTimestamps=False, ignoreColumns=["nums", "home"],
+                       columnTolerances={"score": 100000})
+    result = cli("validate", "--config", str(relaxed), "--report", str(tmp_path / "r"))
+    assert result.returncode == 1
+    report = _report(tmp_path / "r")
+    assert report["counts"]["differing"] == 3  # name, tags, attrs; score within its tolerance; home, nums ignored
+    assert {e["columns"][0] for e in report["examples"]["differing"]} == {"name", "tags", "attrs"}
+    assert "home" not in report["columns"] and "nums" not in report["examples"]["differing"][0]["source"]
+
+
+def test_recheck_drops_mismatches_fixed_meanwhile(damaged, tmp_path, target):
+    config, _ = damaged
+    rechecking = _variant(config, tmp_path, "recheck", compareTimestamps=False, recheckMismatches=True,
+                          recheckDelaySeconds=30)
+    tree = yaml.safe_load(rechecking.read_text())
+    tree["source"]["splitCount"] = 1
+    rechecking.write_text(yaml.safe_dump(tree))
+    proc = popen_cli("validate", "--config", str(rechecking), "--report", str(tmp_path / "r"))
+    for line in proc.stdout:
+        if "re-reading 11 mismatching rows" in line:
+            break
+    else:
+        raise AssertionError("the validation never started rechecking")
+    # while it waits, the writes it saw in flight "land": two rows become equal again
+    target.execute(f"UPDATE {TARGET_KS}.checked SET name = 'n9' WHERE k = 2 AND c = 1")
+    target.execute(f"DELETE FROM {TARGET_KS}.checked WHERE k = 1000 AND c = 0")
+    assert proc.wait(120) == 1
+    report = _report(tmp_path / "r")
+    assert (report["rechecked"], report["resolved_on_recheck"]) == (11, 2)
+    assert report["counts"] == {"sourceRows": ROWS, "targetRows": ROWS - 3 + 1, "missing": 3, "extra": 1,
+                                "differing": 5}

@@ -10,6 +10,7 @@ still receive writes), and repaired.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -260,7 +261,11 @@ class RangeComparer:
     def _recheck(self) -> None:
         if not self.pending:
             return
-        time.sleep(self.plan.settings.recheck_delay_s)
+        delay = self.plan.settings.recheck_delay_s
+        # executor stderr reaches the driver's log (and tells a watcher when rechecking starts)
+        print(f"migrator: range {self.result.index}: re-reading {len(self.pending)} mismatching rows in {delay:g} s",
+              file=sys.stderr, flush=True)
+        time.sleep(delay)
         for kind, s, t in self.pending:
             row = s if s is not None else t
             assert row is not None
