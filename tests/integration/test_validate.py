@@ -69,19 +69,47 @@ def _damage(target) -> dict[str, set]:
     return {"missing": missing, "differing": differing, "extra": extra}
 
 
-@pytest.fixture()
-def damaged(source, target, spark, make_config, tmp_path):
+def _make_damaged(source, target, spark, config):
     recreate(source, target, "checked", COLUMNS, create_target=False, types=TYPES)
     _load(source)
-    config = make_config("checked", source={"preserveTimestamps": True, "splitCount": 16},
-                         top={"validation": VALIDATION})
     run_migrate(spark, config)
     assert cli("validate", "--config", str(config)).returncode == 0  # a clean copy is equal
     return config, _damage(target)
 
 
+@pytest.fixture(scope="module")
+def damaged_shared(source, target, spark, endpoints, tmp_path_factory):
+    """Damaged once for the tests that only read (they must not write to either table)."""
+    from tests.integration.helpers import write_config
+
+    config = write_config(tmp_path_factory.mktemp("shared"), endpoints, "checked",
+                          source={"preserveTimestamps": True, "splitCount": 16}, top={"validation": VALIDATION})
+    return _make_damaged(source, target, spark, config)
+
+
+@pytest.fixture()
+def damaged(damaged_shared):
+    return damaged_shared
+
+
+@pytest.fixture()
+def damaged_fresh(source, target, spark, make_config):
+    """Damaged anew for a test that writes (repairs, rechecks)."""
+    config = make_config("checked", source={"preserveTimestamps": True, "splitCount": 16},
+                         top={"validation": VALIDATION})
+    return _make_damaged(source, target, spark, config)
+
+
 def _report(path) -> dict:
     return json.loads((path / "report.json").read_text())
+
+
+def _variant(config, tmp_path, name, **validation):
+    tree = yaml.safe_load(config.read_text())
+    tree["validation"].update(validation)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(tree))
+    return path
 
 
 def test_report_counts_keys_and_columns_exactly(damaged, tmp_path):
@@ -138,16 +166,33 @@ def test_killed_validation_resumes_to_the_same_report(damaged, tmp_path):
     assert _report(tmp_path / "full")["counts"] == a["counts"]
 
 
-def _variant(config, tmp_path, name, **validation):
-    tree = yaml.safe_load(config.read_text())
-    tree["validation"].update(validation)
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(tree))
-    return path
-
-
-def test_repairs_with_coordinator_time_make_the_next_validation_clean(damaged, tmp_path):
+def test_ignored_columns_and_per_column_tolerances(damaged, tmp_path):
     config, _ = damaged
+    relaxed = _variant(config, tmp_path, "relaxed", compareTimestamps=False, ignoreColumns=["nums", "home"],
+                       columnTolerances={"score": 100000})
+    result = cli("validate", "--config", str(relaxed), "--report", str(tmp_path / "r"))
+    assert result.returncode == 1
+    report = _report(tmp_path / "r")
+    assert report["counts"]["differing"] == 3  # name, tags, attrs; score within its tolerance; home, nums ignored
+    assert {e["columns"][0] for e in report["examples"]["differing"]} == {"name", "tags", "attrs"}
+    assert "home" not in report["columns"] and "nums" not in report["examples"]["differing"][0]["source"]
+
+
+def test_where_applies_to_both_sides(damaged, tmp_path):
+    config, _ = damaged
+    subset = _variant(config, tmp_path, "subset", compareTimestamps=False)
+    tree = yaml.safe_load(subset.read_text())
+    tree["source"]["where"] = "c = 1"
+    subset.write_text(yaml.safe_dump(tree))
+    result = cli("validate", "--config", str(subset), "--report", str(tmp_path / "r"))
+    assert result.returncode == 1, result.stderr
+    assert _report(tmp_path / "r")["counts"] == {"sourceRows": ROWS // 4, "targetRows": ROWS // 4 - 1, "missing": 1,
+                                                 "extra": 0, "differing": 2}
+
+
+
+def test_repairs_with_coordinator_time_make_the_next_validation_clean(damaged_fresh, tmp_path):
+    config, _ = damaged_fresh
     repair = _variant(config, tmp_path, "repair", compareTimestamps=False, copyMissingRows=True,
                       copyDifferingRows=True, deleteExtraRows=True, repairWritetimeStrategy="coordinator")
     first = cli("validate", "--config", str(repair), "--report", str(tmp_path / "r1"))
@@ -162,9 +207,9 @@ def test_repairs_with_coordinator_time_make_the_next_validation_clean(damaged, t
                                                   "differing": 0}
 
 
-def test_source_timestamps_are_shadowed_by_newer_target_writes(damaged, tmp_path):
+def test_source_timestamps_are_shadowed_by_newer_target_writes(damaged_fresh, tmp_path):
     """repairWritetimeStrategy: source cannot beat a newer target tombstone or value (documented)."""
-    config, _ = damaged
+    config, _ = damaged_fresh
     repair = _variant(config, tmp_path, "repair", compareTimestamps=False, copyMissingRows=True,
                       copyDifferingRows=True)
     first = cli("validate", "--config", str(repair), "--report", str(tmp_path / "r1"))
@@ -176,20 +221,8 @@ def test_source_timestamps_are_shadowed_by_newer_target_writes(damaged, tmp_path
     assert (counts["missing"], counts["differing"]) == (3, 6)
 
 
-def test_ignored_columns_and_per_column_tolerances(damaged, tmp_path):
-    config, _ = damaged
-    relaxed = _variant(config, tmp_path, "relaxed", compareTimestamps=False, ignoreColumns=["nums", "home"],
-                       columnTolerances={"score": 100000})
-    result = cli("validate", "--config", str(relaxed), "--report", str(tmp_path / "r"))
-    assert result.returncode == 1
-    report = _report(tmp_path / "r")
-    assert report["counts"]["differing"] == 3  # name, tags, attrs; score within its tolerance; home, nums ignored
-    assert {e["columns"][0] for e in report["examples"]["differing"]} == {"name", "tags", "attrs"}
-    assert "home" not in report["columns"] and "nums" not in report["examples"]["differing"][0]["source"]
-
-
-def test_recheck_drops_mismatches_fixed_meanwhile(damaged, tmp_path, target):
-    config, _ = damaged
+def test_recheck_drops_mismatches_fixed_meanwhile(damaged_fresh, tmp_path, target):
+    config, _ = damaged_fresh
     rechecking = _variant(config, tmp_path, "recheck", compareTimestamps=False, recheckMismatches=True,
                           recheckDelaySeconds=30)
     tree = yaml.safe_load(rechecking.read_text())
