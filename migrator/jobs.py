@@ -40,15 +40,19 @@ class _MergeParam:
             return a
         merged = dict(a)
         merged.update(b)
+        trim = getattr(self, "trim", None)
+        if trim is not None:
+            merged = trim(merged)
         return merged
 
 
 class RangeLedger:
     """Which splits are finished (from earlier runs and from this one) and what they produced."""
 
-    def __init__(self, plan: tokens.Plan, *, rows_before: int = 0,
-                 rows_of: Callable[[Any], int] = int) -> None:
+    def __init__(self, plan: tokens.Plan, *, rows_before: int = 0, rows_of: Callable[[Any], int] = int,
+                 trim: Callable[[dict[int, Any]], dict[int, Any]] | None = None) -> None:
         self.plan = plan
+        self._trim = trim
         self.rows_before = rows_before
         self._rows_of = rows_of
         self._acc: Any = None
@@ -57,7 +61,9 @@ class RangeLedger:
         """Create the Spark accumulator executors report finished ranges to."""
         from pyspark.accumulators import AccumulatorParam
 
-        param = type("RangeResults", (_MergeParam, AccumulatorParam), {})()
+        # ``trim`` keeps the driver's memory bounded however many ranges report (validation examples)
+        extra = {"trim": staticmethod(self._trim)} if self._trim is not None else {}
+        param = type("RangeResults", (_MergeParam, AccumulatorParam), extra)()
         self._acc = spark.sparkContext.accumulator({}, param)
         return self._acc
 

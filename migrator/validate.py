@@ -9,6 +9,7 @@ partial report, and ends with the same report as an uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 import time
@@ -20,7 +21,7 @@ from migrator.backends.cassandra.compare import CompareColumn, ComparePlan, Comp
 from migrator.errors import ConfigError, RuntimeFailure
 from migrator.jobs import JobRunner, RangeLedger
 from migrator.migrate import user_type_fields
-from migrator.report.model import ValidationReport, merge, report_from_json
+from migrator.report.model import ValidationReport, merge, report_from_json, trim_examples
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ def validate(loaded: Any, spark: Any) -> ValidationReport:
     prior = _prior_report(config, ctx)
     log.info("validating %s against %s: %d ranges, %d already done, %d to go", ctx.source_identity,
              ctx.target_identity, len(ctx.plan.all_ranges), ctx.plan.done_count, len(ctx.plan.pending))
-    ledger = RangeLedger(ctx.plan, rows_before=prior.counts.sourceRows, rows_of=lambda r: r.source_rows)
     failures = settings.failures_to_fetch
+    ledger = RangeLedger(ctx.plan, rows_before=prior.counts.sourceRows, rows_of=lambda r: r.source_rows,
+                         trim=functools.partial(trim_examples, failures_to_fetch=failures))
 
     def partial() -> ValidationReport:
         return merge(report_from_json(prior.to_json()), ledger.results().values(), failures)

@@ -9,7 +9,7 @@ an uninterrupted one. Every class is plain data: JSON-safe through ``to_json``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 MISSING, EXTRA, DIFFERING = "missing", "extra", "differing"
@@ -153,3 +153,24 @@ def _range_from_json(data: dict[str, Any]) -> RangeResult:
     fields["columns"] = {k: ColumnStats(**v) for k, v in data.get("columns", {}).items()}
     fields["examples"] = [Example(**e) for e in data.get("examples", [])]
     return RangeResult(**fields)
+
+
+def trim_examples(results: dict[int, RangeResult], failures_to_fetch: int) -> dict[int, RangeResult]:
+    """Drop the examples that can no longer be among the first ``failures_to_fetch`` of their kind.
+
+    Safe at any time: results arriving later can only push an example out of the first N, never
+    bring back one that N earlier examples already precede. Inputs are not modified.
+    """
+    keep: set[tuple[int, int]] = set()
+    by_kind: dict[str, list[Example]] = {}
+    for result in results.values():
+        for ex in result.examples:
+            by_kind.setdefault(ex.kind, []).append(ex)
+    for examples in by_kind.values():
+        examples.sort(key=lambda e: (e.range_index, e.position))
+        keep.update((e.range_index, e.position) for e in examples[:failures_to_fetch])
+    out = {}
+    for index, result in results.items():
+        kept = [e for e in result.examples if (e.range_index, e.position) in keep]
+        out[index] = result if len(kept) == len(result.examples) else replace(result, examples=kept)
+    return out

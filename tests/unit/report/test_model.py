@@ -34,3 +34,17 @@ def test_merge_is_independent_of_order_and_keeps_the_first_examples_by_range():
 def test_json_round_trip():
     report = merge(ValidationReport("s", "t", 3, settings={"x": 1}), [_result(0, [1]), _result(1)], 10)
     assert report_from_json(report.to_json()).to_json() == report.to_json()
+
+
+def test_trimming_examples_early_never_changes_the_final_choice():
+    from migrator.report.model import trim_examples
+
+    results = {i: _result(i, [1, 2, 3]) for i in range(5)}
+    untrimmed = merge(ValidationReport("s", "t", 5), results.values(), failures_to_fetch=4)
+    partial = trim_examples({i: results[i] for i in (3, 4)}, 4)  # late ranges arrive first
+    assert sum(len(r.examples) for r in partial.values()) == 4
+    everything = trim_examples({**partial, **{i: results[i] for i in (0, 1, 2)}}, 4)
+    assert sum(len(r.examples) for r in everything.values()) == 4
+    trimmed = merge(ValidationReport("s", "t", 5), everything.values(), failures_to_fetch=4)
+    assert trimmed.to_json() == untrimmed.to_json()
+    assert [len(r.examples) for r in results.values()] == [3, 3, 3, 3, 3]  # inputs untouched
