@@ -1,0 +1,22 @@
+"""Keeps the benchmark runnable: a tiny run must end with a well-formed RESULT line (no timing asserted)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.integration.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_bench_smoke_run_prints_a_result_line(endpoints):
+    run = subprocess.run([sys.executable, "-m", "bench", "--rows", "3000", "--splits", "4", "--master", "local[2]"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    last = run.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"RESULT migrate_ratio=\S+ validate_ratio=\S+ migrate_rows_per_s=\d+ validate_rows_per_s=\d+",
+                        last), last
