@@ -13,6 +13,7 @@ class Shape:
     name: str
     columns: str  # CREATE TABLE body
     insert_columns: tuple[str, ...]
+    key: tuple[str, ...] = ("id",)
 
     def rows(self, start: int, stop: int) -> Iterator[tuple[Any, ...]]:
         rnd = random.Random(start)
@@ -26,6 +27,7 @@ SHAPES = {
         "wide",
         "(p bigint, c int, " + ", ".join(f"t{i} text" for i in range(10)) + ", v double, PRIMARY KEY (p, c))",
         ("p", "c", *[f"t{i}" for i in range(10)], "v"),
+        key=("p", "c"),
     ),
     "collections": Shape(
         "collections",

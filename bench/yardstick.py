@@ -1,0 +1,76 @@
+"""The yardstick: the DataStax Spark Cassandra Connector doing the same work in the same session.
+
+The connector's newest release (3.5.1) targets Spark 3.5, so the yardstick runs only when pyspark
+is 3.5.x; it is fetched from Maven Central through ``spark.jars.packages``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyspark
+
+CONNECTOR = "com.datastax.spark:spark-cassandra-connector_2.12:3.5.1"
+
+
+def available() -> str | None:
+    """None when the yardstick can run here, else why not."""
+    if not pyspark.__version__.startswith("3.5"):
+        return f"the connector ({CONNECTOR}) needs pyspark 3.5.x, this is {pyspark.__version__}"
+    return None
+
+
+def spark_conf(env: dict[str, str]) -> dict[str, str]:
+    """Session settings: the connector package and one catalog per cluster (src, tgt)."""
+    conf = {
+        "spark.jars.packages": CONNECTOR,
+        "spark.sql.extensions": "com.datastax.spark.connector.CassandraSparkExtensions",
+    }
+    for name, role in (("src", "SOURCE"), ("tgt", "TARGET")):
+        prefix = f"spark.sql.catalog.{name}"
+        conf[prefix] = "com.datastax.spark.connector.datasource.CassandraCatalog"
+        conf[f"{prefix}.spark.cassandra.connection.host"] = env[f"MIGRATOR_{role}_HOST"]
+        conf[f"{prefix}.spark.cassandra.connection.port"] = env[f"MIGRATOR_{role}_PORT"]
+    return conf
+
+
+def copy(spark: Any, keyspace: str, source_table: str, target_table: str) -> None:
+    """DataFrame read of the source table, append into an existing target table."""
+    spark.read.table(f"src.{keyspace}.{source_table}").writeTo(f"tgt.{keyspace}.{target_table}").append()
+
+
+def scan(spark: Any, keyspace: str, table: str) -> int:
+    """A read-only full scan: every column of every row is read and hashed in the JVM."""
+    df = spark.read.table(f"src.{keyspace}.{table}")
+    return int(df.selectExpr("count(*) AS n", "sum(hash(*)) AS h").collect()[0]["n"])
+
+
+def compare(spark: Any, keyspace: str, source_table: str, target_table: str, key: list[str]) -> dict[str, int]:
+    """The usual Spark validation: read both, full outer join on the key, compare the other columns."""
+    from pyspark.sql import functions as F
+
+    a = spark.read.table(f"src.{keyspace}.{source_table}").withColumn("_in_a", F.lit(1))
+    b = spark.read.table(f"tgt.{keyspace}.{target_table}").withColumn("_in_b", F.lit(1))
+    others = [c for c in a.columns if c not in key and c != "_in_a"]
+    joined = a.alias("a").join(b.alias("b"), on=key, how="full_outer")
+    differs = F.lit(False)
+    for c in others:
+        differs = differs | ~F.col(f"a.{c}").eqNullSafe(F.col(f"b.{c}"))
+    row = joined.select(
+        F.count(F.lit(1)).alias("rows"),
+        F.sum(F.col("_in_b").isNull().cast("int")).alias("missing"),
+        F.sum(F.col("_in_a").isNull().cast("int")).alias("extra"),
+        F.sum(differs.cast("int")).alias("differing"),
+    ).collect()[0]
+    return {k: int(row[k] or 0) for k in ("rows", "missing", "extra", "differing")}
+
+
+def write_only(spark: Any, keyspace: str, table: str, rows: int) -> None:
+    """A write-only load through the connector (narrow rows generated in the JVM)."""
+    from pyspark.sql import functions as F
+
+    df = spark.range(rows).select(
+        F.col("id"), (F.col("id") % 2147483647).cast("int").alias("n"),
+        F.format_string("value-%012d", F.col("id")).alias("s"), F.rand(7).alias("d"),
+    )
+    df.writeTo(f"tgt.{keyspace}.{table}").append()
