@@ -104,3 +104,32 @@ def alternator_problems(
         yield "credentials.assumeRole", "assumeRole is not supported with Alternator; remove it"
     if settings.rack is not None and settings.datacenter is None:
         yield "rack", "'rack' needs 'datacenter' to be set as well"
+
+
+class DynamoDBFlavour(ConfigModel):
+    """What the ``dynamodb`` source and target share: Alternator-only keys are refused with a hint."""
+
+    @property
+    def remove_consumed_capacity(self) -> bool:
+        """Always false for AWS DynamoDB (the setting exists for Alternator only)."""
+        return False
+
+    @classmethod
+    def unknown_key_hint(cls, key: str) -> str | None:
+        """Alternator-only keys are refused with a hint to use ``type: alternator``."""
+        return dynamodb_key_hint(key)
+
+
+class AlternatorFlavour(AlternatorSettings):
+    """What the ``alternator`` source and target share: flat settings, the endpoint rules."""
+
+    remove_consumed_capacity: bool = Field(default=True, alias="removeConsumedCapacity")
+
+    @classmethod
+    def unknown_key_hint(cls, key: str) -> str | None:
+        """A nested ``alternator:`` block is refused: the settings are flat."""
+        return alternator_key_hint(key)
+
+    def rule_problems(self) -> Iterator[Problem]:
+        """Endpoint with protocol, no assumeRole, rack needs datacenter."""
+        return alternator_problems(self, getattr(self, "endpoint", None), getattr(self, "credentials", None))

@@ -13,12 +13,10 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BeforeValidator, Field
 
 from migrator.config.aws import (
-    AlternatorSettings,
+    AlternatorFlavour,
     AwsCredentials,
+    DynamoDBFlavour,
     Endpoint,
-    alternator_key_hint,
-    alternator_problems,
-    dynamodb_key_hint,
 )
 from migrator.config.base import (
     BillingMode,
@@ -75,36 +73,16 @@ class _DynamoDBSourceBase(ConfigModel):
     max_map_tasks: PositiveInt | None = Field(default=None, alias="maxMapTasks")
 
 
-class DynamoDBSource(_DynamoDBSourceBase):
+class DynamoDBSource(_DynamoDBSourceBase, DynamoDBFlavour):
     """Scan an AWS DynamoDB table (``type: dynamodb`` or ``dynamo``)."""
 
     type: Literal["dynamodb", "dynamo"] = "dynamodb"
 
-    @property
-    def remove_consumed_capacity(self) -> bool:
-        """Always false for AWS DynamoDB (the setting exists for Alternator only)."""
-        return False
 
-    @classmethod
-    def unknown_key_hint(cls, key: str) -> str | None:
-        """Alternator-only keys are refused with a hint to use ``type: alternator``."""
-        return dynamodb_key_hint(key)
-
-
-class AlternatorSource(_DynamoDBSourceBase, AlternatorSettings):
+class AlternatorSource(_DynamoDBSourceBase, AlternatorFlavour):
     """Scan a ScyllaDB Alternator table; the endpoint is required."""
 
     type: Literal["alternator"] = "alternator"
-    remove_consumed_capacity: bool = Field(default=True, alias="removeConsumedCapacity")
-
-    @classmethod
-    def unknown_key_hint(cls, key: str) -> str | None:
-        """A nested ``alternator:`` block is refused: the settings are flat."""
-        return alternator_key_hint(key)
-
-    def rule_problems(self) -> Iterator[Problem]:
-        """Endpoint with protocol, no assumeRole, rack needs datacenter."""
-        return alternator_problems(self, self.endpoint, self.credentials)
 
 
 class AttributeDefinition(ConfigModel):

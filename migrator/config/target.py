@@ -5,18 +5,15 @@ As for sources, ``backend`` names the module that serves a target and ``type`` k
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
 from migrator.config.aws import (
-    AlternatorSettings,
+    AlternatorFlavour,
     AwsCredentials,
+    DynamoDBFlavour,
     Endpoint,
-    alternator_key_hint,
-    alternator_problems,
-    dynamodb_key_hint,
 )
 from migrator.config.base import (
     BillingMode,
@@ -24,7 +21,6 @@ from migrator.config.base import (
     Int,
     NonBlankStr,
     PositiveInt,
-    Problem,
     ThroughputPercent,
     case_insensitive,
 )
@@ -62,36 +58,16 @@ class _DynamoDBTargetBase(ConfigModel):
     billing_mode: BillingMode | None = Field(default=None, alias="billingMode")
 
 
-class DynamoDBTarget(_DynamoDBTargetBase):
+class DynamoDBTarget(_DynamoDBTargetBase, DynamoDBFlavour):
     """Write into an AWS DynamoDB table, created if missing (``type: dynamodb`` or ``dynamo``)."""
 
     type: Literal["dynamodb", "dynamo"] = "dynamodb"
 
-    @property
-    def remove_consumed_capacity(self) -> bool:
-        """Always false for AWS DynamoDB (the setting exists for Alternator only)."""
-        return False
 
-    @classmethod
-    def unknown_key_hint(cls, key: str) -> str | None:
-        """Alternator-only keys are refused with a hint to use ``type: alternator``."""
-        return dynamodb_key_hint(key)
-
-
-class AlternatorTarget(_DynamoDBTargetBase, AlternatorSettings):
+class AlternatorTarget(_DynamoDBTargetBase, AlternatorFlavour):
     """Write into a ScyllaDB Alternator table, created if missing; the endpoint is required."""
 
     type: Literal["alternator"] = "alternator"
-    remove_consumed_capacity: bool = Field(default=True, alias="removeConsumedCapacity")
-
-    @classmethod
-    def unknown_key_hint(cls, key: str) -> str | None:
-        """A nested ``alternator:`` block is refused: the settings are flat."""
-        return alternator_key_hint(key)
-
-    def rule_problems(self) -> Iterator[Problem]:
-        """Endpoint with protocol, no assumeRole, rack needs datacenter."""
-        return alternator_problems(self, self.endpoint, self.credentials)
 
 
 class ParquetTarget(ConfigModel):
