@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -20,17 +19,9 @@ from bench import yardstick
 from bench.load import create_tables, load
 from bench.measure import Phase
 from bench.shapes import SHAPES, Shape
+from migrator.localenv import require_services
 
-ROOT = Path(__file__).resolve().parents[1]
 KEYSPACE = "bench"
-
-
-def services() -> dict[str, str]:
-    path = ROOT / ".services.env"
-    if not path.exists():
-        sys.exit("bench: .services.env is missing; run scripts/services up")
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k.strip(): v.strip() for k, v in pairs}
 
 
 def config_text(env: dict[str, str], table: str, splits: int, savepoints: str) -> str:
@@ -88,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from migrator.spark import create_session
     from migrator.validate import validate
 
-    env = services()
+    env = require_services("bench")
     source = ConnectionSpec("source", env["MIGRATOR_SOURCE_HOST"], int(env["MIGRATOR_SOURCE_PORT"]))
     target = ConnectionSpec("target", env["MIGRATOR_TARGET_HOST"], int(env["MIGRATOR_TARGET_PORT"]))
     table = f"{args.shape}_{args.rows}"

@@ -55,6 +55,16 @@ class RunContext:
         """``{source column: target column}`` from the config."""
         return renames_of(self.config)
 
+    @property
+    def source_session(self) -> Any:
+        """The driver-side session to the source (open until ``close``)."""
+        return self.sessions[0]
+
+    @property
+    def target_session(self) -> Any:
+        """The driver-side session to the target (open until ``close``)."""
+        return self.sessions[1]
+
     def close(self) -> None:
         """Shut down the driver-side sessions."""
         for session in self.sessions:

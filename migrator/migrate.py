@@ -87,35 +87,24 @@ def _ensure_target(ctx: cqlplan.RunContext) -> None:
     """Create the target table (and its UDTs) from the source schema when it does not exist."""
     if ctx.target_schema is not None:
         return
-    from migrator.backends.cassandra.connection import connect
     from migrator.backends.cassandra.schema import read_schema, require_compatible
 
-    session = connect(ctx.target_spec)
-    try:
-        for statement in ctx.create_statements:
-            log.info("creating on the target: %s", statement)
-            session.execute(statement, timeout=120)
-        session.cluster.refresh_schema_metadata(max_schema_agreement_wait=60)
-        t = ctx.config.target
-        created = read_schema(session, t.keyspace, t.table, role="target")
-        if created is None:
-            raise RuntimeFailure(f"created {t.keyspace}.{t.table} on the target but cannot see it")
-        ctx.target_schema = created
-        ctx.compat = require_compatible(ctx.source_schema, created, ctx.renames)
-    finally:
-        session.cluster.shutdown()
+    session = ctx.target_session
+    for statement in ctx.create_statements:
+        log.info("creating on the target: %s", statement)
+        session.execute(statement, timeout=120)
+    session.cluster.refresh_schema_metadata(max_schema_agreement_wait=60)
+    t = ctx.config.target
+    created = read_schema(session, t.keyspace, t.table, role="target")
+    if created is None:
+        raise RuntimeFailure(f"created {t.keyspace}.{t.table} on the target but cannot see it")
+    ctx.target_schema = created
+    ctx.compat = require_compatible(ctx.source_schema, created, ctx.renames)
 
 
 def user_type_fields(ctx: cqlplan.RunContext) -> dict[str, tuple[str, ...]]:
     """Field names of the target keyspace's UDTs, for field-by-field writes of non-frozen UDTs."""
-    from migrator.backends.cassandra.connection import connect
-
     if not any(c.multicell == "udt" for c in ctx.source_schema.columns):
         return {}
-    session = connect(ctx.target_spec)
-    try:
-        ks = session.cluster.metadata.keyspaces[ctx.config.target.keyspace]
-        return {name: tuple(ut.field_names) for name, ut in ks.user_types.items()}
-    finally:
-        session.cluster.shutdown()
-
+    ks = ctx.target_session.cluster.metadata.keyspaces[ctx.config.target.keyspace]
+    return {name: tuple(ut.field_names) for name, ut in ks.user_types.items()}

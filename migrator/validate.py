@@ -93,16 +93,11 @@ def _prior_report(config: Any, ctx: cqlplan.RunContext) -> ValidationReport:
 
 
 def _user_types(ctx: cqlplan.RunContext) -> dict[str, tuple[tuple[str, str], ...]]:
-    from migrator.backends.cassandra.connection import connect
-
+    """The source keyspace's UDTs as (field, type) pairs, for ordering and decoding values."""
     if not ctx.source_schema.user_types:
         return {}
-    session = connect(ctx.source_spec)
-    try:
-        ks = session.cluster.metadata.keyspaces[ctx.config.source.keyspace]
-        return {name: tuple(zip(ut.field_names, ut.field_types, strict=True)) for name, ut in ks.user_types.items()}
-    finally:
-        session.cluster.shutdown()
+    ks = ctx.source_session.cluster.metadata.keyspaces[ctx.config.source.keyspace]
+    return {name: tuple(zip(ut.field_names, ut.field_types, strict=True)) for name, ut in ks.user_types.items()}
 
 
 def build_compare_plan(ctx: cqlplan.RunContext, v: Any, user_types: dict[str, Any]) -> ComparePlan:
@@ -145,9 +140,8 @@ def build_compare_plan(ctx: cqlplan.RunContext, v: Any, user_types: dict[str, An
         recheck_limit=v.recheck_limit, copy_missing=v.copy_missing_rows, copy_differing=v.copy_differing_rows,
         delete_extra=v.delete_extra_rows,
     )
-    repair = _repair_plan(ctx, v) if (v.copy_missing_rows or v.copy_differing_rows) else None
-    if v.delete_extra_rows and repair is None:
-        repair = _repair_plan(ctx, v)
+    repairs = v.copy_missing_rows or v.copy_differing_rows or v.delete_extra_rows
+    repair = _repair_plan(ctx, v) if repairs else None
     return ComparePlan(
         source=ctx.source_spec, target=ctx.target_spec,
         source_consistency=ctx.config.source.consistency_level,

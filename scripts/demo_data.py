@@ -9,10 +9,10 @@ import argparse
 import random
 import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from migrator.localenv import require_services
+
 KEYSPACE, TABLE = "demo", "events"
 SCHEMA = f"""CREATE TABLE {KEYSPACE}.{TABLE} (
     device text, at timestamp, id uuid, kind text, value double, tags set<text>,
@@ -21,18 +21,10 @@ SCHEMA = f"""CREATE TABLE {KEYSPACE}.{TABLE} (
 ) WITH CLUSTERING ORDER BY (at DESC, id ASC)"""
 
 
-def services() -> dict[str, str]:
-    path = ROOT / ".services.env"
-    if not path.exists():
-        sys.exit("demo: .services.env is missing; run scripts/services up")
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k.strip(): v.strip() for k, v in pairs}
-
-
 def session(role: str, raw: bool = False) -> Any:
     from migrator.backends.cassandra.connection import ConnectionSpec, connect
 
-    env = services()
+    env = require_services("demo")
     upper = role.upper()
     return connect(ConnectionSpec(role, env[f"MIGRATOR_{upper}_HOST"], int(env[f"MIGRATOR_{upper}_PORT"])), raw=raw)
 

@@ -7,36 +7,22 @@ both point at one cluster.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from migrator.localenv import services_env
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_KS = "it_src"
 TARGET_KS = "it_tgt"
 
 
-def services_env() -> dict[str, str]:
-    env: dict[str, str] = {}
-    path = ROOT / ".services.env"
-    if path.exists():
-        for line in path.read_text().splitlines():
-            key, sep, value = line.partition("=")
-            if sep and not line.lstrip().startswith("#"):
-                env[key.strip()] = value.strip()
-    names = ("MIGRATOR_SOURCE_HOST", "MIGRATOR_SOURCE_PORT", "MIGRATOR_TARGET_HOST", "MIGRATOR_TARGET_PORT")
-    for key in [*env, *names]:
-        if key in os.environ:
-            env[key] = os.environ[key]
-    return env
-
-
 @pytest.fixture(scope="session")
 def endpoints() -> dict[str, Any]:
-    env = services_env()
+    env = services_env(ROOT)
     if "MIGRATOR_SOURCE_PORT" not in env:
         pytest.fail("the local clusters are not up: run `scripts/services up` (it writes .services.env)")
     return {

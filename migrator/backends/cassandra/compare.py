@@ -19,11 +19,12 @@ from typing import Any
 from migrator.backends.cassandra import ordering, values
 from migrator.backends.cassandra.connection import ConnectionSpec, cached_session, prepared
 from migrator.backends.cassandra.copier import consistency, scan_pages
-from migrator.backends.cassandra.raw import decode_int, split_int_list
+from migrator.backends.cassandra.raw import bind_raw, decode_int, split_int_list
 from migrator.digest import RowDigester
 from migrator.report.model import DIFFERING, EXTRA, MISSING, ColumnStats, Example, RangeResult
 
 Row = Sequence[bytes | None]
+Difference = tuple[str, Any, Any, float | None]  # column (or writetime(c)/ttl(c)), source, target, size
 
 
 @dataclass(frozen=True)
@@ -137,20 +138,24 @@ class RangeComparer:
         sources = self._rows(self.src, p.source_select, p.source_consistency, pieces)
         targets = self._rows(self.tgt, p.target_select, p.target_consistency, pieces)
         s, t = next(sources, None), next(targets, None)
+        s_key = t_key = None  # order keys, computed once per row and only when the keys differ
         while s is not None or t is not None:
             if s is not None and t is not None and self._same_key(s, t):
                 self.result.source_rows += 1
                 self.result.target_rows += 1
-                self._found(DIFFERING if self._differs(s, t) else None, s, t)
-                s, t = next(sources, None), next(targets, None)
-            elif t is None or (s is not None and self.order_key(s) < self.order_key(t)):
+                differences = self._differences(s, t)
+                self._found(DIFFERING if differences else None, s, t, differences)
+                s, t, s_key, t_key = next(sources, None), next(targets, None), None, None
+            elif t is None or (
+                s is not None and (s_key := s_key or self.order_key(s)) < (t_key := t_key or self.order_key(t))
+            ):
                 self.result.source_rows += 1
                 self._found(MISSING, s, None)
-                s = next(sources, None)
+                s, s_key = next(sources, None), None
             else:
                 self.result.target_rows += 1
                 self._found(EXTRA, None, t)
-                t = next(targets, None)
+                t, t_key = next(targets, None), None
         self._recheck()
         if self.repairer is not None:
             self.repairer.finish()
@@ -161,47 +166,42 @@ class RangeComparer:
 
     # --- classifying ---
 
-    def _found(self, kind: str | None, s: Row | None, t: Row | None) -> None:
+    def _found(self, kind: str | None, s: Row | None, t: Row | None,
+               differences: Sequence[Difference] = ()) -> None:
         self.position += 1
         if kind is None:
             return
         if self.plan.settings.recheck and len(self.pending) < self.plan.settings.recheck_limit:
             self.pending.append((kind, s, t))
             return
-        self._count(kind, s, t)
+        self._count(kind, s, t, differences)
 
-    def _count(self, kind: str, s: Row | None, t: Row | None) -> None:
+    def _count(self, kind: str, s: Row | None, t: Row | None, differences: Sequence[Difference] = ()) -> None:
         r = self.result
         if kind == MISSING:
             r.missing += 1
         elif kind == EXTRA:
             r.extra += 1
-        columns = self._differing_columns(s, t, record=True) if kind == DIFFERING else []
-        if kind == DIFFERING:
+        elif kind == DIFFERING:
             r.differing += 1
+            for name, a, b, diff in differences:
+                self._stat(name, a, b, diff)
         if sum(1 for e in r.examples if e.kind == kind) < self.plan.settings.failures_to_fetch:
-            r.examples.append(self._example(kind, s, t, columns))
+            r.examples.append(self._example(kind, s, t, [d[0] for d in differences]))
         self._repair(kind, s, t)
 
-    def _differs(self, s: Row, t: Row) -> bool:
-        if self.src_digest.digest(s) != self.tgt_digest.digest(t) and self._differing_columns(s, t, record=False):
-            return True
-        return bool(self._differing_metadata(s, t, record=False))
-
-    def _differing_columns(self, s: Row | None, t: Row | None, *, record: bool) -> list[str]:
-        assert s is not None and t is not None
-        out = []
-        src_cells, tgt_cells = self.src_digest.cells(s), self.tgt_digest.cells(t)
-        for i, col in enumerate(self.plan.columns):
-            if src_cells[i] == tgt_cells[i]:
-                continue
-            a, b = self.decode_src[i](s[col.position]), self.decode_tgt[i](t[col.position])
-            if self._equal(col, a, b):
-                continue
-            out.append(col.name)
-            if record:
-                self._stat(col.name, a, b, values.numeric_difference(a, b))
-        return out + self._differing_metadata(s, t, record=record)
+    def _differences(self, s: Row, t: Row) -> list[Difference]:
+        """What differs beyond the tolerances; values are only decoded when the digests differ."""
+        found = []
+        if self.src_digest.digest(s) != self.tgt_digest.digest(t):
+            src_cells, tgt_cells = self.src_digest.cells(s), self.tgt_digest.cells(t)
+            for i, col in enumerate(self.plan.columns):
+                if src_cells[i] == tgt_cells[i]:
+                    continue
+                a, b = self.decode_src[i](s[col.position]), self.decode_tgt[i](t[col.position])
+                if not self._equal(col, a, b):
+                    found.append((col.name, a, b, values.numeric_difference(a, b)))
+        return found + self._metadata_differences(s, t)
 
     def _equal(self, col: CompareColumn, a: Any, b: Any) -> bool:
         st = self.plan.settings
@@ -212,9 +212,9 @@ class RangeComparer:
         return values.values_equal(a, b, float_tolerance=st.float_tolerance,
                                    timestamp_ms_tolerance=st.timestamp_ms_tolerance)
 
-    def _differing_metadata(self, s: Row, t: Row, *, record: bool) -> list[str]:
+    def _metadata_differences(self, s: Row, t: Row) -> list[Difference]:
         st = self.plan.settings
-        out = []
+        out: list[Difference] = []
         for col in self.plan.columns:
             if col.writetime is None or col.ttl is None:
                 continue
@@ -224,10 +224,8 @@ class RangeComparer:
                 diff = _meta_difference(a, b)
                 if diff is not None and diff <= tolerance:
                     continue
-                name = f"{label}({col.name})"
-                out.append(name)
-                if record:
-                    self._stat(name, a, b, None if diff is None or diff == float("inf") else diff / scale)
+                shown = None if diff is None or diff == float("inf") else diff / scale
+                out.append((f"{label}({col.name})", a, b, shown))
         return out
 
     def _stat(self, name: str, a: Any, b: Any, diff: float | None) -> None:
@@ -272,6 +270,7 @@ class RangeComparer:
             self.result.rechecked += 1
             s2 = self._reread(self.src, row, source=True)
             t2 = self._reread(self.tgt, row, source=False)
+            differences: list[Difference] = []
             if s2 is None and t2 is None:
                 new_kind = None
             elif t2 is None:
@@ -279,13 +278,13 @@ class RangeComparer:
             elif s2 is None:
                 new_kind = EXTRA
             else:
-                new_kind = DIFFERING if self._differs(s2, t2) else None
+                differences = self._differences(s2, t2)
+                new_kind = DIFFERING if differences else None
+            self._adjust_rows(kind, s2, t2)
             if new_kind is None:
                 self.result.resolved_on_recheck += 1
-                self._adjust_rows(kind, s2, t2)
-                continue
-            self._adjust_rows(kind, s2, t2)
-            self._count(new_kind, s2, t2)
+            else:
+                self._count(new_kind, s2, t2, differences)
         self.pending.clear()
 
     def _adjust_rows(self, old_kind: str, s2: Row | None, t2: Row | None) -> None:
@@ -305,11 +304,7 @@ class RangeComparer:
             key = [row[i] for i in self.key_positions]
         stmt = prepared(session, cql)
         stmt.consistency_level = consistency(p.source_consistency if source else p.target_consistency)
-        from cassandra.query import BoundStatement
-
-        bound = BoundStatement(stmt)
-        bound.values = key
-        found = session.execute(bound).one()
+        found = session.execute(bind_raw(stmt, key)).one()
         return tuple(found) if found is not None else None
 
     def _repair(self, kind: str, s: Row | None, t: Row | None) -> None:

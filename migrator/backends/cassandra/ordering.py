@@ -282,24 +282,26 @@ def _boolean(raw: bytes) -> Any:
     return raw[0] != 0 if raw else EMPTY
 
 
-def _double(raw: bytes) -> Any:
-    # Double.compareTo order as one int: NaNs collapse to the canonical NaN, above +Infinity;
-    # negative numbers get their magnitude bits flipped so that -0.0 < 0.0 and -2.0 < -1.0.
-    if not raw:
-        return EMPTY
-    bits = _I64.unpack(raw)[0]
-    if bits & 0x7FFF_FFFF_FFFF_FFFF > 0x7FF0_0000_0000_0000:
-        return 0x7FF8_0000_0000_0000
-    return bits ^ 0x7FFF_FFFF_FFFF_FFFF if bits < 0 else bits
+def _ieee(codec: struct.Struct, magnitude: int, infinity: int, canonical_nan: int) -> Callable[[bytes], Any]:
+    """Float.compareTo / Double.compareTo order as one int.
+
+    NaNs collapse to the canonical NaN, above +Infinity; negative numbers get their magnitude bits
+    flipped so that -0.0 < 0.0 and -2.0 < -1.0.
+    """
+
+    def key(raw: bytes) -> Any:
+        if not raw:
+            return EMPTY
+        bits = codec.unpack(raw)[0]
+        if bits & magnitude > infinity:
+            return canonical_nan
+        return bits ^ magnitude if bits < 0 else bits
+
+    return key
 
 
-def _float(raw: bytes) -> Any:
-    if not raw:
-        return EMPTY
-    bits = _I32.unpack(raw)[0]
-    if bits & 0x7FFF_FFFF > 0x7F80_0000:
-        return 0x7FC0_0000
-    return bits ^ 0x7FFF_FFFF if bits < 0 else bits
+_double = _ieee(_I64, 0x7FFF_FFFF_FFFF_FFFF, 0x7FF0_0000_0000_0000, 0x7FF8_0000_0000_0000)
+_float = _ieee(_I32, 0x7FFF_FFFF, 0x7F80_0000, 0x7FC0_0000)
 
 
 def _decimal(raw: bytes) -> Any:

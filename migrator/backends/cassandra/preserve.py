@@ -153,7 +153,7 @@ class PreserveWriter(RowWriter):
 
     def _write_list(self, cell: CellSpec, value: bytes, entries: list[list[Any]], stamps: list[int | None],
                     ttls: list[int], key: list[Any]) -> bool:
-        current = self.session.execute(self.bound(self._stmt(cell, "read"), list(key))).one()
+        current = self.session.execute(raw.bind_raw(self._stmt(cell, "read"), list(key))).one()
         have = current[0] if current else None
         if have is not None and raw.split_elements(have) == [e[0] for e in entries]:
             return True
@@ -187,4 +187,4 @@ class PreserveWriter(RowWriter):
 
     def _execute_meta(self, stmt: Any, ttl: int, ts: int | None, rest: list[Any]) -> None:
         self.window.drain()
-        self.session.execute(self.bound(stmt, self._meta(ttl, ts) + rest))
+        self.session.execute(raw.bind_raw(stmt, self._meta(ttl, ts) + rest))

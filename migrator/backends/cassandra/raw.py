@@ -68,6 +68,15 @@ class RawProtocolHandler(_ProtocolHandler):
     message_types_by_opcode[RawResultMessage.opcode] = RawResultMessage
 
 
+def bind_raw(statement: Any, values: list[Any]) -> Any:
+    """A bound statement carrying already-serialized values (bytes, None or UNSET_VALUE) as they are."""
+    from cassandra.query import BoundStatement
+
+    bound = BoundStatement(statement)
+    bound.values = values
+    return bound
+
+
 # --- numbers -----------------------------------------------------------------------------------
 
 

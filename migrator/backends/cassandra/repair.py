@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cassandra.query import BoundStatement
-
 from migrator.backends.cassandra.connection import cached_session, prepared
 from migrator.backends.cassandra.copier import consistency
-from migrator.backends.cassandra.raw import encode_bigint
+from migrator.backends.cassandra.raw import bind_raw, encode_bigint
 from migrator.backends.cassandra.window import WriteWindow
 from migrator.backends.cassandra.writers import make_writer
 from migrator.report.model import DIFFERING, EXTRA, MISSING, RangeResult
@@ -51,7 +49,7 @@ class Repairer:
             cql = p.delete_partition_cql if static_only else p.delete_cql
             stmt = prepared(self.tgt, cql)
             stmt.consistency_level = consistency(self.copy.target_consistency)
-            self.deletes.submit(self._bound(stmt, key))
+            self.deletes.submit(bind_raw(stmt, key))
         else:
             stamp = self.copy.timestamp_override if self.copy.timestamp_override is not None \
                 else self.copy.constant_timestamp
@@ -59,19 +57,13 @@ class Repairer:
                 # clear what the target holds (extra collection elements included) just below the repair's time
                 stmt = prepared(self.tgt, p.clear_cql)
                 stmt.consistency_level = consistency(self.copy.target_consistency)
-                self.deletes.submit(self._bound(stmt, [encode_bigint(stamp - 1), *key]))
-            source_row = self.src.execute(self._bound(self.by_partition if static_only else self.by_key, key)).one()
+                self.deletes.submit(bind_raw(stmt, [encode_bigint(stamp - 1), *key]))
+            source_row = self.src.execute(bind_raw(self.by_partition if static_only else self.by_key, key)).one()
             if source_row is None:  # deleted on the source since the scan: nothing to copy
                 return
             self.writer.write_row(tuple(source_row))
         name = REPAIR_NAMES[kind]
         self.result.repaired[name] = self.result.repaired.get(name, 0) + 1
-
-    @staticmethod
-    def _bound(stmt: Any, values: list[Any]) -> Any:
-        bound = BoundStatement(stmt)
-        bound.values = values
-        return bound
 
     def finish(self) -> None:
         """Wait for every repair write."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cassandra.query import UNSET_VALUE, BoundStatement
+from cassandra.query import UNSET_VALUE
 
 from migrator.backends.cassandra import cql, raw
 from migrator.backends.cassandra.connection import prepared
@@ -51,16 +51,9 @@ class RowWriter:
         stmt.is_idempotent = idempotent
         return stmt
 
-    @staticmethod
-    def bound(statement: Any, values: list[Any]) -> Any:
-        """Bind already serialized values (bytes or UNSET_VALUE) without re-encoding them."""
-        bs = BoundStatement(statement)
-        bs.values = values
-        return bs
-
     def send(self, statement: Any, values: list[Any]) -> None:
         """Bind and submit through the write window."""
-        self.window.submit(self.bound(statement, values))
+        self.window.submit(raw.bind_raw(statement, values))
 
     def new_partition(self, row: Sequence[Any]) -> bool:
         """True on the first row of each partition (static cells are written once per partition)."""
@@ -202,7 +195,7 @@ class CounterWriter(RowWriter):
                 key = self.keys(row)
                 jobs.append((self.read_row, key, self.rows_cells, row, self.plan.key_names))
         results = execute_concurrent(
-            self.session, [(self.bound(j[0], j[1]), None) for j in jobs], concurrency=self.plan.max_in_flight,
+            self.session, [(raw.bind_raw(j[0], j[1]), None) for j in jobs], concurrency=self.plan.max_in_flight,
             raise_on_first_error=True,
         )
         for (_, key, cells, row, key_names), (_, result) in zip(jobs, results, strict=True):
