@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 
 from bench import yardstick
 from bench.load import create_tables, load
-from bench.measure import Phase
+from bench.measure import Phase, settle
 from bench.shapes import SHAPES, Shape
 from migrator.localenv import require_services
 
@@ -37,28 +38,38 @@ def config_text(env: dict[str, str], table: str, splits: int, savepoints: str) -
     })
 
 
-def run_yardstick(spark: Any, tgt_session: Any, table: str, shape: Shape, rows: int) -> dict[str, Phase]:
+def warm_up(spark: Any, src_session: Any, tgt_session: Any, source: Any, target: Any, table: str, shape: str,
+            rows: int) -> None:
+    """Untimed: let both servers' JITs warm up on reads and writes, so neither contender pays for it."""
+    from migrator.backends.cassandra.copier import scan_pages
+
+    stmt = src_session.prepare(f"SELECT * FROM {KEYSPACE}.{table} WHERE token({SHAPES[shape].key[0]}) > ?")
+    for _page in scan_pages(src_session, stmt, [-(2**63)], 5000):
+        pass
+    warm = f"{table}_warmup"
+    tgt_session.execute(f"DROP TABLE IF EXISTS {KEYSPACE}.{warm}", timeout=120)
+    tgt_session.execute(f"CREATE TABLE {KEYSPACE}.{warm} {SHAPES[shape].columns}", timeout=120)
+    load(spark, target, KEYSPACE, warm, shape, min(rows, 200_000))
+    tgt_session.execute(f"DROP TABLE {KEYSPACE}.{warm}", timeout=120)
+
+
+def run_yardstick(spark: Any, tgt_session: Any, table: str, shape: Shape, rows: int,
+                  timed: Callable[[str], Phase]) -> None:
     """The connector's copy, compare, read-only scan and (narrow) write-only load, each timed."""
-    out = {}
     key = list(shape.key)
     for suffix in ("scc", "sccw"):
         tgt_session.execute(f"DROP TABLE IF EXISTS {KEYSPACE}.{table}_{suffix}", timeout=120)
         tgt_session.execute(f"CREATE TABLE {KEYSPACE}.{table}_{suffix} {shape.columns}", timeout=120)
-    with Phase("scc copy") as phase:
+    with timed("scc copy"):
         yardstick.copy(spark, KEYSPACE, table, f"{table}_scc")
-    out["scc copy"] = phase
-    with Phase("scc compare") as phase:
+    with timed("scc compare"):
         found = yardstick.compare(spark, KEYSPACE, table, table, key)
-    out["scc compare"] = phase
     assert found["rows"] == rows and found["missing"] == found["extra"] == found["differing"] == 0, found
-    with Phase("scc scan") as phase:
+    with timed("scc scan"):
         assert yardstick.scan(spark, KEYSPACE, table) == rows
-    out["scc scan"] = phase
     if shape.name == "narrow":
-        with Phase("scc write") as phase:
+        with timed("scc write"):
             yardstick.write_only(spark, KEYSPACE, f"{table}_sccw", rows)
-        out["scc write"] = phase
-    return out
 
 
 def rate(rows: int, seconds: float) -> float:
@@ -71,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shape", choices=sorted(SHAPES), default="narrow")
     parser.add_argument("--splits", type=int, default=16, help="splitCount for migrate and validate")
     parser.add_argument("--master", default="local[*]")
+    parser.add_argument("--reuse-source", action="store_true",
+                        help="keep the source table of an earlier run with the same --rows and --shape (no load)")
     args = parser.parse_args(argv)
 
     from migrator.backends.cassandra.connection import ConnectionSpec, connect
@@ -87,34 +100,44 @@ def main(argv: list[str] | None = None) -> int:
     conf = {"spark.ui.enabled": "false", **({} if why_not else yardstick.spark_conf(env))}
     spark = create_session(args.master, conf, app_name="migrator-bench")
     results: dict[str, Any] = {}
+
+    def timed(name: str) -> Phase:
+        """A phase that starts once the databases are idle again."""
+        settle()
+        phase = Phase(name)
+        results[name] = phase
+        return phase
+
     try:
         src_session, tgt_session = connect(source), connect(target)
-        create_tables(src_session, KEYSPACE, table, args.shape)
+        if not args.reuse_source:
+            create_tables(src_session, KEYSPACE, table, args.shape)
         create_tables(tgt_session, KEYSPACE, table, args.shape)
         tgt_session.execute(f"DROP TABLE {KEYSPACE}.{table}", timeout=120)  # migrate creates it
-        with Phase("load") as phase:
-            load(spark, source, KEYSPACE, table, args.shape, args.rows)
-        results["load"] = phase
+        if not args.reuse_source:
+            with timed("load"):
+                load(spark, source, KEYSPACE, table, args.shape, args.rows)
+        warm_up(spark, src_session, tgt_session, source, target, table, args.shape, args.rows)
         with tempfile.TemporaryDirectory() as tmp:
             loaded = load_config(config_text(env, table, args.splits, tmp))
-            with Phase("migrate") as phase:
+            with timed("migrate"):
                 outcome = migrate(loaded, spark)
-            results["migrate"] = phase
             assert outcome.rows == args.rows, f"migrated {outcome.rows} rows, expected {args.rows}"
-            with Phase("validate") as phase:
+            with timed("validate"):
                 report = validate(loaded, spark)
-            results["validate"] = phase
             assert report.equal and report.counts.sourceRows == args.rows, report.counts
         if why_not is None:
-            results.update(run_yardstick(spark, tgt_session, table, SHAPES[args.shape], args.rows))
+            run_yardstick(spark, tgt_session, table, SHAPES[args.shape], args.rows, timed)
         src_session.cluster.shutdown()
         tgt_session.cluster.shutdown()
     finally:
         spark.stop()
     print(f"bench: {args.rows:,} {args.shape} rows, splitCount {args.splits}, master {args.master}")
     for name, phase in results.items():
-        mem = ", ".join(f"{k} {v:,.0f} MiB" for k, v in phase.peak_mib.items())
-        print(f"  {name:9s} {phase.seconds:8.1f} s  {rate(args.rows, phase.seconds):10,.0f} rows/s  peak: {mem}")
+        mem = ", ".join(f"{k} {v:,.0f}" for k, v in phase.peak_mib.items())
+        cpu = ", ".join(f"{k} {v:,.0f}" for k, v in phase.cpu_seconds.items())
+        print(f"  {name:11s} {phase.seconds:8.1f} s {rate(args.rows, phase.seconds):10,.0f} rows/s"
+              f"  peak MiB: {mem}  cpu s: {cpu}")
     m, v = rate(args.rows, results["migrate"].seconds), rate(args.rows, results["validate"].seconds)
     if why_not is not None:
         print(f"  yardstick (Spark Cassandra Connector) not run: {why_not}")

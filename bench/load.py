@@ -1,5 +1,5 @@
 """Loading benchmark rows quickly: Spark tasks generate rows and write them with the migrator's own
-bounded async write window (prepared statements, token-aware routing)."""
+writer plumbing (prepared statements, unlogged batches grouped by replica, a bounded async window)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ def load(spark: Any, spec: ConnectionSpec, keyspace: str, table: str, shape_name
     slices = [(start, min(rows, start + ROWS_PER_TASK)) for start in range(0, rows, ROWS_PER_TASK)]
 
     def write(items: Any) -> None:
+        from cassandra import ConsistencyLevel
         from cassandra.query import BoundStatement
 
+        from migrator.backends.cassandra.batches import Batcher
         from migrator.backends.cassandra.connection import cached_session, prepared
         from migrator.backends.cassandra.window import WriteWindow
 
@@ -34,10 +36,12 @@ def load(spark: Any, spec: ConnectionSpec, keyspace: str, table: str, shape_name
         marks = ", ".join("?" for _ in shape.insert_columns)
         stmt = prepared(session, f"INSERT INTO {keyspace}.{table} ({cols}) VALUES ({marks})")
         stmt.is_idempotent = True
-        window = WriteWindow(session, 256)
+        stmt.consistency_level = ConsistencyLevel.LOCAL_ONE
+        batcher = Batcher(session, WriteWindow(session, 128), keyspace, ConsistencyLevel.LOCAL_ONE)
         for start, stop in items:
             for row in shape.rows(start, stop):
-                window.submit(BoundStatement(stmt).bind(row))
-        window.drain()
+                bound = BoundStatement(stmt).bind(row)
+                batcher.add(stmt, bound.values, bound.routing_key)
+        batcher.drain()
 
     spark.sparkContext.parallelize(slices, len(slices)).foreachPartition(write)

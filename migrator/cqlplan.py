@@ -91,6 +91,8 @@ class RunContext:
             constant_ttl=tgt.write_ttl_in_s,
             constant_timestamp=tgt.write_writetimestamp_in_us,
             user_type_fields=user_type_fields,
+            batch_rows=tgt.batch_rows,
+            batch_bytes=tgt.batch_bytes,
         )
 
 

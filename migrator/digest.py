@@ -69,6 +69,10 @@ class RowDigester:
     def __init__(self, positions: Sequence[int], cql_types: Sequence[str]) -> None:
         self.columns = [(pos, *canonicalizer(t)) for pos, t in zip(positions, cql_types, strict=True)]
 
+    def families(self) -> list[bytes]:
+        """Each chosen column's family tag, in order."""
+        return [tag for _, tag, _ in self.columns]
+
     def cells(self, row: Sequence[bytes | None]) -> list[bytes]:
         """Each chosen cell's canonical encoding (for column-by-column comparison)."""
         return [encode_cell(tag, fn, row[pos]) for pos, tag, fn in self.columns]

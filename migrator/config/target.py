@@ -40,6 +40,9 @@ class CassandraTarget(CqlConnection):
     write_ttl_in_s: PositiveInt | None = Field(default=None, alias="writeTTLInS")
     write_writetimestamp_in_us: Int | None = Field(default=None, alias="writeWritetimestampInuS")
     drop_null_primary_keys: bool | None = Field(default=None, alias="dropNullPrimaryKeys")
+    # ours: rows per unlogged batch (grouped by replica; 1 = one request per row), and its size cap
+    batch_rows: PositiveInt = Field(default=100, alias="batchRows", le=65535)
+    batch_bytes: PositiveInt = Field(default=16 * 1024, alias="batchBytes")
 
 
 class _DynamoDBTargetBase(ConfigModel):

@@ -226,6 +226,23 @@ def cached_session(spec: ConnectionSpec, *, raw: bool = False) -> Any:
         return session
 
 
+def load_replication(session: Any, keyspace: str) -> bool:
+    """Make the driver know one keyspace's replication, which token-aware routing needs.
+
+    Worker sessions skip schema metadata (fetching every table of a big cluster costs seconds per
+    worker), so without this the driver would not know any replica and would route at random.
+    Returns False, with a warning, when the keyspace cannot be read: writes still work, unrouted.
+    """
+    if not keyspace or keyspace in session.cluster.metadata.keyspaces:
+        return bool(keyspace)
+    try:
+        session.cluster.refresh_keyspace_metadata(keyspace)
+    except Exception as exc:
+        log.warning("cannot read keyspace %s's replication (%s): writes will not be token-aware", keyspace,
+                    _short(exc))
+    return keyspace in session.cluster.metadata.keyspaces
+
+
 _PREPARED: dict[tuple[int, str], Any] = {}
 
 

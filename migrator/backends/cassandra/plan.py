@@ -63,6 +63,9 @@ class CopyPlan:
     select_by_partition: str = ""  # ... and for a partition's static row
     timestamp_override: int | None = None  # repairs: write every cell with this timestamp
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    target_keyspace: str = ""  # unquoted, for token-aware routing and grouping writes by replica
+    batch_rows: int = 1  # statements per unlogged batch (1 = no batching); see ``batches``
+    batch_bytes: int = 16 * 1024
 
     @property
     def key_names(self) -> list[str]:
@@ -92,6 +95,8 @@ def build_plan(
     constant_ttl: int | None,
     constant_timestamp: int | None,
     user_type_fields: dict[str, tuple[str, ...]],
+    batch_rows: int = 1,
+    batch_bytes: int = 16 * 1024,
 ) -> CopyPlan:
     """Lay out the scan's selectors and each cell's positions for the chosen mode."""
     by_source = {m.source.name: m for m in mappings}
@@ -149,4 +154,7 @@ def build_plan(
         strip_decimals=strip_decimals,
         select_by_key=by_key,
         select_by_partition=by_partition,
+        target_keyspace=target.keyspace,
+        batch_rows=batch_rows,
+        batch_bytes=batch_bytes,
     )

@@ -186,5 +186,5 @@ class PreserveWriter(RowWriter):
         self.send(stmt, self._meta(ttl, ts) + rest)
 
     def _execute_meta(self, stmt: Any, ttl: int, ts: int | None, rest: list[Any]) -> None:
-        self.window.drain()
+        self.batcher.drain()
         self.session.execute(raw.bind_raw(stmt, self._meta(ttl, ts) + rest))

@@ -12,8 +12,10 @@ from typing import Any
 from cassandra.query import UNSET_VALUE
 
 from migrator.backends.cassandra import cql, raw
+from migrator.backends.cassandra.batches import Batcher
 from migrator.backends.cassandra.connection import prepared
 from migrator.backends.cassandra.copier import consistency
+from migrator.backends.cassandra.ordering import routing_key
 from migrator.backends.cassandra.plan import COUNTER, PRESERVE, CellSpec, CopyPlan
 from migrator.backends.cassandra.window import WriteWindow
 
@@ -32,7 +34,7 @@ def make_writer(plan: CopyPlan, session: Any, select: Any) -> RowWriter:
 
 
 class RowWriter:
-    """Shared plumbing: prepared statements, binding raw values, the write window, counters."""
+    """Shared plumbing: prepared statements, batching raw values by replica, the write window, counters."""
 
     def __init__(self, plan: CopyPlan, session: Any, select: Any) -> None:
         self.plan = plan
@@ -42,6 +44,9 @@ class RowWriter:
         self.rows_written = 0
         self._cl = consistency(plan.target_consistency)
         self._last_partition: tuple[Any, ...] | None = None
+        self._routing_key = b""
+        self.batcher = Batcher(session, self.window, plan.target_keyspace, self._cl,
+                               max_rows=plan.batch_rows, max_bytes=plan.batch_bytes)
         self.transforms = self._transforms(select)
 
     def prepare(self, text: str, *, idempotent: bool = True) -> Any:
@@ -52,15 +57,19 @@ class RowWriter:
         return stmt
 
     def send(self, statement: Any, values: list[Any]) -> None:
-        """Bind and submit through the write window."""
-        self.window.submit(raw.bind_raw(statement, values))
+        """Queue a write of the current row's partition (batched with its replica neighbours)."""
+        self.batcher.add(statement, values, self._routing_key)
 
     def new_partition(self, row: Sequence[Any]) -> bool:
-        """True on the first row of each partition (static cells are written once per partition)."""
+        """True on the first row of each partition (static cells are written once per partition).
+
+        Every ``write_row`` calls it first: it also tracks the partition's routing key for ``send``.
+        """
         key = tuple(row[i] for i, _ in self.plan.partition_key)
         if key == self._last_partition:
             return False
         self._last_partition = key
+        self._routing_key = routing_key(key)
         return True
 
     def static_only(self, row: Sequence[Any]) -> bool:
@@ -116,8 +125,8 @@ class RowWriter:
         raise NotImplementedError
 
     def finish(self) -> None:
-        """Wait until every write was acknowledged; raise if one failed."""
-        self.window.drain()
+        """Send what is queued and wait until every write was acknowledged; raise if one failed."""
+        self.batcher.drain()
 
 
 class PlainWriter(RowWriter):
