@@ -12,6 +12,7 @@ import argparse
 import sys
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -19,19 +20,20 @@ import yaml
 from bench import yardstick
 from bench.load import create_tables, load
 from bench.measure import Phase, settle
+from bench.resume import kill_and_resume
 from bench.shapes import SHAPES, Shape
 from migrator.localenv import require_services
 
 KEYSPACE = "bench"
 
 
-def config_text(env: dict[str, str], table: str, splits: int, savepoints: str) -> str:
-    common = {"keyspace": KEYSPACE, "table": table, "consistencyLevel": "LOCAL_ONE"}
+def config_text(env: dict[str, str], table: str, splits: int, savepoints: str, target_table: str = "") -> str:
+    common = {"keyspace": KEYSPACE, "consistencyLevel": "LOCAL_ONE"}
     return yaml.safe_dump({
         "source": {"type": "cassandra", "host": env["MIGRATOR_SOURCE_HOST"], "port": int(env["MIGRATOR_SOURCE_PORT"]),
-                   "fetchSize": 5000, "preserveTimestamps": False, "splitCount": splits, **common},
+                   "fetchSize": 5000, "preserveTimestamps": False, "splitCount": splits, "table": table, **common},
         "target": {"type": "cassandra", "host": env["MIGRATOR_TARGET_HOST"], "port": int(env["MIGRATOR_TARGET_PORT"]),
-                   "stripTrailingZerosForDecimals": False, **common},
+                   "stripTrailingZerosForDecimals": False, "table": target_table or table, **common},
         "savepoints": {"path": savepoints, "intervalSeconds": 30},
         "validation": {"compareTimestamps": False, "ttlToleranceMillis": 0, "writetimeToleranceMillis": 0,
                        "failuresToFetch": 10, "floatingPointTolerance": 0.0, "timestampMsTolerance": 0},
@@ -72,6 +74,25 @@ def run_yardstick(spark: Any, tgt_session: Any, table: str, shape: Shape, rows: 
             yardstick.write_only(spark, KEYSPACE, f"{table}_sccw", rows)
 
 
+def resume_check(env: dict[str, str], spark: Any, tgt_session: Any, table: str, args: Any,
+                 work: Path) -> dict[str, Any]:
+    """SIGKILL a migration half way, resume it, validate (see ``bench.resume``)."""
+    from migrator.config import load_config
+    from migrator.validate import validate
+
+    target = f"{table}_resume"
+    tgt_session.execute(f"DROP TABLE IF EXISTS {KEYSPACE}.{target}", timeout=120)
+    savepoints = work / "resume-savepoints"
+    config = work / "resume.yaml"
+    config.write_text(config_text(env, table, args.splits, str(savepoints), target_table=target))
+    settle()
+    measured = kill_and_resume(config, savepoints, tgt_session, f"{KEYSPACE}.{target}", args.master, work)
+    report = validate(load_config(config), spark)
+    assert report.equal and report.counts.sourceRows == args.rows, report.counts
+    tgt_session.execute(f"DROP TABLE {KEYSPACE}.{target}", timeout=120)
+    return measured
+
+
 def rate(rows: int, seconds: float) -> float:
     return rows / seconds if seconds > 0 else 0.0
 
@@ -82,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shape", choices=sorted(SHAPES), default="narrow")
     parser.add_argument("--splits", type=int, default=16, help="splitCount for migrate and validate")
     parser.add_argument("--master", default="local[*]")
+    parser.add_argument("--no-resume-check", dest="resume_check", action="store_false",
+                        help="skip the SIGKILL-and-resume measurement")
     parser.add_argument("--reuse-source", action="store_true",
                         help="keep the source table of an earlier run with the same --rows and --shape (no load)")
     args = parser.parse_args(argv)
@@ -126,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
             with timed("validate"):
                 report = validate(loaded, spark)
             assert report.equal and report.counts.sourceRows == args.rows, report.counts
+            savepoint_cost = outcome.savepoints
+            if args.resume_check:
+                resumed = resume_check(env, spark, tgt_session, table, args, Path(tmp))
         if why_not is None:
             run_yardstick(spark, tgt_session, table, SHAPES[args.shape], args.rows, timed)
         src_session.cluster.shutdown()
@@ -138,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         cpu = ", ".join(f"{k} {v:,.0f}" for k, v in phase.cpu_seconds.items())
         print(f"  {name:11s} {phase.seconds:8.1f} s {rate(args.rows, phase.seconds):10,.0f} rows/s"
               f"  peak MiB: {mem}  cpu s: {cpu}")
+    print(f"  savepoints during migrate: {savepoint_cost}")
+    if args.resume_check:
+        print(f"  SIGKILL at {resumed['done_at_kill']}/{resumed['ranges_total']} splits done (per the savepoint), "
+              f"2 executor slots: the resume re-did {resumed['redone']} split(s) that had rows written, "
+              f"finished in {resumed['resume_seconds']:.1f} s, validation equal")
     m, v = rate(args.rows, results["migrate"].seconds), rate(args.rows, results["validate"].seconds)
     if why_not is not None:
         print(f"  yardstick (Spark Cassandra Connector) not run: {why_not}")

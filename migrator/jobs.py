@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,23 @@ class RangeLedger:
         return tokens.coalesce([*self.plan.skip, *done])
 
 
+@dataclass(frozen=True)
+class SavepointStats:
+    """What keeping savepoints cost a run: writes, seconds spent rendering and writing, the run's seconds."""
+
+    writes: int
+    seconds: float
+    run_seconds: float
+
+    @property
+    def share(self) -> float:
+        """The savepoint seconds as a share of the run's wall time."""
+        return self.seconds / self.run_seconds if self.run_seconds > 0 else 0.0
+
+    def __str__(self) -> str:
+        return f"{self.writes} written in {self.seconds:.2f} s, {100 * self.share:.2f}% of the run"
+
+
 class JobRunner:
     """Runs one Spark action over range items, with savepoints, progress and signal handling."""
 
@@ -98,6 +117,7 @@ class JobRunner:
         self.description = description
         self.extra_state = extra_state or (lambda: {})
         self.group = f"migrator-{kind}-{uuid.uuid4().hex[:8]}"
+        self.savepoint_stats = SavepointStats(0, 0.0, 0.0)
 
     # --- savepoint content ---
 
@@ -166,16 +186,24 @@ class JobRunner:
         reason = "failure"
         progress = Progress(total, ranges_skipped=self.ledger.done_count())
         rows_before = self.ledger.rows()
+        recorded = self.ledger.done_count()
+        started = time.monotonic()
         try:
             with make_reporter(progress):
                 thread.start()
                 while thread.is_alive():
                     thread.join(POLL_SECONDS)
-                    progress.set_done(self.ledger.done_count(), self.ledger.rows() - rows_before)
+                    done = self.ledger.done_count()
+                    progress.set_done(done, self.ledger.rows() - rows_before)
+                    if done != recorded and not manager.interrupted_by:
+                        manager.refresh()  # finished ranges are on disk within POLL_SECONDS
+                        recorded = done
                 progress.set_done(self.ledger.done_count(), self.ledger.rows() - rows_before)
             reason = "interrupted" if manager.interrupted_by else "failure" if failure else "final"
         finally:
             path = manager.close(reason)
+            self.savepoint_stats = SavepointStats(manager.writes, manager.write_seconds, time.monotonic() - started)
+            log.info("savepoints: %s", self.savepoint_stats)
         if manager.interrupted_by:
             raise Interrupted(
                 f"stopped by {manager.interrupted_by} after {self.ledger.done_count()}/{total} ranges; "

@@ -18,7 +18,7 @@ from typing import Any
 from migrator import cqlplan
 from migrator.backends.cassandra.plan import CopyPlan
 from migrator.errors import RuntimeFailure
-from migrator.jobs import JobRunner, RangeLedger
+from migrator.jobs import JobRunner, RangeLedger, SavepointStats
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class MigrationResult:
     rows: int
     seconds: float
     savepoint: str | None
+    savepoints: SavepointStats | None = None  # what keeping them cost
 
 
 def migrate(loaded: Any, spark: Any) -> MigrationResult:
@@ -62,6 +63,7 @@ def migrate(loaded: Any, spark: Any) -> MigrationResult:
         rows=ledger.rows(),
         seconds=time.monotonic() - started,
         savepoint=str(path) if path else None,
+        savepoints=runner.savepoint_stats,
     )
 
 

@@ -11,6 +11,9 @@ not look inside it. Guarantees:
   fsynced and renamed over; on failure the temp file is removed and the error propagates.
 * Dumps are serialized: nothing is written after ``close``, so the final savepoint is the newest.
 * A scheduled dump that fails is logged and retried at the next tick; it never stops the run.
+* Between scheduled dumps, ``refresh`` rewrites the newest savepoint in place (still atomically)
+  whenever work finished, so a hard kill loses no finished work and new files still appear only
+  once per interval.
 * The first SIGINT/SIGTERM records the signal, calls ``on_signal`` and writes a savepoint without
   raising (the main flow checks ``interrupted_by``); a second one exits at once with code 4.
 """
@@ -41,6 +44,7 @@ COUNTER_LIMIT = 10**COUNTER_DIGITS
 HOSTILE_VALUE = 2**62  # a name carrying a value this large was not written by a clock; ignore it
 LEGACY_COUNTER = -1  # a legacy name sorts before a new one of the same millisecond
 SCHEDULED_REASON = "interval"
+PROGRESS_REASON = "progress"
 FINAL_REASON = "final"
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SIGNAL_LOCK_WAIT_SECONDS = 5.0
@@ -151,13 +155,13 @@ class SavepointWriter:
         self._last = (millis, counter)
         return self._last
 
-    def write(self, text: str) -> Path:
-        """Write ``text`` as the next savepoint and return its path."""
-        with self._lock:
-            name = savepoint_name(*self._next_key())
-        final = self._directory / name
-        write_atomically(final, text)
-        return final
+    def write(self, text: str, *, replace: Path | None = None) -> Path:
+        """Write ``text`` as the next savepoint (or over ``replace``, atomically) and return its path."""
+        if replace is None:
+            with self._lock:
+                replace = self._directory / savepoint_name(*self._next_key())
+        write_atomically(replace, text)
+        return replace
 
 
 class SavepointManager:
@@ -190,6 +194,8 @@ class SavepointManager:
         self._interrupted_by: str | None = None
         self._previous_handlers: dict[int, SignalHandler] = {}
         self._last_path: Path | None = None
+        self.writes = 0
+        self.write_seconds = 0.0
 
     @property
     def interrupted_by(self) -> str | None:
@@ -232,11 +238,28 @@ class SavepointManager:
         self._lock_owner = None
         self._lock.release()
 
-    def _write(self, reason: str) -> Path:
-        path = self._writer.write(self._render(reason))
+    def _write(self, reason: str, *, replace: Path | None = None) -> Path:
+        started = time.perf_counter()
+        path = self._writer.write(self._render(reason), replace=replace)
+        self.write_seconds += time.perf_counter() - started
+        self.writes += 1
         self._last_path = path
-        log.info("wrote savepoint %s (reason: %s)", path, reason)
+        log.log(logging.DEBUG if replace else logging.INFO, "wrote savepoint %s (reason: %s)", path, reason)
         return path
+
+    def refresh(self) -> Path | None:
+        """Bring the newest savepoint up to date, rewriting it in place (the run's first one is new).
+
+        Called whenever ranges finish, so that even a hard kill (SIGKILL, a lost driver) loses no
+        finished range, while new files still appear only every interval. Skipped, returning None,
+        when another dump is running (it is as fresh) or once closed.
+        """
+        if not self._acquire(0):
+            return None
+        try:
+            return None if self._closed else self._write(PROGRESS_REASON, replace=self._last_path)
+        finally:
+            self._release()
 
     def dump(self, reason: str) -> Path | None:
         """Write a savepoint now; returns its path, or None once the manager is closed."""

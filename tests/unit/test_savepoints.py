@@ -255,6 +255,36 @@ def test_no_dump_after_close(tmp_path: Path) -> None:
         manager.start()
 
 
+def test_refresh_rewrites_the_newest_savepoint_in_place(tmp_path: Path) -> None:
+    render = Renderer()
+    manager = SavepointManager(SavepointWriter(tmp_path), render, 60)
+    first = manager.refresh()  # no savepoint yet in this run: a new file
+    assert first is not None and list_savepoints(tmp_path) == [first]
+    assert manager.refresh() == first and manager.refresh() == first
+    assert first.read_text() == "reason: progress\nseq: 3\n"
+    second = manager.dump("interval")  # a new file each interval, refreshed from then on
+    assert second is not None and second != first
+    assert manager.refresh() == second
+    assert list_savepoints(tmp_path) == [first, second]
+    assert second.read_text() == "reason: progress\nseq: 5\n"
+    assert manager.writes == 5 and manager.write_seconds > 0
+    final = manager.close("final")
+    assert manager.refresh() is None
+    assert list_savepoints(tmp_path) == [first, second, final]
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+def test_refresh_skips_while_another_dump_runs(tmp_path: Path) -> None:
+    manager = SavepointManager(SavepointWriter(tmp_path), Renderer(), 60)
+    holder = threading.Thread(target=lambda: (manager._acquire(None), time.sleep(0.3), manager._release()))
+    holder.start()
+    time.sleep(0.05)
+    assert manager.refresh() is None
+    holder.join()
+    assert manager.refresh() is not None
+    manager.close()
+
+
 def test_close_without_reason_writes_nothing(tmp_path: Path) -> None:
     manager = SavepointManager(SavepointWriter(tmp_path), Renderer(), 60)
     manager.start()
