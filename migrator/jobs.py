@@ -195,9 +195,8 @@ class JobRunner:
                     thread.join(POLL_SECONDS)
                     done = self.ledger.done_count()
                     progress.set_done(done, self.ledger.rows() - rows_before)
-                    if done != recorded and not manager.interrupted_by:
-                        manager.refresh()  # finished ranges are on disk within POLL_SECONDS
-                        recorded = done
+                    if done != recorded and not manager.interrupted_by and manager.refresh() is not None:
+                        recorded = done  # finished ranges are on disk within a poll or two
                 progress.set_done(self.ledger.done_count(), self.ledger.rows() - rows_before)
             reason = "interrupted" if manager.interrupted_by else "failure" if failure else "final"
         finally:

@@ -45,6 +45,7 @@ HOSTILE_VALUE = 2**62  # a name carrying a value this large was not written by a
 LEGACY_COUNTER = -1  # a legacy name sorts before a new one of the same millisecond
 SCHEDULED_REASON = "interval"
 PROGRESS_REASON = "progress"
+MAX_REFRESH_SHARE = 0.02  # refreshes may take at most this share of the run's time
 FINAL_REASON = "final"
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SIGNAL_LOCK_WAIT_SECONDS = 5.0
@@ -196,6 +197,7 @@ class SavepointManager:
         self._last_path: Path | None = None
         self.writes = 0
         self.write_seconds = 0.0
+        self._last_write_end = 0.0
 
     @property
     def interrupted_by(self) -> str | None:
@@ -241,7 +243,8 @@ class SavepointManager:
     def _write(self, reason: str, *, replace: Path | None = None) -> Path:
         started = time.perf_counter()
         path = self._writer.write(self._render(reason), replace=replace)
-        self.write_seconds += time.perf_counter() - started
+        self._last_write_end = time.perf_counter()
+        self.write_seconds += self._last_write_end - started
         self.writes += 1
         self._last_path = path
         log.log(logging.DEBUG if replace else logging.INFO, "wrote savepoint %s (reason: %s)", path, reason)
@@ -252,8 +255,14 @@ class SavepointManager:
 
         Called whenever ranges finish, so that even a hard kill (SIGKILL, a lost driver) loses no
         finished range, while new files still appear only every interval. Skipped, returning None,
-        when another dump is running (it is as fresh) or once closed.
+        when another dump is running (it is as fresh), once closed, and when it comes too soon:
+        refreshes are spaced so that they take at most ``MAX_REFRESH_SHARE`` of the time (one that
+        costs 10 ms may come every 0.5 s).
         """
+        if self.writes:
+            mean_cost = self.write_seconds / self.writes
+            if time.perf_counter() - self._last_write_end < mean_cost / MAX_REFRESH_SHARE:
+                return None
         if not self._acquire(0):
             return None
         try:

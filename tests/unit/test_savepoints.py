@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from migrator import savepoints
 from migrator.errors import ConfigError
 from migrator.savepoints import (
     RemoteSavepointPathError,
@@ -255,7 +256,8 @@ def test_no_dump_after_close(tmp_path: Path) -> None:
         manager.start()
 
 
-def test_refresh_rewrites_the_newest_savepoint_in_place(tmp_path: Path) -> None:
+def test_refresh_rewrites_the_newest_savepoint_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(savepoints, "MAX_REFRESH_SHARE", float("inf"))  # no spacing
     render = Renderer()
     manager = SavepointManager(SavepointWriter(tmp_path), render, 60)
     first = manager.refresh()  # no savepoint yet in this run: a new file
@@ -274,7 +276,21 @@ def test_refresh_rewrites_the_newest_savepoint_in_place(tmp_path: Path) -> None:
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
 
 
-def test_refresh_skips_while_another_dump_runs(tmp_path: Path) -> None:
+def test_refreshes_are_spaced_to_cost_a_bounded_share_of_the_time(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(savepoints, "MAX_REFRESH_SHARE", 0.5)
+    render = Renderer()
+    manager = SavepointManager(SavepointWriter(tmp_path), lambda reason: (time.sleep(0.1), render(reason))[1], 60)
+    assert manager.refresh() is not None  # took ~0.1 s: the next one may come 0.2 s after it
+    assert manager.refresh() is None
+    time.sleep(0.25)
+    assert manager.refresh() is not None
+    assert manager.dump("interval") is not None  # scheduled dumps are never spaced
+    manager.close()
+
+
+def test_refresh_skips_while_another_dump_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(savepoints, "MAX_REFRESH_SHARE", float("inf"))
     manager = SavepointManager(SavepointWriter(tmp_path), Renderer(), 60)
     holder = threading.Thread(target=lambda: (manager._acquire(None), time.sleep(0.3), manager._release()))
     holder.start()

@@ -71,7 +71,7 @@ class ComparePlan:
     source_consistency: str
     target_consistency: str
     fetch_size: int
-    source_select: str  # token range scans: token(pk), pk..., ck..., cells..., metadata...
+    source_select: str  # token range scans: pk..., ck..., cells..., metadata...
     target_select: str
     source_by_key: str  # the same selectors, for one primary key (rechecks)
     target_by_key: str
@@ -90,6 +90,7 @@ class ComparePlan:
     delete_cql: str | None = None
     delete_partition_cql: str | None = None
     clear_cql: str | None = None  # DELETE ... USING TIMESTAMP ? for one row
+    partitioner: str = "Murmur3Partitioner"
 
 
 def compare_range(
@@ -119,6 +120,7 @@ class RangeComparer:
             plan.clustering_types, plan.clustering_reversed, plan.user_types
         )
         self.key_positions = plan.partition_key + plan.clustering
+        self._hash = token_function(plan.partitioner)
         self._key_of = operator.itemgetter(*self.key_positions)
         self.position = 0
         self.pending: list[tuple[str, Row | None, Row | None]] = []
@@ -135,9 +137,13 @@ class RangeComparer:
 
     def order_key(self, row: Row) -> tuple[Any, ...]:
         """Where the row sits in the server's order: (token, partition key), then clustering."""
-        token = decode_int(row[0]) or 0
         pk = ordering.routing_key([row[i] or b"" for i in self.plan.partition_key])
-        return ordering.partition_order_key(token, pk), self.clustering_key([row[i] for i in self.plan.clustering])
+        return ordering.partition_order_key(self._hash(pk), pk), self.clustering_key(
+            [row[i] for i in self.plan.clustering])
+
+    def token(self, row: Row) -> int:
+        """The row's token, as the server computes it."""
+        return int(self._hash(ordering.routing_key([row[i] or b"" for i in self.plan.partition_key])))
 
     def run(self, pieces: Sequence[tuple[int, int]]) -> RangeResult:
         """Merge the two scans; then recheck and repair what was found."""
@@ -267,7 +273,7 @@ class RangeComparer:
         row = s if s is not None else t
         assert row is not None
         return Example(kind, self._key(row), self._display(s, self.decode_src), self._display(t, self.decode_tgt),
-                       columns, self.result.index, self.position, decode_int(row[0]) or 0)
+                       columns, self.result.index, self.position, self.token(row))
 
     def _recheck(self) -> None:
         if not self.pending:
@@ -332,6 +338,13 @@ class RangeComparer:
         row = t if kind == EXTRA else s
         assert row is not None
         self.repairer.repair(kind, row)
+
+
+def token_function(partitioner: str) -> Any:
+    """The partitioner's hash of a partition key's bytes (the driver's, which matches the server's)."""
+    from cassandra.metadata import MD5Token, Murmur3Token
+
+    return {"Murmur3Partitioner": Murmur3Token, "RandomPartitioner": MD5Token}[partitioner].hash_fn
 
 
 def _meta(raw: bytes | None, multicell: bool) -> Any:
