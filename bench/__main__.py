@@ -40,14 +40,21 @@ def config_text(env: dict[str, str], table: str, splits: int, savepoints: str, t
     })
 
 
-def warm_up(spark: Any, src_session: Any, tgt_session: Any, source: Any, target: Any, table: str, shape: str,
+def warm_up(spark: Any, tgt_session: Any, source: Any, target: Any, table: str, shape: str,
             rows: int) -> None:
     """Untimed: let both servers' JITs warm up on reads and writes, so neither contender pays for it."""
-    from migrator.backends.cassandra.copier import scan_pages
+    key = SHAPES[shape].key[0]
 
-    stmt = src_session.prepare(f"SELECT * FROM {KEYSPACE}.{table} WHERE token({SHAPES[shape].key[0]}) > ?")
-    for _page in scan_pages(src_session, stmt, [-(2**63)], 5000):
-        pass
+    def scan(_items: Any) -> None:  # in a Spark task, so that the driver's memory stays the migrator's
+        from migrator.backends.cassandra.connection import cached_session
+        from migrator.backends.cassandra.copier import scan_pages
+
+        session = cached_session(source, raw=True)
+        stmt = session.prepare(f"SELECT * FROM {KEYSPACE}.{table} WHERE token({key}) > ?")
+        for _page in scan_pages(session, stmt, [-(2**63)], 5000):
+            pass
+
+    spark.sparkContext.parallelize([0], 1).foreachPartition(scan)
     warm = f"{table}_warmup"
     tgt_session.execute(f"DROP TABLE IF EXISTS {KEYSPACE}.{warm}", timeout=120)
     tgt_session.execute(f"CREATE TABLE {KEYSPACE}.{warm} {SHAPES[shape].columns}", timeout=120)
@@ -103,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shape", choices=sorted(SHAPES), default="narrow")
     parser.add_argument("--splits", type=int, default=16, help="splitCount for migrate and validate")
     parser.add_argument("--master", default="local[*]")
+    parser.add_argument("--no-yardstick", dest="yardstick", action="store_false",
+                        help="time only the migrator (e.g. for a second size)")
     parser.add_argument("--no-resume-check", dest="resume_check", action="store_false",
                         help="skip the SIGKILL-and-resume measurement")
     parser.add_argument("--reuse-source", action="store_true",
@@ -119,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     source = ConnectionSpec("source", env["MIGRATOR_SOURCE_HOST"], int(env["MIGRATOR_SOURCE_PORT"]))
     target = ConnectionSpec("target", env["MIGRATOR_TARGET_HOST"], int(env["MIGRATOR_TARGET_PORT"]))
     table = f"{args.shape}_{args.rows}"
-    why_not = yardstick.available()
+    why_not = yardstick.available() if args.yardstick else "--no-yardstick"
     conf = {"spark.ui.enabled": "false", **({} if why_not else yardstick.spark_conf(env))}
     spark = create_session(args.master, conf, app_name="migrator-bench")
     results: dict[str, Any] = {}
@@ -140,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.reuse_source:
             with timed("load"):
                 load(spark, source, KEYSPACE, table, args.shape, args.rows)
-        warm_up(spark, src_session, tgt_session, source, target, table, args.shape, args.rows)
+        warm_up(spark, tgt_session, source, target, table, args.shape, args.rows)
         with tempfile.TemporaryDirectory() as tmp:
             loaded = load_config(config_text(env, table, args.splits, tmp))
             with timed("migrate"):

