@@ -20,8 +20,11 @@ def available() -> str | None:
     return None
 
 
-def spark_conf(env: dict[str, str]) -> dict[str, str]:
-    """Session settings: the connector package and one catalog per cluster (src, tgt)."""
+def spark_conf(env: dict[str, str], fetch_size: int) -> dict[str, str]:
+    """Session settings: the connector package and one catalog per cluster (src, tgt).
+
+    The connector reads pages of ``fetch_size`` rows, as the migrator does (its default is 1,000).
+    """
     conf = {
         "spark.jars.packages": CONNECTOR,
         "spark.sql.extensions": "com.datastax.spark.connector.CassandraSparkExtensions",
@@ -31,6 +34,7 @@ def spark_conf(env: dict[str, str]) -> dict[str, str]:
         conf[prefix] = "com.datastax.spark.connector.datasource.CassandraCatalog"
         conf[f"{prefix}.spark.cassandra.connection.host"] = env[f"MIGRATOR_{role}_HOST"]
         conf[f"{prefix}.spark.cassandra.connection.port"] = env[f"MIGRATOR_{role}_PORT"]
+        conf[f"{prefix}.spark.cassandra.input.fetch.sizeInRows"] = str(fetch_size)
     return conf
 
 
