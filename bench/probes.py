@@ -1,0 +1,91 @@
+"""``python -m bench.probes writes|reads``: the single-process measurements behind bench/RESULTS.md.
+
+``writes`` copies ``--table`` (a narrow table the benchmark loaded) from the source into
+``bench.probe`` on the target, once per request and in unlogged batches of several sizes. ``reads``
+scans it with and without ``token()`` and at two page sizes. Each line gives rows/s and the CPU
+microseconds per row of this process and of the server(s), read from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench.measure import _cpu_seconds, database_pids
+from migrator.backends.cassandra.batches import Batcher
+from migrator.backends.cassandra.connection import ConnectionSpec, connect, prepared
+from migrator.backends.cassandra.copier import scan_pages
+from migrator.backends.cassandra.raw import bind_raw
+from migrator.backends.cassandra.window import WriteWindow
+from migrator.localenv import require_services
+
+FULL_RING = (-(2**63), 2**63 - 1)
+
+
+def measured(label: str, run: Callable[[], int]) -> None:
+    """Run, then print rows/s and CPU µs per row of this process and of the Cassandra servers."""
+    servers = database_pids()
+    cpu0, db0, t0 = time.process_time(), sum(_cpu_seconds(p) for p in servers), time.monotonic()
+    rows = run()
+    seconds = time.monotonic() - t0
+    py = 1e6 * (time.process_time() - cpu0) / rows
+    db = 1e6 * (sum(_cpu_seconds(p) for p in servers) - db0) / rows
+    print(f"{label:48s} {rows / seconds:10,.0f} rows/s   CPU µs/row: this process {py:5.0f}, servers {db:5.0f}")
+
+
+def writes(src: Any, tgt: Any, table: str) -> None:
+    tgt.execute("CREATE TABLE IF NOT EXISTS bench.probe (id bigint PRIMARY KEY, n int, s text, d double)")
+    select = prepared(src, f"SELECT id, n, s, d FROM bench.{table} WHERE token(id) > ? AND token(id) <= ?")
+    insert = prepared(tgt, "INSERT INTO bench.probe (id, n, s, d) VALUES (?, ?, ?, ?)")
+    insert.is_idempotent = True
+    for batch_rows in (1, 10, 25, 50, 100, 200):
+        tgt.execute("TRUNCATE bench.probe", timeout=120)
+
+        def copy(batch_rows: int = batch_rows) -> int:
+            window = WriteWindow(tgt, 128)
+            batcher = Batcher(tgt, window, "bench", insert.consistency_level, max_rows=batch_rows)
+            rows = 0
+            for page in scan_pages(src, select, FULL_RING, 5000):
+                for row in page:
+                    if batch_rows == 1:
+                        window.submit(bind_raw(insert, list(row)))
+                    else:
+                        batcher.add(insert, list(row), row[0])
+                rows += len(page)
+            batcher.drain()
+            return rows
+
+        measured(f"copy, {'one request per row' if batch_rows == 1 else f'batches of {batch_rows}'}", copy)
+
+
+def reads(src: Any, table: str) -> None:
+    for selectors, fetch in (("token(id), id, n, s, d", 5000), ("id, n, s, d", 5000), ("id, n, s, d", 20000)):
+        select = prepared(src, f"SELECT {selectors} FROM bench.{table} WHERE token(id) > ? AND token(id) <= ?")
+
+        def scan(select: Any = select, fetch: int = fetch) -> int:
+            return sum(len(page) for page in scan_pages(src, select, FULL_RING, fetch))
+
+        measured(f"scan {selectors}, pages of {fetch}", scan)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.probes", description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("writes", "reads"))
+    parser.add_argument("--table", default="narrow_100000", help="a narrow table in the bench keyspace")
+    args = parser.parse_args(argv)
+    env = require_services("bench.probes")
+    src = connect(ConnectionSpec("source", env["MIGRATOR_SOURCE_HOST"], int(env["MIGRATOR_SOURCE_PORT"])), raw=True)
+    tgt = connect(ConnectionSpec("target", env["MIGRATOR_TARGET_HOST"], int(env["MIGRATOR_TARGET_PORT"])), raw=True)
+    try:
+        writes(src, tgt, args.table) if args.what == "writes" else reads(src, args.table)
+    finally:
+        src.cluster.shutdown()
+        tgt.cluster.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
