@@ -74,11 +74,11 @@ class Phase:
             self.peak_mib[key] = max(self.peak_mib[key], peak)
         for group in CPU_GROUPS:
             for pid in procs[group]:
-                self._cpu_last[pid] = (group, _cpu_seconds(pid))
+                self._cpu_last[pid] = (group, process_cpu_seconds(pid))
 
     def __enter__(self) -> Phase:
         procs = _processes()
-        self._cpu_start = {pid: _cpu_seconds(pid) for group in CPU_GROUPS for pid in procs[group]}
+        self._cpu_start = {pid: process_cpu_seconds(pid) for group in CPU_GROUPS for pid in procs[group]}
         self._started = time.monotonic()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -96,7 +96,8 @@ class Phase:
             self.cpu_seconds[group] += max(0.0, cpu - self._cpu_start.get(pid, 0.0))
 
 
-def _cpu_seconds(pid: int) -> float:
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process has used so far (0 if it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -106,8 +107,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def database_pids() -> list[int]:
     """The Cassandra server processes on this machine."""
-    return [int(e.name) for e in Path("/proc").iterdir()
-            if e.name.isdigit() and "CassandraDaemon" in _cmdline(int(e.name))]
+    return _processes()["cassandra"]
 
 
 def settle(idle_share: float = 0.1, quiet_seconds: float = 3.0, limit_seconds: float = 180.0) -> float:
@@ -120,10 +120,10 @@ def settle(idle_share: float = 0.1, quiet_seconds: float = 3.0, limit_seconds: f
     pids = database_pids()
     started = time.monotonic()
     quiet_since = started
-    last = sum(_cpu_seconds(p) for p in pids)
+    last = sum(process_cpu_seconds(p) for p in pids)
     while time.monotonic() - started < limit_seconds:
         time.sleep(1.0)
-        now = sum(_cpu_seconds(p) for p in pids)
+        now = sum(process_cpu_seconds(p) for p in pids)
         busy, last = now - last, now
         if busy > idle_share:
             quiet_since = time.monotonic()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.measure import _cpu_seconds, database_pids
+from bench.measure import database_pids, process_cpu_seconds
 from migrator.backends.cassandra.batches import Batcher
 from migrator.backends.cassandra.connection import ConnectionSpec, connect, prepared
 from migrator.backends.cassandra.copier import scan_pages
@@ -28,11 +28,11 @@ FULL_RING = (-(2**63), 2**63 - 1)
 def measured(label: str, run: Callable[[], int]) -> None:
     """Run, then print rows/s and CPU µs per row of this process and of the Cassandra servers."""
     servers = database_pids()
-    cpu0, db0, t0 = time.process_time(), sum(_cpu_seconds(p) for p in servers), time.monotonic()
+    cpu0, db0, t0 = time.process_time(), sum(process_cpu_seconds(p) for p in servers), time.monotonic()
     rows = run()
     seconds = time.monotonic() - t0
     py = 1e6 * (time.process_time() - cpu0) / rows
-    db = 1e6 * (sum(_cpu_seconds(p) for p in servers) - db0) / rows
+    db = 1e6 * (sum(process_cpu_seconds(p) for p in servers) - db0) / rows
     print(f"{label:48s} {rows / seconds:10,.0f} rows/s   CPU µs/row: this process {py:5.0f}, servers {db:5.0f}")
 
 

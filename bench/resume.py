@@ -62,8 +62,7 @@ def kill_and_resume(config: Path, savepoints: Path, tgt_session: Any, target_tab
     state = _state(killed_at)
     model = load_config(killed_at.read_text()).model
     murmur3 = tokens.partitioner_for("org.apache.cassandra.dht.Murmur3Partitioner")
-    skip = [r for a, b in model.skip_token_ranges for r in tokens.unwrap(a, b, murmur3)]
-    plan = tokens.plan(murmur3, int(state["splitCount"]), skip)
+    plan = tokens.plan(murmur3, int(state["splitCount"]), tokens.skip_ranges(model.skip_token_ranges, murmur3))
     redone = 0
     for split in plan.pending:
         for piece in split.pieces:

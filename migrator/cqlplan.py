@@ -176,7 +176,7 @@ def _prepare(config: Any, src: Any, tgt: Any, src_spec: ConnectionSpec, tgt_spec
     state = getattr(config, "migrator_state", None)
     split_count = s.split_count or (state.split_count if state and state.split_count else None)
     split_count = split_count or default_split_count(parallelism)
-    skip = [r for a, b in config.skip_token_ranges for r in tokens.unwrap(a, b, partitioner)]
+    skip = tokens.skip_ranges(config.skip_token_ranges, partitioner)
     try:
         plan = tokens.plan(partitioner, split_count, skip)
     except ValueError as exc:

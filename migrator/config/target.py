@@ -9,6 +9,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
+from migrator.backends.cassandra.plan import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from migrator.config.aws import (
     AlternatorFlavour,
     AwsCredentials,
@@ -41,8 +42,8 @@ class CassandraTarget(CqlConnection):
     write_writetimestamp_in_us: Int | None = Field(default=None, alias="writeWritetimestampInuS")
     drop_null_primary_keys: bool | None = Field(default=None, alias="dropNullPrimaryKeys")
     # ours: rows per unlogged batch (grouped by replica; 1 = one request per row), and its size cap
-    batch_rows: PositiveInt = Field(default=100, alias="batchRows", le=65535)
-    batch_bytes: PositiveInt = Field(default=16 * 1024, alias="batchBytes")
+    batch_rows: PositiveInt = Field(default=DEFAULT_BATCH_ROWS, alias="batchRows", le=65535)
+    batch_bytes: PositiveInt = Field(default=DEFAULT_BATCH_BYTES, alias="batchBytes")
 
 
 class _DynamoDBTargetBase(ConfigModel):

@@ -266,6 +266,11 @@ class Plan:
         return aligned(self.skip, self.all_ranges)
 
 
+def skip_ranges(pairs: Iterable[tuple[int, int]], partitioner: Partitioner) -> list[TokenRange]:
+    """``skipTokenRanges`` pairs as token ranges, wrap-around pairs unwrapped."""
+    return [r for a, b in pairs for r in unwrap(a, b, partitioner)]
+
+
 def plan(partitioner: Partitioner, split_count: int, skip: Iterable[TokenRange]) -> Plan:
     """Split the ring into ``split_count`` ranges and subtract the ``skip`` ranges from them.
 

@@ -21,10 +21,13 @@ from bisect import bisect_left
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from cassandra.query import BatchStatement, BatchType
+
+from migrator.backends.cassandra.connection import load_replication
+from migrator.backends.cassandra.plan import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
+from migrator.backends.cassandra.raw import bind_raw
 from migrator.backends.cassandra.window import WriteWindow
 
-DEFAULT_BATCH_ROWS = 100
-DEFAULT_BATCH_BYTES = 16 * 1024
 CELL_OVERHEAD = 12  # per value: about what the server adds (timestamp, lengths) when it sizes a batch
 
 
@@ -37,8 +40,6 @@ class ReplicaGroups:
     """
 
     def __init__(self, session: Any, keyspace: str) -> None:
-        from migrator.backends.cassandra.connection import load_replication
-
         self._hash: Callable[[bytes], int] | None = None
         self._ring: list[int] = []
         self._groups: list[Hashable] = []
@@ -82,8 +83,6 @@ class Batcher:
 
     def add(self, statement: Any, values: list[Any], routing_key: bytes) -> None:
         """Queue one bound prepared statement (values already serialized) for the partition ``routing_key``."""
-        from migrator.backends.cassandra.raw import bind_raw
-
         if self.groups is None or not statement.is_idempotent:
             self.window.submit(bind_raw(statement, values))
             return
@@ -102,10 +101,6 @@ class Batcher:
         """Send what is queued (a single statement goes alone, without a batch)."""
         if not self._items:
             return
-        from cassandra.query import BatchStatement, BatchType
-
-        from migrator.backends.cassandra.raw import bind_raw
-
         assert self._first is not None
         statement, routing_key = self._first
         if len(self._items) == 1:

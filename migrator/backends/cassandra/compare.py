@@ -16,7 +16,7 @@ from __future__ import annotations
 import operator
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,15 +134,18 @@ class RangeComparer:
         for start, end in pieces:
             yield from scan_pages(session, stmt, (start, end), self.plan.fetch_size)
 
+    def _partition_bytes(self, row: Row) -> bytes:
+        return ordering.routing_key([row[i] or b"" for i in self.plan.partition_key])
+
     def order_key(self, row: Row) -> tuple[Any, ...]:
         """Where the row sits in the server's order: (token, partition key), then clustering."""
-        pk = ordering.routing_key([row[i] or b"" for i in self.plan.partition_key])
+        pk = self._partition_bytes(row)
         return ordering.partition_order_key(self._hash(pk), pk), self.clustering_key(
             [row[i] for i in self.plan.clustering])
 
     def token(self, row: Row) -> int:
         """The row's token, as the server computes it."""
-        return int(self._hash(ordering.routing_key([row[i] or b"" for i in self.plan.partition_key])))
+        return int(self._hash(self._partition_bytes(row)))
 
     def run(self, pieces: Sequence[tuple[int, int]]) -> RangeResult:
         """Merge the two scans; then recheck and repair what was found.
@@ -151,8 +154,8 @@ class RangeComparer:
         compared as whole slices (one C-level comparison); a run that differs is walked row by row.
         """
         p = self.plan
-        src = _Cursor(self._pages(self.src, p.source_select, p.source_consistency, pieces))
-        tgt = _Cursor(self._pages(self.tgt, p.target_select, p.target_consistency, pieces))
+        src = _Cursor(self._pages(self.src, p.source_select, p.source_consistency, pieces), self.order_key)
+        tgt = _Cursor(self._pages(self.tgt, p.target_select, p.target_consistency, pieces), self.order_key)
         result = self.result
         while src.row is not None or tgt.row is not None:
             steps = 1
@@ -185,7 +188,7 @@ class RangeComparer:
             self._found(DIFFERING if differences else None, s, t, differences)
             src.advance(1)
             tgt.advance(1)
-        elif t is None or (s is not None and src.order_key(self.order_key) < tgt.order_key(self.order_key)):
+        elif t is None or (s is not None and src.order_key() < tgt.order_key()):
             self.result.source_rows += 1
             self._found(MISSING, s, None)
             src.advance(1)
@@ -360,8 +363,9 @@ CHUNK_ROWS = 256
 class _Cursor:
     """A position in a stream of pages: the current row, and how many rows are left in its page."""
 
-    def __init__(self, pages: Iterator[list[Row]]) -> None:
+    def __init__(self, pages: Iterator[list[Row]], key_of: Callable[[Row], Any]) -> None:
         self._pages = pages
+        self._key_of = key_of
         self.page: list[Row] = []
         self.i = 0
         self.row: Row | None = None
@@ -389,10 +393,11 @@ class _Cursor:
         else:
             self._next_page()
 
-    def order_key(self, key_of: Any) -> Any:
-        """The current row's order key, computed by ``key_of`` once per row."""
+    def order_key(self) -> Any:
+        """The current row's order key, computed once per row (only called while there is a row)."""
         if self._key is None:
-            self._key = key_of(self.row)
+            assert self.row is not None
+            self._key = self._key_of(self.row)
         return self._key
 
 

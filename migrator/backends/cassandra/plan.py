@@ -24,6 +24,8 @@ from migrator.backends.cassandra.schema import STATIC, ColumnMapping, TableSchem
 
 PLAIN, PRESERVE, COUNTER = "plain", "preserve", "counter"
 DEFAULT_MAX_IN_FLIGHT = 128
+DEFAULT_BATCH_ROWS = 100  # target.batchRows
+DEFAULT_BATCH_BYTES = 16 * 1024  # target.batchBytes
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class CopyPlan:
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     target_keyspace: str = ""  # unquoted, for token-aware routing and grouping writes by replica
     batch_rows: int = 1  # statements per unlogged batch (1 = no batching); see ``batches``
-    batch_bytes: int = 16 * 1024
+    batch_bytes: int = DEFAULT_BATCH_BYTES
 
     @property
     def key_names(self) -> list[str]:
@@ -96,7 +98,7 @@ def build_plan(
     constant_timestamp: int | None,
     user_type_fields: dict[str, tuple[str, ...]],
     batch_rows: int = 1,
-    batch_bytes: int = 16 * 1024,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
 ) -> CopyPlan:
     """Lay out the scan's selectors and each cell's positions for the chosen mode."""
     by_source = {m.source.name: m for m in mappings}
