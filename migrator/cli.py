@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from migrator import __version__
+from migrator.deploy import emr
 from migrator.errors import (
     EXIT_DIFFERENCES,
     EXIT_INTERRUPTED,
@@ -54,6 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", parents=[common, spark_opts],
                               help="compare source and target row by row; exit 1 if they differ")
     validate.add_argument("--report", metavar="DIR", help="write report.json, report.txt and report.html into DIR")
+    package = sub.add_parser("package", help="build dist/migrator.zip, the entry script and a packed environment "
+                             "for spark-submit")
+    package.add_argument("--dist", default="dist", metavar="DIR", help="output folder (default: dist)")
+    package.add_argument("--no-env", action="store_true",
+                         help="skip the packed environment (workers already have the dependencies)")
+    package.add_argument("--python", metavar="PATH",
+                         help="interpreter for the packed environment (default: this one); every node needs "
+                         "it at the same path")
+    package.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    emr.add_parser(sub)
     return parser
 
 
@@ -81,11 +92,11 @@ def _config_path(args: argparse.Namespace, conf: dict[str, str]) -> str:
 
 def _submitted_config() -> str | None:
     """The config path from a spark-submit --conf, when running under spark-submit."""
-    if "SPARK_SUBMIT_OPTS" not in os.environ and "PYSPARK_GATEWAY_PORT" not in os.environ:
-        return None
-    from pyspark import SparkConf
+    from migrator.spark import submitted_conf
 
-    conf = SparkConf()
+    conf = submitted_conf()
+    if conf is None:
+        return None
     return next((conf.get(k) for k in CONFIG_CONF_KEYS if conf.contains(k)), None)
 
 
@@ -144,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from migrator.config import load_config, redact_tree, render_yaml
 
+    if args.command == "package":
+        return _package(args)
+    if args.command == "emr":
+        return emr.run(args)
     conf = _spark_conf(getattr(args, "conf", []))
     loaded = load_config(_config_path(args, conf))
     setup_logging(args.log_level, loaded.model.secret_values())
@@ -158,6 +173,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(loaded, args, conf)
     raise UsageError(f"unknown command {args.command!r}")
+
+
+def _package(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from migrator.deploy.package import build, submit_line
+
+    artifacts = build(Path(args.dist), env=not args.no_env, python=args.python)
+    for path in (artifacts.zip, artifacts.entry, artifacts.requirements, artifacts.env):
+        if path is not None:
+            print(f"built {path} ({path.stat().st_size:,} bytes)", file=sys.stderr)
+    print(f"run it with:\n  {submit_line(artifacts)}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _migrate(loaded: Any, args: argparse.Namespace, conf: dict[str, str]) -> int:

@@ -26,20 +26,40 @@ DEFAULT_CONF = {
 }
 
 
-def log4j_config() -> str:
-    """Path of the packaged log4j2 configuration that keeps the JVM quiet."""
-    return str(resources.files("migrator").joinpath("log4j2.properties"))
+def log4j_config() -> str | None:
+    """Path of the packaged log4j2 configuration that keeps the JVM quiet.
+
+    None when the package runs from a zip (``--py-files``): the JVM needs a real file, and under
+    spark-submit it has started already anyway.
+    """
+    path = resources.files("migrator").joinpath("log4j2.properties")
+    return str(path) if isinstance(path, os.PathLike) and os.path.isfile(path) else None
+
+
+def submitted_conf() -> Any:
+    """The Spark settings spark-submit passed (``--master``, ``--conf``), or None when not under it.
+
+    A plain ``SparkConf()`` made before the SparkContext does not see them: they live in the JVM's
+    system properties, which only a conf bound to the JVM gateway loads.
+    """
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        return None
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()
+    return SparkConf(_jvm=SparkContext._jvm)
 
 
 def create_session(master: str | None = None, conf: Mapping[str, str] | None = None,
                    app_name: str = "migrator") -> Any:
     """Get or create the SparkSession; quiet JVM logging; workers use this interpreter."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
-    existing = SparkConf()
+    existing = submitted_conf() or SparkConf()
+    if not existing.contains("spark.pyspark.python"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     if not master and not existing.contains("spark.master"):
         master = DEFAULT_MASTER
     if master and master.startswith("local"):
@@ -50,9 +70,9 @@ def create_session(master: str | None = None, conf: Mapping[str, str] | None = N
     for key, value in DEFAULT_CONF.items():
         if not existing.contains(key):
             builder = builder.config(key, value)
-    if not existing.contains("spark.driver.extraJavaOptions"):
-        java_options = f"-Dlog4j2.configurationFile=file:{log4j_config()}"
-        builder = builder.config("spark.driver.extraJavaOptions", java_options)
+    log4j = log4j_config()
+    if log4j and not existing.contains("spark.driver.extraJavaOptions"):
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -21,6 +21,7 @@ from migrator.config.model import MigratorConfig
 from migrator.config.problems import format_path, translate
 from migrator.config.yamlio import ParsedYaml, YamlSyntaxError, parse_yaml
 from migrator.errors import ConfigError
+from migrator.s3 import is_s3_uri, read_text
 
 _SHAPE_HINT = "a config is a mapping with at least 'source:' and 'target:' blocks (see config/*.yaml)"
 
@@ -38,6 +39,8 @@ def load_config(
     path_or_text: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
 ) -> LoadedConfig:
     """Load and validate a config file; a ``str`` holding a newline is taken as the YAML text itself.
+
+    The file may be local or an ``s3://`` (also ``s3a://``, ``s3n://``) URI, read with boto3.
 
     ``environ`` (default ``os.environ``) resolves ``${VAR}`` references. Raises ``ConfigError`` listing
     every problem.
@@ -73,6 +76,8 @@ def load_config(
 def _read(path_or_text: str | os.PathLike[str]) -> tuple[str, str | None]:
     if isinstance(path_or_text, str) and "\n" in path_or_text:
         return path_or_text, None
+    if isinstance(path_or_text, str) and is_s3_uri(path_or_text):
+        return read_text(path_or_text), path_or_text
     path = Path(path_or_text)
     source = str(path)
     if not path.exists():

@@ -1,0 +1,1 @@
+"""Running the migrator on clusters: the artifacts spark-submit needs, and submission to AWS EMR."""
