@@ -103,7 +103,7 @@ def renames_of(config: Any) -> dict[str, str]:
 
 def require_cql_pair(config: Any) -> None:
     """Refuse, as config errors, what this version cannot run: checked before connecting anywhere."""
-    from migrator.savepoints import local_directory
+    from migrator.savepoints import check_location
 
     s, t = config.source.type, config.target.type
     if s not in CQL_SOURCES or t not in CQL_TARGETS:
@@ -112,7 +112,7 @@ def require_cql_pair(config: Any) -> None:
               f"migrating from {s!r} to {t!r} is not supported by this version yet; "
               "supported: cassandra/scylla -> cassandra/scylla")]
         )
-    local_directory(config.savepoints.location)  # remote savepoint stores come later
+    check_location(config.savepoints.location)
     problems = []
     for role in ("source", "target"):
         cloud = getattr(config, role).cloud

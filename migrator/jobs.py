@@ -14,11 +14,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator.errors import EXIT_INTERRUPTED, Interrupted, MigratorError, RuntimeFailure
 from migrator.planning import tokens
+
+if TYPE_CHECKING:
+    from migrator.savepoints import Location
 
 log = logging.getLogger(__name__)
 
@@ -156,12 +158,12 @@ class JobRunner:
 
     # --- running ---
 
-    def run(self, task: Callable[[Iterable[Any]], None], items: list[Any]) -> Path | None:
+    def run(self, task: Callable[[Iterable[Any]], None], items: list[Any]) -> Location | None:
         """Run ``task`` over ``items`` (one Spark partition each); returns the final savepoint path."""
         from pyspark import InheritableThread
 
         from migrator.progress import Progress, make_reporter
-        from migrator.savepoints import SavepointManager, SavepointWriter, local_directory
+        from migrator.savepoints import SavepointManager, savepoint_writer
 
         sc = self.spark.sparkContext
         failure: list[BaseException] = []
@@ -176,7 +178,7 @@ class JobRunner:
 
         sp = self.loaded.model.savepoints
         manager = SavepointManager(
-            SavepointWriter(local_directory(sp.location)), self.render, float(sp.interval_seconds),
+            savepoint_writer(sp.location), self.render, float(sp.interval_seconds),
             on_signal=lambda _name: sc.cancelJobGroup(self.group),
         )
         manager.install_signal_handlers()
@@ -214,7 +216,7 @@ class JobRunner:
         return path
 
 
-def translate_failure(exc: BaseException, savepoint: Path | None) -> MigratorError:
+def translate_failure(exc: BaseException, savepoint: Location | None) -> MigratorError:
     """Turn what Spark raised into one readable error, keeping the executor's own message."""
     if isinstance(exc, MigratorError):
         return exc

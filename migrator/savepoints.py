@@ -8,7 +8,8 @@ not look inside it. Guarantees:
   ``ls | tail -n1`` (and ``newest_savepoint``) is the newest. Upstream's legacy
   ``savepoint_<epoch seconds>.yaml`` names are read too.
 * A savepoint file is never partial: the text goes to a hidden temp file in the same directory, is
-  fsynced and renamed over; on failure the temp file is removed and the error propagates.
+  fsynced and renamed over; on failure the temp file is removed and the error propagates. On S3
+  (``savepoints.path: s3://bucket/prefix``) each savepoint is one object, which a PUT replaces whole.
 * Dumps are serialized: nothing is written after ``close``, so the final savepoint is the newest.
 * A scheduled dump that fails is logged and retried at the next tick; it never stops the run.
 * Between scheduled dumps, ``refresh`` rewrites the newest savepoint in place (still atomically)
@@ -57,7 +58,7 @@ SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 
 
 class RemoteSavepointPathError(ConfigError, NotImplementedError):
-    """The savepoint path is a remote URI (s3a://, gs://, ...), which is not supported yet."""
+    """The savepoint path is a remote URI other than S3 (gs://, hdfs://, ...), which is not supported."""
 
 
 def savepoint_name(millis: int, counter: int) -> str:
@@ -93,8 +94,8 @@ def local_directory(path: str | os.PathLike[str]) -> Path:
         return Path(text[len("file:") :] if text.startswith("file:/") else text)
     if match.group(1).lower() != "file":
         message = (
-            f"{text}: remote savepoint paths ({match.group(1)}://) are not supported yet (they come "
-            "later); use a local directory, e.g. on a volume mounted on the Spark driver"
+            f"{text}: savepoints can go to a local folder or to S3 (s3://, s3a://), not to "
+            f"{match.group(1)}://; use a local directory (e.g. a volume mounted on the Spark driver) or S3"
         )
         raise RemoteSavepointPathError([("savepoints.path", message)])
     rest = text[match.end() :]
@@ -131,38 +132,98 @@ def epoch_millis() -> int:
     return time.time_ns() // 1_000_000
 
 
+Location = Path | str  # a local file, or an s3:// URI
+
+
+class _Names:
+    """Hands out increasing savepoint names, continuing after the newest one already there."""
+
+    def __init__(self, existing: list[str], clock: Callable[[], int]) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        keys = [k for k in map(parse_savepoint_name, existing) if k is not None]
+        self._last: tuple[int, int] = max(keys, default=(0, LEGACY_COUNTER))
+
+    def next_name(self) -> str:
+        """The next name: the clock's millisecond, or a higher counter when the clock did not advance."""
+        with self._lock:
+            last_millis, last_counter = self._last
+            millis = max(self._clock(), last_millis)
+            counter = last_counter + 1 if millis == last_millis else 0
+            if counter >= COUNTER_LIMIT:  # keep the fixed width so that names keep sorting
+                millis, counter = millis + 1, 0
+            self._last = (millis, counter)
+            return savepoint_name(millis, counter)
+
+
 class SavepointWriter:
     """Writes savepoint texts into one local directory, atomically, under increasing names."""
 
     def __init__(self, directory: str | os.PathLike[str], *, clock: Callable[[], int] = epoch_millis) -> None:
         self._directory = local_directory(directory)
         self._directory.mkdir(parents=True, exist_ok=True)
-        self._clock = clock
-        self._lock = threading.Lock()
-        keys = [k for k in (parse_savepoint_name(p.name) for p in self._directory.iterdir()) if k is not None]
-        self._last: tuple[int, int] = max(keys, default=(0, LEGACY_COUNTER))
+        self._names = _Names([p.name for p in self._directory.iterdir()], clock)
 
     @property
-    def directory(self) -> Path:
+    def directory(self) -> Location:
         """Where the savepoints are written."""
         return self._directory
 
-    def _next_key(self) -> tuple[int, int]:
-        last_millis, last_counter = self._last
-        millis = max(self._clock(), last_millis)
-        counter = last_counter + 1 if millis == last_millis else 0
-        if counter >= COUNTER_LIMIT:  # keep the fixed width so that names keep sorting
-            millis, counter = millis + 1, 0
-        self._last = (millis, counter)
-        return self._last
-
-    def write(self, text: str, *, replace: Path | None = None) -> Path:
+    def write(self, text: str, *, replace: Location | None = None) -> Location:
         """Write ``text`` as the next savepoint (or over ``replace``, atomically) and return its path."""
-        if replace is None:
-            with self._lock:
-                replace = self._directory / savepoint_name(*self._next_key())
-        write_atomically(replace, text)
-        return replace
+        path = Path(replace) if replace is not None else self._directory / self._names.next_name()
+        write_atomically(path, text)
+        return path
+
+
+class S3SavepointWriter:
+    """Writes savepoint texts as objects under an S3 prefix, under increasing names.
+
+    A PUT replaces an object whole, so a reader (or a resume) sees the old savepoint or the new one,
+    never a part. The prefix is listed once, to continue after the savepoints already there.
+    """
+
+    def __init__(self, uri: str, *, clock: Callable[[], int] = epoch_millis, client: Any = None) -> None:
+        from migrator import s3
+
+        self._scheme, self._bucket, self._prefix = s3.split_prefix(uri, "savepoints.path")
+        self._s3 = client or s3.client()
+        with s3.translated(self.directory, "listing the savepoints in", "savepoints.path"):
+            existing = s3.list_names(self._s3, self._bucket, self._prefix)
+        self._names = _Names(existing, clock)
+
+    @property
+    def directory(self) -> str:
+        """The prefix the savepoints go under, as a URI."""
+        return f"{self._scheme}://{self._bucket}/{self._prefix}"
+
+    def write(self, text: str, *, replace: Location | None = None) -> Location:
+        """Put ``text`` as the next savepoint (or over ``replace``) and return its URI."""
+        from migrator import s3
+
+        uri = str(replace) if replace is not None else self.directory + self._names.next_name()
+        _, key = s3.split_uri(uri)
+        with s3.translated(uri, "writing the savepoint", "savepoints.path"):
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=text.encode("utf-8"),
+                                ContentType="application/yaml")
+        return uri
+
+
+def savepoint_writer(location: str, *, clock: Callable[[], int] = epoch_millis) -> SavepointWriter | S3SavepointWriter:
+    """The writer for ``savepoints.path``: a local folder (or ``file://``) or an S3 prefix."""
+    from migrator.s3 import is_s3_uri
+
+    return S3SavepointWriter(location, clock=clock) if is_s3_uri(location) else SavepointWriter(location, clock=clock)
+
+
+def check_location(location: str) -> None:
+    """Refuse, as a config error, a savepoint path no writer can use (before anything starts)."""
+    from migrator.s3 import is_s3_uri, split_prefix
+
+    if is_s3_uri(location):
+        split_prefix(location, "savepoints.path")
+    else:
+        local_directory(location)
 
 
 class SavepointManager:
@@ -175,7 +236,7 @@ class SavepointManager:
 
     def __init__(
         self,
-        writer: SavepointWriter,
+        writer: SavepointWriter | S3SavepointWriter,
         render: Callable[[str], str],
         interval_seconds: float,
         on_signal: Callable[[str], None] | None = None,
@@ -194,7 +255,7 @@ class SavepointManager:
         self._closed = False
         self._interrupted_by: str | None = None
         self._previous_handlers: dict[int, SignalHandler] = {}
-        self._last_path: Path | None = None
+        self._last_path: Location | None = None
         self.writes = 0
         self.write_seconds = 0.0
         self._last_write_end = 0.0
@@ -205,7 +266,7 @@ class SavepointManager:
         return self._interrupted_by
 
     @property
-    def last_path(self) -> Path | None:
+    def last_path(self) -> Location | None:
         """The last savepoint this manager wrote, or None."""
         return self._last_path
 
@@ -240,7 +301,7 @@ class SavepointManager:
         self._lock_owner = None
         self._lock.release()
 
-    def _write(self, reason: str, *, replace: Path | None = None) -> Path:
+    def _write(self, reason: str, *, replace: Location | None = None) -> Location:
         started = time.perf_counter()
         path = self._writer.write(self._render(reason), replace=replace)
         self._last_write_end = time.perf_counter()
@@ -250,7 +311,7 @@ class SavepointManager:
         log.log(logging.DEBUG if replace else logging.INFO, "wrote savepoint %s (reason: %s)", path, reason)
         return path
 
-    def refresh(self) -> Path | None:
+    def refresh(self) -> Location | None:
         """Bring the newest savepoint up to date, rewriting it in place (the run's first one is new).
 
         Called whenever ranges finish, so that even a hard kill (SIGKILL, a lost driver) loses no
@@ -270,7 +331,7 @@ class SavepointManager:
         finally:
             self._release()
 
-    def dump(self, reason: str) -> Path | None:
+    def dump(self, reason: str) -> Location | None:
         """Write a savepoint now; returns its path, or None once the manager is closed."""
         self._acquire(None)
         try:
@@ -326,7 +387,7 @@ class SavepointManager:
             signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
         self._previous_handlers.clear()
 
-    def close(self, final_reason: str | None = None) -> Path | None:
+    def close(self, final_reason: str | None = None) -> Location | None:
         """Stop dumping; write a last savepoint for ``final_reason`` if given; restore the handlers.
 
         Returns the final savepoint's path. Raises ``TimeoutError`` if a running dump does not
@@ -341,7 +402,7 @@ class SavepointManager:
         finally:
             self._restore_signal_handlers()
 
-    def _final_dump(self, reason: str | None) -> Path | None:
+    def _final_dump(self, reason: str | None) -> Location | None:
         if not self._acquire(self._close_wait):
             self._closed = True
             if reason is None:

@@ -82,15 +82,20 @@ def savepoints_path(config_text: str) -> str:
 
 
 def savepoint_warnings(path: str | None, *, deploy_mode: str, serverless: bool = False) -> list[str]:
-    """Warnings about where a run's savepoints land (they are local to the driver); ``path`` if known."""
+    """Warnings about where a run's savepoints land; ``path`` if known. Savepoints on S3 are safe anywhere."""
+    from migrator.s3 import is_s3_uri
+
+    if path is not None and is_s3_uri(path):
+        return []
     if serverless:
-        return ["EMR Serverless drivers have no lasting disk: the savepoints of this run disappear with it, "
-                "so a stopped run restarts from the beginning (docs/emr.md, 'Savepoints')"]
+        return ["EMR Serverless drivers have no lasting disk: savepoints in a local folder disappear with the run, "
+                "so a stopped run restarts from the beginning; set savepoints.path to an s3:// prefix "
+                "(docs/emr.md, 'Savepoints')"]
     if deploy_mode == "cluster":
         return [f"in cluster mode the driver and its savepoints ({path or 'savepoints.path'}) live on whichever "
                 "core node YARN picks, in a container folder removed at the end (a relative path) or on that node "
-                "only (an absolute one); to resume runs, use --deploy-mode client with an absolute savepoints.path "
-                "(docs/emr.md, 'Savepoints')"]
+                "only (an absolute one); to resume runs, set savepoints.path to an s3:// prefix, or use "
+                "--deploy-mode client with an absolute savepoints.path (docs/emr.md, 'Savepoints')"]
     if path is not None and not path.startswith(("/", "file:/", "${")):
         return [f"savepoints.path {path!r} is relative: on the primary node it resolves against the step's own "
                 "working folder; an absolute path such as /mnt/migrator/savepoints is easier to find and resume "

@@ -13,7 +13,8 @@ from tests.deploy.tools import ROOT, find_tool
 def _bash_scripts() -> list[Path]:
     candidates = [*sorted((ROOT / "scripts").iterdir()), ROOT / ".ci" / "run", ROOT / "docker" / "entrypoint.sh",
                   ROOT / "migrator" / "deploy" / "emr_bootstrap.sh"]
-    return [p for p in candidates if p.is_file() and p.read_text(errors="replace").startswith(("#!/usr/bin/env bash", "#!/bin/bash"))]
+    shebangs = ("#!/usr/bin/env bash", "#!/bin/bash")
+    return [p for p in candidates if p.is_file() and p.read_text(errors="replace").startswith(shebangs)]
 
 
 @pytest.mark.parametrize("script", _bash_scripts(), ids=lambda p: str(p.relative_to(ROOT)))

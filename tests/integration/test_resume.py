@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from migrator.savepoints import list_savepoints, newest_savepoint
 from tests.integration.helpers import (
@@ -128,3 +129,53 @@ def test_removing_a_range_from_the_savepoint_runs_it_again(source, target, raw_s
     in_first_quarter = [k for k, t in source.execute(f"SELECT k, token(k) FROM {SOURCE_KS}.{table}") if t <= quarter]
     copied = sorted(r[0] for r in target.execute(f"SELECT k FROM {TARGET_KS}.{table}"))
     assert copied == sorted(in_first_quarter)
+
+
+def test_savepoints_on_s3_survive_a_sigkill_and_resume(source, target, raw_sessions, make_config):
+    """Savepoints under an s3a:// prefix (a moto S3 server); resume by passing the object's URI."""
+    import boto3
+
+    from tests.motoserver import moto_server
+
+    table = "resume_s3"
+    recreate(source, target, table, "(k int, c int, v text, s set<text>, PRIMARY KEY (k, c))")
+    _fill(source, table, counters=False)
+    with moto_server() as aws:
+        s3 = boto3.client("s3", endpoint_url=aws["AWS_ENDPOINT_URL"], region_name=aws["AWS_DEFAULT_REGION"],
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        s3.create_bucket(Bucket="migrator-savepoints")
+        prefix = "s3a://migrator-savepoints/jobs/resume"
+        config = make_config(table, source={"splitCount": SPLITS, "preserveTimestamps": True},
+                             top={"savepoints": {"path": prefix, "intervalSeconds": 1}})
+
+        def newest() -> tuple[str, dict]:
+            listing = s3.list_objects_v2(Bucket="migrator-savepoints", Prefix="jobs/resume/")
+            keys = sorted(o["Key"] for o in listing.get("Contents", []))
+            if not keys:
+                return "", {}
+            body = s3.get_object(Bucket="migrator-savepoints", Key=keys[-1])["Body"].read()
+            return f"s3a://migrator-savepoints/{keys[-1]}", yaml.safe_load(body)
+
+        proc = popen_cli("migrate", "--config", str(config), env={**SLOW, **aws})
+        try:
+            deadline = time.monotonic() + 240
+            while True:
+                assert proc.poll() is None, f"migration ended early:\n{proc.stdout.read()}"
+                assert time.monotonic() < deadline, "no savepoint with partial progress appeared on S3"
+                state = newest()[1].get("migratorState", {})
+                if 0 < state.get("rangesDone", 0) < state.get("rangesTotal", 0):
+                    break
+                time.sleep(0.3)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+
+        uri, tree = newest()
+        done_before = tree["migratorState"]["rangesDone"]
+        resumed = cli("migrate", "--config", uri, env=aws)
+        assert resumed.returncode == 0, resumed.stderr
+        assert f"{done_before} already done, {SPLITS - done_before} to go" in resumed.stderr
+        assert f"savepoint: {prefix}/savepoint_" in resumed.stderr
+        assert newest()[1]["migratorState"]["rangesDone"] == SPLITS
+    src, tgt = raw_sessions
+    assert_same(dump(src, SOURCE_KS, table), dump(tgt, TARGET_KS, table))

@@ -350,6 +350,8 @@ def test_savepoint_warnings():
     assert savepoint_warnings("sp", deploy_mode="client")[0].startswith("savepoints.path 'sp' is relative")
     assert savepoint_warnings("/mnt/sp", deploy_mode="cluster")[0].startswith("in cluster mode the driver")
     assert savepoint_warnings(None, deploy_mode="cluster", serverless=True)[0].startswith("EMR Serverless drivers")
+    assert savepoint_warnings("s3://b/sp", deploy_mode="cluster") == []
+    assert savepoint_warnings("s3a://b/sp", deploy_mode="cluster", serverless=True) == []
     with pytest.raises(ConfigError, match="not valid YAML \\(line 2\\)"):
         savepoints_path("a: 1\nb: c: d\n")
     with pytest.raises(ConfigError, match="not a mapping"):
