@@ -49,11 +49,12 @@ def client(**kwargs: Any) -> Any:
 
 
 @contextmanager
-def translated(uri: str, doing: str, path: str = "") -> Iterator[None]:
+def translated(uri: str, doing: str, path: str = "", permission: str = "") -> Iterator[None]:
     """Turn boto3's exceptions while ``doing`` something with ``uri`` into migrator errors.
 
     What the user can fix (no credentials, no such bucket or object, access denied) becomes a
-    ``ConfigError`` at ``path``; anything else (network, throttling) a ``RuntimeFailure``.
+    ``ConfigError`` at ``path``, naming ``permission`` when access is refused; anything else
+    (network, throttling) a ``RuntimeFailure``.
     """
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -72,7 +73,8 @@ def translated(uri: str, doing: str, path: str = "") -> Iterator[None]:
         if code == "NoSuchBucket":
             raise mistake(f"{uri}: the bucket does not exist") from None
         if code in ("AccessDenied", "403", "Forbidden", "AllAccessDisabled"):
-            raise mistake(f"{uri}: access denied for {doing}; the credentials in use lack the permission") from None
+            needed = permission or "the permission"
+            raise mistake(f"{uri}: access denied for {doing}; the credentials in use lack {needed}") from None
         raise RuntimeFailure(f"{doing} {uri} failed: {code or exc}") from None
     except BotoCoreError as exc:
         raise RuntimeFailure(f"{doing} {uri} failed: {exc}",
@@ -82,7 +84,7 @@ def translated(uri: str, doing: str, path: str = "") -> Iterator[None]:
 def read_text(uri: str, s3: Any = None) -> str:
     """The UTF-8 text of the object at ``uri``; a missing object or bucket is a ``ConfigError``."""
     bucket, key = split_uri(uri)
-    with translated(uri, "reading"):
+    with translated(uri, "reading", permission="s3:GetObject"):
         body = (s3 or client()).get_object(Bucket=bucket, Key=key)["Body"].read()
     try:
         return bytes(body).decode("utf-8")

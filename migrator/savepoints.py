@@ -188,7 +188,7 @@ class S3SavepointWriter:
 
         self._scheme, self._bucket, self._prefix = s3.split_prefix(uri, "savepoints.path")
         self._s3 = client or s3.client()
-        with s3.translated(self.directory, "listing the savepoints in", "savepoints.path"):
+        with s3.translated(self.directory, "listing the savepoints in", "savepoints.path", "s3:ListBucket"):
             existing = s3.list_names(self._s3, self._bucket, self._prefix)
         self._names = _Names(existing, clock)
 
@@ -203,7 +203,7 @@ class S3SavepointWriter:
 
         uri = str(replace) if replace is not None else self.directory + self._names.next_name()
         _, key = s3.split_uri(uri)
-        with s3.translated(uri, "writing the savepoint", "savepoints.path"):
+        with s3.translated(uri, "writing the savepoint", "savepoints.path", "s3:PutObject"):
             self._s3.put_object(Bucket=self._bucket, Key=key, Body=text.encode("utf-8"),
                                 ContentType="application/yaml")
         return uri
