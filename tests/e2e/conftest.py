@@ -15,6 +15,7 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,6 +92,28 @@ def explain(done: subprocess.CompletedProcess[str], lines: int = 40) -> str:
     """The tail of a run's output, for assertion messages."""
     tail = "\n".join(output(done).splitlines()[-lines:])
     return f"exit {done.returncode}; last lines:\n{tail}"
+
+
+VALIDATION = {
+    "compareTimestamps": True, "ttlToleranceMillis": 60000, "writetimeToleranceMillis": 0,
+    "failuresToFetch": 10, "floatingPointTolerance": 0.0, "timestampMsTolerance": 0,
+}
+
+
+def migrate_and_validate(submitter: Submitter, config: Path, table: str, raw_sessions: tuple[Any, Any],
+                         finished: str) -> None:
+    """spark-submit a migration (its summary must start with ``finished``), compare every cell, then
+    validate naming the config the upstream way (``spark.scylla.config``): equal, exit 0."""
+    from tests.integration.conftest import SOURCE_KS, TARGET_KS
+    from tests.integration.helpers import assert_same, dump
+
+    migrated = submitter.run("migrate", "--config", str(config))
+    assert migrated.returncode == 0, explain(migrated)
+    assert f"migration finished: {finished}" in output(migrated), explain(migrated)
+    assert_same(dump(raw_sessions[0], SOURCE_KS, table), dump(raw_sessions[1], TARGET_KS, table))
+    validated = submitter.run("validate", conf={"spark.scylla.config": str(config)})
+    assert validated.returncode == 0, explain(validated)
+    assert "EQUAL" in output(validated)
 
 
 @pytest.fixture(scope="session")

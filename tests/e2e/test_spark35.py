@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Submitter, explain, output, pyspark_home
-from tests.integration.conftest import ROOT, SOURCE_KS, TARGET_KS
-from tests.integration.helpers import assert_same, dump, recreate, write_config
+from tests.e2e.conftest import VALIDATION, Submitter, migrate_and_validate, pyspark_home
+from tests.integration.conftest import ROOT, SOURCE_KS
+from tests.integration.helpers import recreate, write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -48,15 +48,5 @@ def test_migrate_and_validate_on_spark_35(spark35_master: str, dist: Path, drive
     for i in range(500):
         source.execute(insert, (i % 10, i, f"v{i}"))
     config = write_config(tmp_path, endpoints, "e2e_spark35", source={"preserveTimestamps": True},
-                          top={"validation": {"compareTimestamps": True, "ttlToleranceMillis": 60000,
-                                              "writetimeToleranceMillis": 0, "failuresToFetch": 10,
-                                              "floatingPointTolerance": 0.0, "timestampMsTolerance": 0}})
-
-    migrated = submitter.run("migrate", "--config", str(config))
-    assert migrated.returncode == 0, explain(migrated)
-    assert "migration finished: 8/8 ranges, 500 rows" in output(migrated), explain(migrated)
-    assert_same(dump(raw_sessions[0], SOURCE_KS, "e2e_spark35"), dump(raw_sessions[1], TARGET_KS, "e2e_spark35"))
-
-    validated = submitter.run("validate", conf={"spark.scylla.config": str(config)})
-    assert validated.returncode == 0, explain(validated)
-    assert "EQUAL" in output(validated)
+                          top={"validation": VALIDATION})
+    migrate_and_validate(submitter, config, "e2e_spark35", raw_sessions, "8/8 ranges, 500 rows")

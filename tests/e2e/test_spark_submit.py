@@ -15,16 +15,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Submitter, executor_pids, explain, output
+from tests.e2e.conftest import VALIDATION, Submitter, executor_pids, explain, migrate_and_validate, output
 from tests.integration.conftest import SOURCE_KS, TARGET_KS
 from tests.integration.helpers import assert_same, dump, recreate, write_config
 
 pytestmark = pytest.mark.e2e
 
-VALIDATION = {
-    "compareTimestamps": True, "ttlToleranceMillis": 60000, "writetimeToleranceMillis": 0,
-    "failuresToFetch": 10, "floatingPointTolerance": 0.0, "timestampMsTolerance": 0,
-}
 WORKER_PORT = 7078  # scripts/spark_standalone.py: 7078 + offset
 
 
@@ -45,15 +41,7 @@ def test_migrate_then_validate(submitter: Submitter, source, target, raw_session
     config = write_config(tmp_path, endpoints, "e2e_events", source={"preserveTimestamps": True, "splitCount": 16},
                           top={"validation": VALIDATION})
 
-    migrated = submitter.run("migrate", "--config", str(config))
-    assert migrated.returncode == 0, explain(migrated)
-    assert "migration finished: 16/16 ranges, 3,000 rows" in output(migrated), explain(migrated)
-    assert_same(dump(raw_sessions[0], SOURCE_KS, "e2e_events"), dump(raw_sessions[1], TARGET_KS, "e2e_events"))
-
-    # upstream's way of naming the config
-    validated = submitter.run("validate", conf={"spark.scylla.config": str(config)})
-    assert validated.returncode == 0, explain(validated)
-    assert "EQUAL" in output(validated)
+    migrate_and_validate(submitter, config, "e2e_events", raw_sessions, "16/16 ranges, 3,000 rows")
 
     target.execute(f"UPDATE {TARGET_KS}.e2e_events SET body = 'changed' WHERE id = 3 AND seq = 1")
     report = tmp_path / "report"
