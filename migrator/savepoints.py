@@ -33,6 +33,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from migrator import s3
 from migrator.errors import EXIT_INTERRUPTED, ConfigError
 from migrator.files import write_atomically
 
@@ -184,8 +185,6 @@ class S3SavepointWriter:
     """
 
     def __init__(self, uri: str, *, clock: Callable[[], int] = epoch_millis, client: Any = None) -> None:
-        from migrator import s3
-
         self._scheme, self._bucket, self._prefix = s3.split_prefix(uri, "savepoints.path")
         self._s3 = client or s3.client()
         with s3.translated(self.directory, "listing the savepoints in", "savepoints.path", "s3:ListBucket"):
@@ -199,8 +198,6 @@ class S3SavepointWriter:
 
     def write(self, text: str, *, replace: Location | None = None) -> Location:
         """Put ``text`` as the next savepoint (or over ``replace``) and return its URI."""
-        from migrator import s3
-
         uri = str(replace) if replace is not None else self.directory + self._names.next_name()
         _, key = s3.split_uri(uri)
         with s3.translated(uri, "writing the savepoint", "savepoints.path", "s3:PutObject"):
@@ -211,17 +208,15 @@ class S3SavepointWriter:
 
 def savepoint_writer(location: str, *, clock: Callable[[], int] = epoch_millis) -> SavepointWriter | S3SavepointWriter:
     """The writer for ``savepoints.path``: a local folder (or ``file://``) or an S3 prefix."""
-    from migrator.s3 import is_s3_uri
-
-    return S3SavepointWriter(location, clock=clock) if is_s3_uri(location) else SavepointWriter(location, clock=clock)
+    if s3.is_s3_uri(location):
+        return S3SavepointWriter(location, clock=clock)
+    return SavepointWriter(location, clock=clock)
 
 
 def check_location(location: str) -> None:
     """Refuse, as a config error, a savepoint path no writer can use (before anything starts)."""
-    from migrator.s3 import is_s3_uri, split_prefix
-
-    if is_s3_uri(location):
-        split_prefix(location, "savepoints.path")
+    if s3.is_s3_uri(location):
+        s3.split_prefix(location, "savepoints.path")
     else:
         local_directory(location)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,11 +29,14 @@ SUBMIT_TIMEOUT_S = 600
 
 
 def pyspark_home(venv: Path) -> Path:
-    """The pip pyspark folder of ``venv``, which is a complete SPARK_HOME."""
-    found = sorted(venv.glob("lib/python3*/site-packages/pyspark/bin/spark-submit"))
-    if not found:
-        pytest.fail(f"{venv} has no pyspark: run scripts/setup (scripts/test does)")
-    return found[-1].parent.parent
+    """The pip pyspark folder of ``venv``, which is a complete SPARK_HOME (as the services find it)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import spark_standalone
+
+    try:
+        return spark_standalone.Cluster(name="e2e", venv=venv).spark_home()
+    except spark_standalone.SparkError as error:
+        pytest.fail(f"{error} (scripts/test runs scripts/setup)")
 
 
 @dataclass

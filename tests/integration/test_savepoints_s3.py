@@ -1,4 +1,5 @@
-"""Savepoints under an S3 prefix (moto's in-process S3: the same API calls, no network)."""
+"""Savepoints under an S3 prefix, against a moto S3 server on loopback (there is no local S3 server of
+AWS's own; moto stands in for S3 only). No Cassandra is needed."""
 
 from __future__ import annotations
 
@@ -12,21 +13,31 @@ from migrator.errors import ConfigError
 from migrator.savepoints import S3SavepointWriter, SavepointWriter, check_location, savepoint_writer
 
 
+@pytest.fixture(scope="module")
+def aws() -> Iterator[dict[str, str]]:
+    from tests.motoserver import moto_server
+
+    with moto_server() as env:
+        yield env
+
+
 @pytest.fixture()
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from moto import mock_aws
+def s3(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A client of the moto server with an empty bucket ``sp-bucket``; boto3 in the code under test
+    reaches the same server through the endpoint variables."""
+    import boto3
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
-    with mock_aws():
-        import boto3
-
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="sp-bucket")
-        yield client
+    for key, value in aws.items():
+        monkeypatch.setenv(key, value)
+    client = boto3.client("s3", endpoint_url=aws["AWS_ENDPOINT_URL"], region_name=aws["AWS_DEFAULT_REGION"])
+    for bucket in client.list_buckets().get("Buckets", []):
+        objects = client.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
+        for item in objects:
+            client.delete_object(Bucket=bucket["Name"], Key=item["Key"])
+        client.delete_bucket(Bucket=bucket["Name"])
+    client.create_bucket(Bucket="sp-bucket")
+    return client
 
 
 def clock(start: int = 1_700_000_000_123) -> Any:
