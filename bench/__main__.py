@@ -22,7 +22,7 @@ from bench.load import create_tables, load
 from bench.measure import Phase, settle
 from bench.resume import kill_and_resume
 from bench.shapes import SHAPES, Shape
-from migrator.localenv import require_services
+from scripts.localenv import require_services
 
 KEYSPACE = "bench"
 
@@ -49,7 +49,7 @@ def warm_up(spark: Any, tgt_session: Any, source: Any, target: Any, table: str, 
 
     def scan(_items: Any) -> None:  # in a Spark task, so that the driver's memory stays the migrator's
         from migrator.backends.cassandra.connection import cached_session
-        from migrator.backends.cassandra.copier import scan_pages
+        from migrator.backends.cassandra.scan import scan_pages
 
         session = cached_session(source, raw=True)
         stmt = session.prepare(f"SELECT * FROM {KEYSPACE}.{table} WHERE token({key}) > ?")

@@ -17,10 +17,10 @@ from typing import Any
 from bench.measure import database_pids, process_cpu_seconds
 from migrator.backends.cassandra.batches import Batcher
 from migrator.backends.cassandra.connection import ConnectionSpec, connect, prepared
-from migrator.backends.cassandra.copier import scan_pages
 from migrator.backends.cassandra.raw import bind_raw
+from migrator.backends.cassandra.scan import scan_pages
 from migrator.backends.cassandra.window import WriteWindow
-from migrator.localenv import require_services
+from scripts.localenv import require_services
 
 FULL_RING = (-(2**63), 2**63 - 1)
 

@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 from bench.__main__ import KEYSPACE, config_text
-from migrator.localenv import require_services
+from scripts.localenv import require_services
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,30 +26,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
 
-    from migrator import cqlplan
-    from migrator.backends.cassandra.compare import compare_range
-    from migrator.backends.cassandra.copier import copy_pieces
+    from migrator.backends.base import MIGRATE, VALIDATE, backend_for
     from migrator.config import load_config
-    from migrator.validate import _user_types, build_compare_plan
 
     env = require_services("bench.profile")
     with tempfile.TemporaryDirectory() as tmp:
         copy_cfg = load_config(config_text(env, args.table, args.splits, tmp, target_table=f"{args.table}_profile"))
-        ctx = cqlplan.prepare(copy_cfg.model, parallelism=2, kind="migrate")
-        from migrator.migrate import _ensure_target, user_type_fields
-
-        _ensure_target(ctx)
-        copy_plan = ctx.copy_plan(user_type_fields=user_type_fields(ctx))
-        ctx.close()
+        copying = backend_for(copy_cfg.model).prepare(copy_cfg.model, parallelism=2, kind=MIGRATE)
+        copy = copying.copy_task()
+        work = copying.pending()[: args.ranges]
+        copying.close()
         check_cfg = load_config(config_text(env, args.table, args.splits, tmp))
-        vctx = cqlplan.prepare(check_cfg.model, parallelism=2, kind="validate")
-        compare_plan = build_compare_plan(vctx, check_cfg.model.validation, _user_types(vctx))
-        vctx.close()
-    work = ctx.plan.pending[: args.ranges]
+        assert check_cfg.model.validation is not None
+        comparing = backend_for(check_cfg.model).prepare(check_cfg.model, parallelism=2, kind=VALIDATE)
+        compare = comparing.compare_task(check_cfg.model.validation)
+        comparing.close()
     for name, run in (
-        ("migrate", lambda: [copy_pieces(copy_plan, [(p.start, p.end) for p in w.pieces]) for w in work]),
-        ("validate", lambda: [compare_range(compare_plan, w.index, (w.split.start, w.split.end),
-                                            [(p.start, p.end) for p in w.pieces]) for w in work]),
+        ("migrate", lambda: [copy(w) for w in work]),
+        ("validate", lambda: [compare(w) for w in work]),
     ):
         profiler = cProfile.Profile()
         profiler.enable()

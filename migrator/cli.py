@@ -1,6 +1,7 @@
-"""Command line: ``migrator check|migrate|validate --config FILE``.
+"""Command line: ``migrator check|migrate|validate --config FILE``, ``migrator package``, ``migrator emr ...``.
 
-A thin layer over the programmatic API. Every user-facing failure is a ``MigratorError`` caught
+A thin layer over the programmatic API (``migrator.check``, ``migrator.migrate``, ``migrator.validate``,
+``migrator.deploy``). Every user-facing failure is a ``MigratorError`` caught
 here once and printed as a message with its documented exit code (see ``migrator.errors``).
 """
 
@@ -11,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator import __version__
 from migrator.deploy import emr
@@ -20,10 +21,12 @@ from migrator.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     ConfigError,
-    Interrupted,
     MigratorError,
     UsageError,
 )
+
+if TYPE_CHECKING:
+    from migrator.config import LoadedConfig
 
 log = logging.getLogger("migrator")
 
@@ -31,7 +34,7 @@ CONFIG_CONF_KEYS = ("spark.migrator.config", "spark.scylla.config")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``migrator`` argument parser with its ``check`` and ``migrate`` subcommands."""
+    """The ``migrator`` argument parser: ``check``, ``migrate``, ``validate``, ``package`` and ``emr``."""
     parser = argparse.ArgumentParser(
         prog="migrator", description="Migrate and validate Cassandra/ScyllaDB tables."
     )
@@ -55,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", parents=[common, spark_opts],
                               help="compare source and target row by row; exit 1 if they differ")
     validate.add_argument("--report", metavar="DIR", help="write report.json, report.txt and report.html into DIR")
+    validate.add_argument("--differences", metavar="DIR",
+                          help="write every difference found into DIR, one JSON-lines file per range "
+                          "(executors write it: use a shared filesystem on a cluster)")
     package = sub.add_parser("package", help="build dist/migrator.zip, the entry script and a packed environment "
                              "for spark-submit")
     package.add_argument("--dist", default="dist", metavar="DIR", help="output folder (default: dist)")
@@ -188,17 +194,15 @@ def _package(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _migrate(loaded: Any, args: argparse.Namespace, conf: dict[str, str]) -> int:
-    from migrator.cqlplan import require_cql_pair
+def _migrate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, str]) -> int:
     from migrator.migrate import migrate
+    from migrator.runner import preflight
     from migrator.spark import create_session
 
-    require_cql_pair(loaded.model)  # fail on usage before paying for a Spark start
+    preflight(loaded.model)  # fail on usage before paying for a Spark start
     spark = create_session(args.master, conf)
     try:
         result = migrate(loaded, spark)
-    except Interrupted:
-        raise
     finally:
         _stop(spark)
     rate = result.rows / result.seconds if result.seconds > 0 else 0.0
@@ -210,26 +214,27 @@ def _migrate(loaded: Any, args: argparse.Namespace, conf: dict[str, str]) -> int
     return EXIT_OK
 
 
-def _validate(loaded: Any, args: argparse.Namespace, conf: dict[str, str]) -> int:
+def _validate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, str]) -> int:
     from rich.console import Console
 
-    from migrator.cqlplan import require_cql_pair
     from migrator.report.render import console_summary, write_report
+    from migrator.runner import preflight
     from migrator.spark import create_session
-    from migrator.validate import validate
+    from migrator.validate import require_validation, validate
 
-    require_cql_pair(loaded.model)
-    if loaded.model.validation is None:
-        raise ConfigError([("validation", "the validate command needs a validation block (see config/ examples)")])
+    preflight(loaded.model)
+    require_validation(loaded.model)
     spark = create_session(args.master, conf)
     try:
-        report = validate(loaded, spark)
+        report = validate(loaded, spark, differences=args.differences)
     finally:
         _stop(spark)
     Console(stderr=True).print(console_summary(report))
     if args.report:
         paths = write_report(report, args.report)
         print(f"validation report: {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    if report.differences:
+        print(f"every difference: {report.differences}/split-*.jsonl", file=sys.stderr)
     return EXIT_OK if report.equal else EXIT_DIFFERENCES
 
 

@@ -11,7 +11,7 @@ import sys
 import uuid
 from typing import Any
 
-from migrator.localenv import require_services
+from localenv import require_services  # scripts/localenv.py: run as a script, scripts/ is on sys.path
 
 KEYSPACE, TABLE = "demo", "events"
 SCHEMA = f"""CREATE TABLE {KEYSPACE}.{TABLE} (

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError, PydanticKnownError
@@ -133,7 +133,7 @@ def case_insensitive(*choices: str) -> Callable[[Any], Any]:
     return normalise
 
 
-CONSISTENCY_LEVELS = (
+ConsistencyLevelName = Literal[
     "ANY",
     "ONE",
     "TWO",
@@ -145,23 +145,9 @@ CONSISTENCY_LEVELS = (
     "SERIAL",
     "LOCAL_SERIAL",
     "LOCAL_ONE",
-)
-ConsistencyLevel = Annotated[
-    Literal[
-        "ANY",
-        "ONE",
-        "TWO",
-        "THREE",
-        "QUORUM",
-        "ALL",
-        "LOCAL_QUORUM",
-        "EACH_QUORUM",
-        "SERIAL",
-        "LOCAL_SERIAL",
-        "LOCAL_ONE",
-    ],
-    BeforeValidator(case_insensitive(*CONSISTENCY_LEVELS)),
 ]
+CONSISTENCY_LEVELS: tuple[str, ...] = get_args(ConsistencyLevelName)
+ConsistencyLevel = Annotated[ConsistencyLevelName, BeforeValidator(case_insensitive(*CONSISTENCY_LEVELS))]
 
 BillingMode = Annotated[
     Literal["PROVISIONED", "PAY_PER_REQUEST"],

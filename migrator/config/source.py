@@ -1,8 +1,11 @@
 """The ``source:`` block, one model per upstream ``type`` (reference A.1 to A.6).
 
-Each model carries capability flags instead of making callers test types: ``backend`` names the module in
-``migrator.backends`` that serves it, ``supports_savepoints`` says whether a run can resume. ``type``
-keeps the spelling the user wrote (``scylla`` or ``cassandra``, ``dynamo`` or ``dynamodb``).
+Each model carries flags instead of making callers test types: ``backend`` names the package in
+``migrator.backends`` that serves it (``backends.base.backend_for`` imports it by that name; a name with
+no package there is refused as "not supported yet"), and ``supports_savepoints`` records whether
+upstream can resume such a source (what this version does is its backend's
+``capabilities.resumable``). ``type`` keeps the spelling the user wrote (``scylla`` or ``cassandra``,
+``dynamo`` or ``dynamodb``). This package imports no backend.
 """
 
 from __future__ import annotations

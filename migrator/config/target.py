@@ -1,6 +1,7 @@
 """The ``target:`` block, one model per upstream ``type`` (reference A.7, A.8 and E.5).
 
-As for sources, ``backend`` names the module that serves a target and ``type`` keeps the user's spelling.
+As for sources, ``backend`` names the package in ``migrator.backends`` that writes a target (a source's
+backend lists the ones it can write into) and ``type`` keeps the user's spelling.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
-from migrator.backends.cassandra.plan import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from migrator.config.aws import (
     AlternatorFlavour,
     AwsCredentials,
@@ -27,6 +27,8 @@ from migrator.config.base import (
 )
 from migrator.config.cql import CqlConnection
 
+DEFAULT_BATCH_ROWS = 100  # target.batchRows: rows per unlogged batch
+DEFAULT_BATCH_BYTES = 16 * 1024  # target.batchBytes: the size cap of one batch
 PARQUET_COMPRESSIONS = ("none", "uncompressed", "snappy", "gzip", "lzo", "brotli", "lz4", "zstd")
 PARQUET_MODES = ("error", "overwrite", "append", "ignore")
 

@@ -66,6 +66,7 @@ class RangeResult:
     repaired: dict[str, int] = field(default_factory=dict)  # copiedMissing, copiedDiffering, deletedExtra
     columns: dict[str, ColumnStats] = field(default_factory=dict)
     examples: list[Example] = field(default_factory=list)
+    differences_file: str | None = None  # every difference of the range, when a sink was given
 
 
 @dataclass
@@ -96,6 +97,7 @@ class ValidationReport:
     repaired: dict[str, int] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    differences: str | None = None  # the directory holding every difference, one file per range
 
     @property
     def equal(self) -> bool:
@@ -107,6 +109,12 @@ class ValidationReport:
         """Plain data for report.json and for savepoints."""
         data = asdict(self)
         data["equal"] = self.equal
+        # absent unless differences were written, so reports without them read as before
+        if data["differences"] is None:
+            del data["differences"]
+        for r in data["ranges"]:
+            if r["differences_file"] is None:
+                del r["differences_file"]
         return data
 
 
@@ -129,7 +137,7 @@ def merge(report: ValidationReport, results: Iterable[RangeResult], failures_to_
         for ex in r.examples:
             examples.setdefault(ex.kind, []).append(ex)
         report.ranges.append(RangeResult(r.index, r.start, r.end, r.source_rows, r.target_rows, r.missing, r.extra,
-                                         r.differing))
+                                         r.differing, differences_file=r.differences_file))
         report.ranges_done += 1
     report.ranges.sort(key=lambda r: r.index)
     report.examples = {

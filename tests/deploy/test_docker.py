@@ -24,9 +24,9 @@ import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
 
+from migrator.backends.base import backend_for
 from migrator.cli import _spark_conf, build_parser
 from migrator.config import AlternatorTarget, CassandraSource, CassandraTarget, DynamoDBSource, load_config
-from migrator.cqlplan import require_cql_pair
 from migrator.errors import ConfigError
 from tests.deploy.tools import find_tool
 
@@ -154,7 +154,7 @@ def test_dynamodb_config_is_refused_as_documented() -> None:
     assert model.target.endpoint is not None
     assert (model.source.endpoint.host, model.target.endpoint.host) == ("http://dynamodb-local", "http://scylla-target")
     with pytest.raises(ConfigError) as caught:
-        require_cql_pair(model)
+        backend_for(model)
     assert caught.value.exit_code == 2
 
 

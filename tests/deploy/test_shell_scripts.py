@@ -12,7 +12,7 @@ from tests.deploy.tools import ROOT, find_tool
 
 def _bash_scripts() -> list[Path]:
     candidates = [*sorted((ROOT / "scripts").iterdir()), ROOT / ".ci" / "run", ROOT / "docker" / "entrypoint.sh",
-                  ROOT / "migrator" / "deploy" / "emr_bootstrap.sh"]
+                  ROOT / "migrator" / "deploy" / "emr" / "bootstrap.sh"]
     shebangs = ("#!/usr/bin/env bash", "#!/bin/bash")
     return [p for p in candidates if p.is_file() and p.read_text(errors="replace").startswith(shebangs)]
 
@@ -26,4 +26,4 @@ def test_shellcheck_is_clean(script: Path) -> None:
 
 def test_the_scripts_are_found() -> None:
     names = {p.name for p in _bash_scripts()}
-    assert {"setup", "test", "demo", "package", "setup-tools", "run", "entrypoint.sh", "emr_bootstrap.sh"} <= names
+    assert {"setup", "test", "demo", "package", "setup-tools", "run", "entrypoint.sh", "bootstrap.sh"} <= names

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import VALIDATION, Submitter, migrate_and_validate, pyspark_home
-from tests.integration.conftest import ROOT, SOURCE_KS
-from tests.integration.helpers import recreate, write_config
+from tests.e2e.submit import VALIDATION, Submitter, migrate_and_validate, pyspark_home
+from tests.support.constants import ROOT, SOURCE_KS
+from tests.support.helpers import recreate, write_config
 
 pytestmark = pytest.mark.e2e
 

@@ -1,7 +1,7 @@
 """spark-submit to a real standalone cluster (Spark 4, from .venv) against the two Cassandra clusters.
 
 Each run ships the migrator as a user would to a cluster that lacks it: ``migrator.zip`` on
-``--py-files`` and the packed environment on ``--archives`` (see conftest).
+``--py-files`` and the packed environment on ``--archives`` (see submit.py and conftest.py).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import VALIDATION, Submitter, executor_pids, explain, migrate_and_validate, output
-from tests.integration.conftest import SOURCE_KS, TARGET_KS
-from tests.integration.helpers import assert_same, dump, recreate, write_config
+from tests.e2e.submit import VALIDATION, Submitter, executor_pids, explain, migrate_and_validate, output
+from tests.support.constants import SOURCE_KS, TARGET_KS
+from tests.support.helpers import assert_same, dump, recreate, write_config
 
 pytestmark = pytest.mark.e2e
 

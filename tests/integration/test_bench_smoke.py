@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.integration.conftest import ROOT
+from tests.support.constants import ROOT
 
 pytestmark = pytest.mark.integration
 

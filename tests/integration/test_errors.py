@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.integration.helpers import SOURCE_KS, TARGET_KS, cli, recreate
+from tests.support.constants import SOURCE_KS, TARGET_KS
+from tests.support.helpers import cli, recreate
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.helpers import SOURCE_KS, TARGET_KS, assert_same, dump, recreate, run_migrate
+from tests.support.constants import SOURCE_KS, TARGET_KS
+from tests.support.helpers import assert_same, dump, recreate, run_migrate
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.murmur3 import murmur3
 
 from migrator.backends.cassandra.ordering import clustering_key_function, partition_order_key, routing_key
-from tests.integration.conftest import SOURCE_KS
+from tests.support.constants import SOURCE_KS
 
 pytestmark = pytest.mark.integration
 

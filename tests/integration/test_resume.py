@@ -11,16 +11,8 @@ import pytest
 import yaml
 
 from migrator.savepoints import list_savepoints, newest_savepoint
-from tests.integration.helpers import (
-    SOURCE_KS,
-    TARGET_KS,
-    assert_same,
-    cli,
-    dump,
-    load_yaml,
-    popen_cli,
-    recreate,
-)
+from tests.support.constants import SOURCE_KS, TARGET_KS
+from tests.support.helpers import assert_same, cli, dump, load_yaml, popen_cli, recreate
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,10 @@ import time
 import pytest
 import yaml
 
+from migrator.differences import read_differences
 from migrator.savepoints import list_savepoints, newest_savepoint
-from tests.integration.helpers import SOURCE_KS, TARGET_KS, cli, load_yaml, popen_cli, recreate, run_migrate
+from tests.support.constants import SOURCE_KS, TARGET_KS
+from tests.support.helpers import cli, load_yaml, popen_cli, recreate, run_migrate, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -80,8 +82,6 @@ def _make_damaged(source, target, spark, config):
 @pytest.fixture(scope="module")
 def damaged_shared(source, target, spark, endpoints, tmp_path_factory):
     """Damaged once for the tests that only read (they must not write to either table)."""
-    from tests.integration.helpers import write_config
-
     config = write_config(tmp_path_factory.mktemp("shared"), endpoints, "checked",
                           source={"preserveTimestamps": True, "splitCount": 16}, top={"validation": VALIDATION})
     return _make_damaged(source, target, spark, config)
@@ -133,6 +133,24 @@ def test_report_counts_keys_and_columns_exactly(damaged, tmp_path):
     assert report["columns"]["ttl(name)"] == {"unequal": 2, "max_difference": None, "null_vs_value": 2}
     assert report["columns"]["score"]["max_difference"] == pytest.approx(99999.0 - 14 * 1.5)
     assert (tmp_path / "r" / "report.txt").exists() and (tmp_path / "r" / "report.html").exists()
+
+
+def test_every_difference_is_written_beyond_the_sample(damaged, tmp_path):
+    config, damage = damaged
+    sampled = _variant(config, tmp_path, "sampled", failuresToFetch=1)
+    diffs = tmp_path / "diffs"
+    result = cli("validate", "--config", str(sampled), "--report", str(tmp_path / "r"), "--differences", str(diffs))
+    assert result.returncode == 1, result.stderr
+    report = _report(tmp_path / "r")
+    assert [len(report["examples"][kind]) for kind in ("missing", "extra", "differing")] == [1, 1, 1]
+    found = [(e.kind, (e.key["k"], e.key["c"])) for e in read_differences(diffs)]
+    expected = {("missing", key) for key in damage["missing"]} | {("extra", key) for key in damage["extra"]}
+    expected |= {("differing", key) for key in damage["differing"]}
+    assert sorted(found) == sorted(expected)  # each exactly once
+    files = sorted(p.name for p in diffs.iterdir())
+    assert files == [f"split-{i:06d}.jsonl" for i in range(16)]  # a file per range, empty ones too; no temp file
+    assert report["differences"] == str(diffs)
+    assert all(r["differences_file"] == str(diffs / f"split-{r['index']:06d}.jsonl") for r in report["ranges"])
 
 
 def test_killed_validation_resumes_to_the_same_report(damaged, tmp_path):

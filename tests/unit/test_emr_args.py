@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from migrator.deploy.emr_artifacts import (
+from migrator.deploy.emr.artifacts import (
     check_env_interpreter,
     config_ref,
     env_interpreter,
     savepoint_warnings,
     savepoints_path,
 )
-from migrator.deploy.emr_state import (
+from migrator.deploy.emr.state import (
     Outcome,
     check_application,
     check_cluster,
@@ -30,7 +30,7 @@ from migrator.deploy.emr_state import (
     step_outcome,
     wait,
 )
-from migrator.deploy.emr_steps import (
+from migrator.deploy.emr.steps import (
     JobSpec,
     RunFiles,
     S3Location,
@@ -54,7 +54,7 @@ from migrator.errors import EXIT_CONFIG, EXIT_RUNTIME, ConfigError, RuntimeFailu
 RUN = "s3://bkt/mig/runs/r1"
 ENV = "s3://bkt/mig/envs/0123456789abcdef/migrator-env.tar.gz"
 BASH = shutil.which("bash") or "/bin/bash"
-BOOTSTRAP = Path(__file__).resolve().parents[2] / "migrator" / "deploy" / "emr_bootstrap.sh"
+BOOTSTRAP = Path(__file__).resolve().parents[2] / "migrator" / "deploy" / "emr" / "bootstrap.sh"
 
 
 def files(env: str | None = None) -> RunFiles:

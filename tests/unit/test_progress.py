@@ -26,6 +26,7 @@ from migrator.progress import (
     recent_rate,
     summary_line,
 )
+from tests.support.waiting import wait_until
 
 
 class FakeClock:
@@ -34,14 +35,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 # --- pure math and formatting -------------------------------------------------------------------

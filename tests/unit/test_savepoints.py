@@ -26,6 +26,7 @@ from migrator.savepoints import (
     parse_savepoint_name,
     savepoint_name,
 )
+from tests.support.waiting import wait_until
 
 NOW = 1_700_000_000_123  # 2023-11-14, epoch milliseconds
 
@@ -36,14 +37,6 @@ def fixed_clock(value: int = NOW):
 
 def names(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
-
-
-def wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 # --- names -------------------------------------------------------------------------------------

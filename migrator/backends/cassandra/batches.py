@@ -24,9 +24,9 @@ from typing import Any
 from cassandra.query import BatchStatement, BatchType
 
 from migrator.backends.cassandra.connection import load_replication
-from migrator.backends.cassandra.plan import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from migrator.backends.cassandra.raw import bind_raw
 from migrator.backends.cassandra.window import WriteWindow
+from migrator.config.target import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 
 CELL_OVERHEAD = 12  # per value: about what the server adds (timestamp, lengths) when it sizes a batch
 

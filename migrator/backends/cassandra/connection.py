@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from migrator.config.cql import CqlConnection, SSLOptions
 from migrator.errors import ConfigError, RuntimeFailure
 
 log = logging.getLogger(__name__)
@@ -61,19 +62,18 @@ class ConnectionSpec:
         return f"ConnectionSpec({self.role} {self.address}, user={self.username!r})"
 
 
-def spec_from_settings(role: str, settings: Any) -> ConnectionSpec:
-    """Build a spec from a validated source/target settings model (``migrator.config``)."""
-    creds = getattr(settings, "credentials", None)
-    cloud = getattr(settings, "cloud", None)
+def spec_from_settings(role: str, settings: CqlConnection) -> ConnectionSpec:
+    """Build a spec from a validated source/target block (``migrator.config``)."""
+    creds, cloud = settings.credentials, settings.cloud
     return ConnectionSpec(
         role=role,
         host=(settings.host or "").strip("[]"),
         port=int(settings.port or 9042),
-        local_dc=getattr(settings, "local_dc", None),
+        local_dc=settings.local_dc,
         username=creds.username if creds else None,
         password=creds.password if creds else None,
-        ssl=_ssl_spec(role, getattr(settings, "ssl_options", None)),
-        connections=getattr(settings, "connections", None),
+        ssl=_ssl_spec(role, settings.ssl_options),
+        connections=settings.connections,
         cloud_bundle=cloud.secure_bundle_path if cloud else None,
     )
 
@@ -81,7 +81,7 @@ def spec_from_settings(role: str, settings: Any) -> ConnectionSpec:
 PEM_TYPES = ("PEM", "CRT", "CER")
 
 
-def _ssl_spec(role: str, options: Any) -> SslSpec | None:
+def _ssl_spec(role: str, options: SSLOptions | None) -> SslSpec | None:
     if options is None or not options.enabled:
         return None
     problems = []
@@ -254,3 +254,10 @@ def prepared(session: Any, cql: str) -> Any:
         stmt = session.prepare(cql)
         _PREPARED[key] = stmt
     return stmt
+
+
+def consistency(name: str) -> int:
+    """The driver's consistency level value for a name such as ``LOCAL_QUORUM``."""
+    from cassandra import ConsistencyLevel
+
+    return int(ConsistencyLevel.name_to_value[name.upper()])

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from migrator.backends.cassandra import cql
 from migrator.backends.cassandra.connection import ConnectionSpec
 from migrator.backends.cassandra.schema import STATIC, ColumnMapping, TableSchema
+from migrator.config.target import DEFAULT_BATCH_BYTES
 
 PLAIN, PRESERVE, COUNTER = "plain", "preserve", "counter"
 DEFAULT_MAX_IN_FLIGHT = 128
-DEFAULT_BATCH_ROWS = 100  # target.batchRows
-DEFAULT_BATCH_BYTES = 16 * 1024  # target.batchBytes
 
 
 @dataclass(frozen=True)
@@ -80,6 +79,11 @@ class CopyPlan:
         return [n for _, n in self.partition_key]
 
 
+def copy_mode(source: TableSchema, preserve_timestamps: bool) -> str:
+    """``counter`` for a counter table, else ``preserve`` or ``plain`` as ``preserveTimestamps`` says."""
+    return COUNTER if source.is_counter_table else PRESERVE if preserve_timestamps else PLAIN
+
+
 def build_plan(
     *,
     source: TableSchema,
@@ -102,7 +106,7 @@ def build_plan(
 ) -> CopyPlan:
     """Lay out the scan's selectors and each cell's positions for the chosen mode."""
     by_source = {m.source.name: m for m in mappings}
-    mode = COUNTER if source.is_counter_table else PRESERVE if preserve_timestamps else PLAIN
+    mode = copy_mode(source, preserve_timestamps)
     selectors: list[str] = []
 
     def add(selector: str) -> int:

@@ -31,11 +31,42 @@ from migrator.backends.cassandra.writers import RowWriter
 Group = tuple[int | None, int]  # (writetime, ttl); ttl 0 = none
 
 
-def _ttl(raw_ttl: bytes | None) -> int:
+def remaining_ttl(raw_ttl: bytes | None) -> int:
+    """A scanned TTL() as the TTL to write: 0 (none) for null, at least 1 otherwise (0 would mean "never")."""
     value = raw.decode_int(raw_ttl)
     if value is None:
         return 0
     return max(value, 1)
+
+
+def element_metadata(raw_stamps: bytes | None, raw_ttls: bytes | None,
+                     override: int | None = None) -> tuple[list[int | None], list[int]]:
+    """Per-element WRITETIMEs (``override`` replacing each present one) and TTLs to write, of a collection."""
+    stamps = raw.split_int_list(raw_stamps)
+    if override is not None:
+        stamps = [override if s is not None else None for s in stamps]
+    return stamps, [max(t, 1) if t is not None else 0 for t in raw.split_int_list(raw_ttls)]
+
+
+def group_by_metadata(entries: Sequence[Any], stamps: Sequence[int | None],
+                      ttls: Sequence[int]) -> dict[Group, list[Any]]:
+    """Entries sharing (writetime, ttl), in first-seen order: each group is one write."""
+    groups: dict[Group, list[Any]] = {}
+    for entry, ts, ttl in zip(entries, stamps, ttls, strict=True):
+        groups.setdefault((ts, ttl), []).append(entry)
+    return groups
+
+
+def runs_by_metadata(entries: Sequence[Any], stamps: Sequence[int | None],
+                     ttls: Sequence[int]) -> list[tuple[list[Any], Group]]:
+    """Consecutive entries sharing (writetime, ttl): list elements keep their order, one append per run."""
+    runs: list[tuple[list[Any], Group]] = []
+    for entry, ts, ttl in zip(entries, stamps, ttls, strict=True):
+        if runs and runs[-1][1] == (ts, ttl):
+            runs[-1][0].append(entry)
+        else:
+            runs.append(([entry], (ts, ttl)))
+    return runs
 
 
 class PreserveWriter(RowWriter):
@@ -95,7 +126,7 @@ class PreserveWriter(RowWriter):
                 continue
             ts = raw.decode_int(row[cell.writetime]) if cell.writetime is not None else None
             ts = self.plan.timestamp_override if self.plan.timestamp_override is not None else ts
-            ttl = _ttl(row[cell.ttl]) if cell.ttl is not None else 0
+            ttl = remaining_ttl(row[cell.ttl]) if cell.ttl is not None else 0
             groups.setdefault((ts, ttl), []).append(cell)
         for (ts, ttl), members in groups.items():
             self._insert_group(row, static_only, members, ts, ttl)
@@ -122,10 +153,7 @@ class PreserveWriter(RowWriter):
         # only cells with metadata selectors are in self.multi
         assert cell.writetime is not None and cell.ttl is not None
         value = row[cell.value]
-        stamps = raw.split_int_list(row[cell.writetime])
-        if self.plan.timestamp_override is not None:
-            stamps = [self.plan.timestamp_override if s is not None else None for s in stamps]
-        ttls = [max(t, 1) if t is not None else 0 for t in raw.split_int_list(row[cell.ttl])]
+        stamps, ttls = element_metadata(row[cell.writetime], row[cell.ttl], self.plan.timestamp_override)
         if cell.multicell == "udt":
             return self._write_udt(cell, raw.split_fields(value), stamps, ttls, key)
         per_entry = 2 if cell.multicell == "map" else 1
@@ -133,9 +161,7 @@ class PreserveWriter(RowWriter):
         entries = [items[i : i + per_entry] for i in range(0, len(items), per_entry)]
         if cell.multicell == "list":
             return self._write_list(cell, value, entries, stamps, ttls, key)
-        groups: dict[Group, list[list[Any]]] = {}
-        for entry, ts, ttl in zip(entries, stamps, ttls, strict=True):
-            groups.setdefault((ts, ttl), []).append(entry)
+        groups = group_by_metadata(entries, stamps, ttls)
         for (ts, ttl), members in groups.items():
             payload = raw.join_elements([b for e in members for b in e], len(members))
             self._send_meta(self._stmt(cell, "add"), ttl, ts, [payload, *key])
@@ -162,20 +188,12 @@ class PreserveWriter(RowWriter):
             newest = max((s for s in stamps if s is not None), default=None)
             self._execute_meta(self._stmt(cell, "set"), min(ttls) if ttls else 0, newest, [value, *key])
             return True
-        run: list[bytes] = []
-        run_meta: Group | None = None
-        for entry, ts, ttl in zip(entries, stamps, ttls, strict=True):
-            if run and (ts, ttl) != run_meta:
-                self._append_run(cell, run, run_meta, key)
-                run = []
-            run.append(entry[0])
-            run_meta = (ts, ttl)
-        if run:
-            self._append_run(cell, run, run_meta, key)
+        for run, meta in runs_by_metadata([e[0] for e in entries], stamps, ttls):
+            self._append_run(cell, run, meta, key)
         return True
 
-    def _append_run(self, cell: CellSpec, run: list[bytes], meta: Group | None, key: list[Any]) -> None:
-        ts, ttl = meta if meta else (None, 0)
+    def _append_run(self, cell: CellSpec, run: list[bytes], meta: Group, key: list[Any]) -> None:
+        ts, ttl = meta
         # synchronous on purpose: list order is the order in which the appends reach the server
         self._execute_meta(self._stmt(cell, "add"), ttl, ts, [raw.join_elements(run, len(run)), *key])
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrator.backends.cassandra.connection import cached_session, prepared
-from migrator.backends.cassandra.copier import consistency
+from migrator.backends.cassandra.compare_plan import ComparePlan, row_key
+from migrator.backends.cassandra.connection import cached_session, consistency, prepared
+from migrator.backends.cassandra.copier import make_writer
 from migrator.backends.cassandra.raw import bind_raw, encode_bigint
 from migrator.backends.cassandra.window import WriteWindow
-from migrator.backends.cassandra.writers import make_writer
 from migrator.report.model import DIFFERING, EXTRA, MISSING, RangeResult
 
 REPAIR_NAMES = {MISSING: "copiedMissing", DIFFERING: "copiedDiffering", EXTRA: "deletedExtra"}
@@ -26,7 +26,8 @@ REPAIR_NAMES = {MISSING: "copiedMissing", DIFFERING: "copiedDiffering", EXTRA: "
 class Repairer:
     """One per compared range; ``finish`` returns once every repair write was acknowledged."""
 
-    def __init__(self, plan: Any, result: RangeResult) -> None:
+    def __init__(self, plan: ComparePlan, result: RangeResult) -> None:
+        assert plan.repair is not None, "repairs need the plan's copy plan"
         self.plan = plan
         self.copy = plan.repair
         self.result = result
@@ -42,9 +43,7 @@ class Repairer:
     def repair(self, kind: str, row: Any) -> None:
         """Copy the source row for a missing/differing one, delete an extra one."""
         p = self.plan
-        static_only = bool(p.clustering) and row[p.clustering[0]] is None
-        positions = p.partition_key if static_only else p.partition_key + p.clustering
-        key = [row[i] for i in positions]
+        static_only, key = row_key(p, row)
         if kind == EXTRA:
             cql = p.delete_partition_cql if static_only else p.delete_cql
             stmt = prepared(self.tgt, cql)

@@ -1,4 +1,7 @@
-"""The three ways a scanned row is written into the target (see ``plan`` for the modes).
+"""Writing scanned rows into the target: the shared plumbing, plain mode and counter mode.
+
+Preserve mode is ``preserve.PreserveWriter``; ``copier.make_writer`` picks the writer for a plan's mode
+(see ``plan`` for the modes).
 
 Rows arrive as tuples of serialized cells. Values are passed through as bytes unless the plan asks
 for a conversion, and a null source cell is bound as *unset*, so it never becomes a tombstone.
@@ -13,24 +16,12 @@ from cassandra.query import UNSET_VALUE
 
 from migrator.backends.cassandra import cql, raw
 from migrator.backends.cassandra.batches import Batcher
-from migrator.backends.cassandra.connection import prepared
-from migrator.backends.cassandra.copier import consistency
+from migrator.backends.cassandra.connection import consistency, prepared
 from migrator.backends.cassandra.ordering import routing_key
-from migrator.backends.cassandra.plan import COUNTER, PRESERVE, CellSpec, CopyPlan
+from migrator.backends.cassandra.plan import CellSpec, CopyPlan
 from migrator.backends.cassandra.window import WriteWindow
 
 Transform = Callable[[bytes], bytes]
-
-
-def make_writer(plan: CopyPlan, session: Any, select: Any) -> RowWriter:
-    """The writer for the plan's mode."""
-    if plan.mode == COUNTER:
-        return CounterWriter(plan, session, select)
-    if plan.mode == PRESERVE:
-        from migrator.backends.cassandra.preserve import PreserveWriter
-
-        return PreserveWriter(plan, session, select)
-    return PlainWriter(plan, session, select)
 
 
 class RowWriter:

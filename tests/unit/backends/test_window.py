@@ -17,6 +17,7 @@ from cassandra.query import SimpleStatement
 
 from migrator.backends.cassandra import window
 from migrator.backends.cassandra.window import WriteFailed, WriteWindow
+from tests.support.waiting import wait_until
 
 TIMEOUT_S = 5.0
 
@@ -95,14 +96,6 @@ def write_timeout() -> WriteTimeout:
     )
 
 
-def wait_until(predicate: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.005)
-
-
 def in_thread(fn: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
     errors: list[BaseException] = []
 
@@ -134,7 +127,7 @@ def test_submit_blocks_while_the_window_is_full():
 
     thread, errors = in_thread(produce)
     for sent in (2, 3, 4, 5):
-        wait_until(lambda sent=sent: len(session.sent) == sent)
+        wait_until(lambda sent=sent: len(session.sent) == sent, TIMEOUT_S)
         time.sleep(0.05)  # give a wrongly unblocked producer time to send more
         assert len(session.sent) == sent
         assert len(session.outstanding) == 2

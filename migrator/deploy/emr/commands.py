@@ -19,8 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from migrator.deploy import emr_aws as aws
-from migrator.deploy.emr_artifacts import (
+from migrator.deploy.emr import aws
+from migrator.deploy.emr.artifacts import (
     CONFIG_LOCAL,
     CONFIG_NODE,
     CONFIG_S3,
@@ -32,7 +32,7 @@ from migrator.deploy.emr_artifacts import (
     savepoints_path,
     sha256_of,
 )
-from migrator.deploy.emr_state import (
+from migrator.deploy.emr.state import (
     Outcome,
     check_application,
     check_cluster,
@@ -42,8 +42,9 @@ from migrator.deploy.emr_state import (
     step_outcome,
     wait,
 )
-from migrator.deploy.emr_steps import (
+from migrator.deploy.emr.steps import (
     BOOTSTRAP_NAME,
+    BOOTSTRAP_RESOURCE,
     JobSpec,
     RunFiles,
     S3Location,
@@ -82,10 +83,11 @@ def bootstrap(args: argparse.Namespace) -> int:
     python_version(args.python)
     built = build(Path(args.dist), env=False)
     try:
-        script = resources.files("migrator.deploy").joinpath(BOOTSTRAP_NAME).read_bytes()
+        script = resources.files("migrator.deploy.emr").joinpath(BOOTSTRAP_RESOURCE).read_bytes()
     except OSError:
-        raise RuntimeFailure(f"{BOOTSTRAP_NAME} is missing from this installation of the migrator",
-                             hint="reinstall it from the project (pip install .), which ships the script") from None
+        missing = f"migrator/deploy/emr/{BOOTSTRAP_RESOURCE} is missing from this installation of the migrator"
+        raise RuntimeFailure(missing, hint="reinstall it from the project (pip install .), which ships the "
+                             "script") from None
     s3 = aws.client("s3", args.region)
     aws.check_bucket(s3, prefix)
     folder = bootstrap_location(prefix)

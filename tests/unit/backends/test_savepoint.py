@@ -1,4 +1,8 @@
-"""Driver-side checks that need no cluster: default splitting and refusing a foreign savepoint."""
+"""Driver-side savepoint checks that need no cluster: default splitting and refusing a foreign savepoint.
+
+The identity part (kind, source, target) is the protocol's (``backends.base``); the token part
+(partitioner, splitCount, alignment) is the Cassandra backend's (``backends.cassandra.savepoint``).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from migrator.backends.base import refuse_savepoint, savepoint_identity_problems
+from migrator.backends.cassandra import savepoint
+from migrator.backends.cassandra.savepoint import default_split_count
 from migrator.config import MigratorState
-from migrator.cqlplan import _check_savepoint, default_split_count
 from migrator.errors import EXIT_CONFIG, SavepointMismatch
 from migrator.planning import tokens
 
@@ -51,7 +57,8 @@ def check(
     skip: tuple[tokens.TokenRange, ...] = (FIRST_QUARTER,),
 ) -> None:
     plan = tokens.plan(partitioner, split_count, skip)
-    _check_savepoint(saved, kind, source, target, partitioner, split_count, configured, plan)
+    refuse_savepoint(savepoint_identity_problems(saved, kind, source, target)
+                     + savepoint.problems(saved, partitioner, split_count, configured, plan))
 
 
 def problems(saved: MigratorState, **kwargs: Any) -> list[tuple[str, str]]:

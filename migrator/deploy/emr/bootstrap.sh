@@ -6,6 +6,8 @@
 #   $2  the interpreter to prepare (default /usr/bin/python3.11); its file name is also the name
 #       of the Amazon Linux 2023 package that provides it (python3.11, plus python3.11-pip)
 # Running it again changes nothing: an installed interpreter is kept, pip skips what is there.
+# Shipped in the migrator package as deploy/emr/bootstrap.sh; `migrator emr bootstrap` uploads it as
+# <prefix>/bootstrap/emr_bootstrap.sh, the name EMR runs it under and `migrator emr submit` looks for.
 set -euo pipefail
 
 usage="usage: emr_bootstrap.sh S3_URI_OF_REQUIREMENTS [/usr/bin/python3.11]"

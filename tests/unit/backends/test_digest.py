@@ -3,7 +3,7 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from migrator.digest import RowDigester, canonicalizer, encode_cell
+from migrator.backends.cassandra.digest import RowDigester, canonicalizer, encode_cell
 
 
 def _cell(cql_type, raw):

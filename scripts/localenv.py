@@ -1,7 +1,9 @@
 """The local services' addresses: what ``scripts/services up`` wrote to ``.services.env``.
 
 Read by the tests, the demo and the benchmark. Variables of the same name in the environment win,
-so a run can point elsewhere without editing the file.
+so a run can point elsewhere without editing the file. Development tooling, not part of the
+``migrator`` package: import it as ``scripts.localenv`` from the repository root (``python -m bench``,
+pytest), or as ``localenv`` from a script run out of ``scripts/``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]  # the repository root: this file is scripts/localenv.py
 KEYS = ("MIGRATOR_SOURCE_HOST", "MIGRATOR_SOURCE_PORT", "MIGRATOR_TARGET_HOST", "MIGRATOR_TARGET_PORT")
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from migrator.backends.cassandra.savepoint import finished_ranges
 from migrator.errors import EXIT_CONFIG, EXIT_RUNTIME, ConfigError, RuntimeFailure
-from migrator.jobs import RangeLedger, _MergeParam, executor_exception, translate_failure
 from migrator.planning import tokens
+from migrator.runner import SplitLedger, _MergeParam, executor_exception, translate_failure
 
 SPARK_ERROR = """\
 An error occurred while calling o87.foreachPartition.
@@ -124,10 +125,17 @@ SPLITS = [
 ]
 
 
-def ledger_with_first_split_done(**kwargs: Any) -> RangeLedger:
-    plan = tokens.plan(tokens.MURMUR3, 4, [SPLITS[0]])
-    assert plan.all_ranges == tuple(SPLITS)
-    return RangeLedger(plan, **kwargs)
+PLAN = tokens.plan(tokens.MURMUR3, 4, [SPLITS[0]])
+
+
+def ledger_with_first_split_done(**kwargs: Any) -> SplitLedger:
+    assert PLAN.all_ranges == tuple(SPLITS)
+    return SplitLedger(done_before=PLAN.done_count, **kwargs)
+
+
+def finished(ledger: SplitLedger, plan: tokens.Plan = PLAN) -> list[tokens.TokenRange]:
+    """The savepoint's ranges for what the ledger holds (the Cassandra backend's rendering)."""
+    return finished_ranges(plan, ledger.results())
 
 
 def test_ledger_before_anything_ran():
@@ -135,7 +143,7 @@ def test_ledger_before_anything_ran():
     assert ledger.results() == {}
     assert ledger.done_count() == 1
     assert ledger.rows() == 100
-    assert ledger.finished_ranges() == [SPLITS[0]]
+    assert finished(ledger) == [SPLITS[0]]
 
 
 def test_ledger_counts_what_executors_reported():
@@ -146,7 +154,7 @@ def test_ledger_counts_what_executors_reported():
     assert ledger.results() == {1: 10, 3: 5}
     assert ledger.done_count() == 3
     assert ledger.rows() == 115
-    assert ledger.finished_ranges() == [tokens.TokenRange(-(2**63), -1), SPLITS[3]]
+    assert finished(ledger) == [tokens.TokenRange(-(2**63), -1), SPLITS[3]]
 
 
 def test_ledger_with_structured_results():
@@ -154,7 +162,7 @@ def test_ledger_with_structured_results():
     acc = ledger.accumulator(FakeSpark())
     acc.add({2: {"rows": 7, "differences": 1}})
     assert ledger.rows() == 7
-    assert ledger.finished_ranges() == [SPLITS[0], SPLITS[2]]
+    assert finished(ledger) == [SPLITS[0], SPLITS[2]]
 
 
 def test_accumulator_param_is_a_spark_accumulator_param():
@@ -184,8 +192,8 @@ def test_merging_nothing_returns_the_same_dict():
 
 def test_ranges_from_a_savepoint_only_are_not_counted_twice():
     plan = tokens.plan(tokens.MURMUR3, 4, [SPLITS[0], SPLITS[1]])
-    ledger = RangeLedger(plan)
+    ledger = SplitLedger(done_before=plan.done_count)
     acc = ledger.accumulator(FakeSpark())
     acc.add({2: 1})
     assert ledger.done_count() == 3
-    assert ledger.finished_ranges() == [tokens.TokenRange(-(2**63), 4611686018427387903)]
+    assert finished(ledger, plan) == [tokens.TokenRange(-(2**63), 4611686018427387903)]

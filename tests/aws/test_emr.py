@@ -29,7 +29,7 @@ from moto.emr.models import emr_backends
 from moto.server import ThreadedMotoServer
 
 from migrator.cli import main
-from migrator.deploy.emr_artifacts import sha256_of
+from migrator.deploy.emr.artifacts import sha256_of
 
 REGION = "us-east-1"
 PYTHON = "/usr/bin/python3.11"
@@ -386,7 +386,7 @@ def test_bootstrap_uploads_the_script_and_prints_the_cluster_options(capsys, tmp
     dist = tmp_path / "dist"
     code, out, err = run_cli(capsys, "emr", "bootstrap", "--s3-prefix", f"s3://{bucket}/m", "--dist", str(dist))
     assert code == 0, err
-    script = Path(__file__).resolve().parents[2] / "migrator" / "deploy" / "emr_bootstrap.sh"
+    script = Path(__file__).resolve().parents[2] / "migrator" / "deploy" / "emr" / "bootstrap.sh"
     assert objects(bucket) == {"m/bootstrap/emr_bootstrap.sh": script.read_bytes(),
                                "m/bootstrap/requirements.txt": (dist / "requirements.txt").read_bytes()}
     assert out == (

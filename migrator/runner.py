@@ -1,9 +1,11 @@
-"""Running a range-by-range Spark job with savepoints, progress and signal handling.
+"""Running one Spark job over the work items of a prepared run, with savepoints, progress and signals.
 
-Shared by the copy and the compare jobs. The Spark action runs in a background thread so the main
-thread can keep the progress display, the savepoint timer and the signal handlers responsive.
-``RangeLedger`` is the driver's record of finished ranges, fed by an accumulator that executors add
-to only after a range is fully done; it is what every savepoint is rendered from.
+Shared by every command and every backend; it knows neither CQL nor tokens. The Spark action runs in
+a background thread so the main thread keeps the progress display, the savepoint timer and the
+signal handlers responsive. ``SplitLedger`` is the driver's record of finished splits, fed by an
+accumulator that executors add to only after a split is fully done; every savepoint is rendered from
+it: the config as written, the backend's fields for the finished splits (``Prepared.savepoint_fields``)
+and ``migratorState``.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from migrator.backends.base import Backend, Kind, Prepared, WorkItem, backend_for
+from migrator.config import MigratorConfig, Savepoints, redact_tree, render_yaml
 from migrator.errors import EXIT_INTERRUPTED, Interrupted, MigratorError, RuntimeFailure
-from migrator.planning import tokens
+from migrator.progress import Progress, make_reporter
+from migrator.savepoints import Location, SavepointManager, check_location, savepoint_writer
 
 if TYPE_CHECKING:
-    from migrator.savepoints import Location
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -50,43 +55,38 @@ class _MergeParam:
         return merged
 
 
-class RangeLedger:
-    """Which splits are finished (from earlier runs and from this one) and what they produced."""
+class SplitLedger:
+    """Which splits are finished (by earlier runs and by this one) and what they produced."""
 
-    def __init__(self, plan: tokens.Plan, *, rows_before: int = 0, rows_of: Callable[[Any], int] = int,
+    def __init__(self, *, done_before: int = 0, rows_before: int = 0, rows_of: Callable[[Any], int] = int,
                  trim: Callable[[dict[int, Any]], dict[int, Any]] | None = None) -> None:
-        self.plan = plan
-        self._trim = trim
+        self.done_before = done_before
         self.rows_before = rows_before
+        self._trim = trim
         self._rows_of = rows_of
         self._acc: Any = None
 
-    def accumulator(self, spark: Any) -> Any:
-        """Create the Spark accumulator executors report finished ranges to."""
+    def accumulator(self, spark: SparkSession) -> Any:
+        """Create the Spark accumulator executors report finished splits to."""
         from pyspark.accumulators import AccumulatorParam
 
-        # ``trim`` keeps the driver's memory bounded however many ranges report (validation examples)
+        # ``trim`` keeps the driver's memory bounded however many splits report (validation examples)
         extra = {"trim": staticmethod(self._trim)} if self._trim is not None else {}
-        param = type("RangeResults", (_MergeParam, AccumulatorParam), extra)()
+        param = type("SplitResults", (_MergeParam, AccumulatorParam), extra)()
         self._acc = spark.sparkContext.accumulator({}, param)
         return self._acc
 
     def results(self) -> dict[int, Any]:
-        """``{split index: result}`` of the ranges finished in this run."""
+        """``{split index: result}`` of the splits finished in this run."""
         return dict(self._acc.value) if self._acc is not None else {}
 
     def done_count(self) -> int:
         """Splits finished, by earlier runs and this one."""
-        return self.plan.done_count + len(self.results())
+        return self.done_before + len(self.results())
 
     def rows(self) -> int:
         """Rows handled, by earlier runs and this one."""
         return self.rows_before + sum(self._rows_of(v) for v in self.results().values())
-
-    def finished_ranges(self) -> list[tokens.TokenRange]:
-        """The savepoint's skip ranges plus the splits finished in this run, coalesced."""
-        done = [self.plan.all_ranges[i] for i in self.results()]
-        return tokens.coalesce([*self.plan.skip, *done])
 
 
 @dataclass(frozen=True)
@@ -107,13 +107,20 @@ class SavepointStats:
 
 
 class JobRunner:
-    """Runs one Spark action over range items, with savepoints, progress and signal handling."""
+    """Runs one Spark action over work items (one partition each), with savepoints, progress and signals.
 
-    def __init__(self, spark: Any, loaded: Any, ctx: Any, ledger: RangeLedger, *, kind: str,
-                 description: str, extra_state: Callable[[], dict[str, Any]] | None = None) -> None:
+    It is handed what a savepoint is made of, not the loaded config: the tree as the user wrote it
+    (``raw``, redacted before writing), where and how often to write (``savepoints``), and the prepared
+    run, which names the finished work in its own terms.
+    """
+
+    def __init__(self, spark: SparkSession, raw: dict[str, Any], savepoints: Savepoints, prepared: Prepared,
+                 ledger: SplitLedger, *, kind: Kind, description: str,
+                 extra_state: Callable[[], dict[str, Any]] | None = None) -> None:
         self.spark = spark
-        self.loaded = loaded
-        self.ctx = ctx
+        self.raw = raw
+        self.savepoints = savepoints
+        self.prepared = prepared
         self.ledger = ledger
         self.kind = kind
         self.description = description
@@ -124,59 +131,52 @@ class JobRunner:
     # --- savepoint content ---
 
     def render(self, reason: str) -> str:
-        """The savepoint text: the config as written, the finished ranges and ``migratorState``."""
-        from migrator.config import encode_token_ranges, redact_tree, render_yaml
-
-        ledger, ctx = self.ledger, self.ctx
-        finished = ledger.finished_ranges()
-        tree = redact_tree(self.loaded.raw, redact_where=False)
-        tree["skipTokenRanges"] = encode_token_ranges(
-            [(r.start, r.end) for r in finished], ctx.partitioner.token_type
-        )
+        """The savepoint text: the config as written, the finished work and ``migratorState``."""
+        ledger, run = self.ledger, self.prepared
+        tree = redact_tree(self.raw, redact_where=False)
+        tree.update(run.savepoint_fields(ledger.results()))
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        state = {
+        tree["migratorState"] = {
             "kind": self.kind,
-            "sourceIdentity": ctx.source_identity,
-            "targetIdentity": ctx.target_identity,
-            "partitioner": ctx.partitioner.short_name,
-            "splitCount": ctx.split_count,
+            "sourceIdentity": run.source_identity,
+            "targetIdentity": run.target_identity,
+            **run.state(),
             "rowsCopied": ledger.rows(),
             "rangesDone": ledger.done_count(),
-            "rangesTotal": len(ctx.plan.all_ranges),
+            "rangesTotal": run.splits_total,
             "writtenAt": now,
             **self.extra_state(),
         }
-        tree["migratorState"] = state
         header = [
             f"savepoint written {now} ({reason})",
-            f"{self.kind}: {ledger.rows():,} rows, "
-            f"{ledger.done_count()}/{len(ctx.plan.all_ranges)} ranges done",
+            f"{self.kind}: {ledger.rows():,} rows, {ledger.done_count()}/{run.splits_total} ranges done",
             f"resume with: migrator {self.kind} --config <this file>",
-            "skipTokenRanges lists the finished ranges; remove one to run it again",
+            run.savepoint_note,
         ]
         return render_yaml(tree, header=header)
 
     # --- running ---
 
-    def run(self, task: Callable[[Iterable[Any]], None], items: list[Any]) -> Location | None:
-        """Run ``task`` over ``items`` (one Spark partition each); returns the final savepoint path."""
-        from pyspark import InheritableThread
+    def run(self, task: Callable[[WorkItem], Any], items: list[WorkItem]) -> Location | None:
+        """Run ``task`` on every item (one Spark partition each); returns the final savepoint's location.
 
-        from migrator.progress import Progress, make_reporter
-        from migrator.savepoints import SavepointManager, savepoint_writer
+        An item's result reaches the ledger only when ``task`` returned for it, i.e. when its work is done.
+        """
+        from pyspark import InheritableThread
 
         sc = self.spark.sparkContext
         failure: list[BaseException] = []
+        partition_task = _reporting(task, self.ledger.accumulator(self.spark))
 
         def job() -> None:
             sc.setJobGroup(self.group, self.description, interruptOnCancel=True)
             try:
                 if items:
-                    sc.parallelize(items, len(items)).foreachPartition(task)
+                    sc.parallelize(items, len(items)).foreachPartition(partition_task)
             except BaseException as exc:
                 failure.append(exc)
 
-        sp = self.loaded.model.savepoints
+        sp = self.savepoints
         manager = SavepointManager(
             savepoint_writer(sp.location), self.render, float(sp.interval_seconds),
             on_signal=lambda _name: sc.cancelJobGroup(self.group),
@@ -184,7 +184,7 @@ class JobRunner:
         manager.install_signal_handlers()
         manager.start()
         thread = InheritableThread(target=job, name=f"{self.kind}-job", daemon=True)
-        total = len(self.ctx.plan.all_ranges)
+        total = self.prepared.splits_total
         reason = "failure"
         progress = Progress(total, ranges_skipped=self.ledger.done_count())
         rows_before = self.ledger.rows()
@@ -198,7 +198,7 @@ class JobRunner:
                     done = self.ledger.done_count()
                     progress.set_done(done, self.ledger.rows() - rows_before)
                     if done != recorded and not manager.interrupted_by and manager.refresh() is not None:
-                        recorded = done  # finished ranges are on disk within a poll or two
+                        recorded = done  # finished splits are on disk within a poll or two
                 progress.set_done(self.ledger.done_count(), self.ledger.rows() - rows_before)
             reason = "interrupted" if manager.interrupted_by else "failure" if failure else "final"
         finally:
@@ -214,6 +214,26 @@ class JobRunner:
         if failure:
             raise translate_failure(failure[0], path)
         return path
+
+
+def _reporting(task: Callable[[WorkItem], Any], accumulator: Any) -> Callable[[Iterable[WorkItem]], None]:
+    """The function each Spark partition runs: do each item, then report it finished with its result."""
+
+    def run(items: Iterable[WorkItem]) -> None:
+        for item in items:
+            accumulator.add({item.index: task(item)})
+
+    return run
+
+
+def preflight(config: MigratorConfig) -> Backend:
+    """Refuse what needs no connection nor Spark; return the backend that drives the run.
+
+    Checked: the source/target pair, the backend's own rules, the savepoint location.
+    """
+    backend = backend_for(config)
+    check_location(config.savepoints.location)
+    return backend
 
 
 def translate_failure(exc: BaseException, savepoint: Location | None) -> MigratorError:
@@ -240,4 +260,4 @@ def executor_exception(text: str) -> str | None:
     return None
 
 
-__all__ = ["EXIT_INTERRUPTED", "JobRunner", "RangeLedger", "translate_failure"]
+__all__ = ["EXIT_INTERRUPTED", "JobRunner", "SplitLedger", "preflight", "translate_failure"]

@@ -1,8 +1,9 @@
-"""Fixtures for tests against the real local clusters started by ``scripts/services up``.
+"""The shared fixtures, registered once for every suite by ``tests/conftest.py`` (``pytest_plugins``).
 
-Addresses come from ``.services.env`` (or the same variables in the environment). Source and
-target tables live in distinct keyspaces (``it_src`` / ``it_tgt``) so the suite also works when
-both point at one cluster.
+``endpoints``, ``source``, ``target`` and ``raw_sessions`` reach the real local clusters started by
+``scripts/services up``, whose addresses come from ``.services.env`` (or the same variables in the
+environment); ``spark`` is a local Spark session and ``make_config`` writes a migrator config for a
+table. All of them are lazy: a suite that asks for none of them needs no cluster and no Spark.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from typing import Any
 
 import pytest
 
-from migrator.localenv import services_env
-
-ROOT = Path(__file__).resolve().parents[2]
-SOURCE_KS = "it_src"
-TARGET_KS = "it_tgt"
+from scripts.localenv import services_env
+from tests.support.constants import ROOT, SOURCE_KS, TARGET_KS
+from tests.support.helpers import write_config
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +74,6 @@ def spark() -> Iterator[Any]:
 @pytest.fixture()
 def make_config(endpoints: dict[str, Any], tmp_path: Path) -> Any:
     """Write a config for ``table`` (same name on both sides) and return its path."""
-    from tests.integration.helpers import write_config
 
     def make(table: str, **kwargs: Any) -> Path:
         return write_config(tmp_path, endpoints, table, **kwargs)

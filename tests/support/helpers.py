@@ -1,4 +1,7 @@
-"""Helpers for integration tests: configs, table set-up, cell-by-cell dumps, running the CLI."""
+"""Helpers for tests against the local clusters: configs, table set-up, cell-by-cell dumps, running the CLI.
+
+Shared by the integration and end-to-end suites.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from tests.integration.conftest import ROOT, SOURCE_KS, TARGET_KS
+from tests.support.constants import ROOT, SOURCE_KS, TARGET_KS
 
 TTL_TOLERANCE_S = 5
 
@@ -139,5 +142,3 @@ def popen_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
 def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
-
-__all__ = ["SOURCE_KS", "TARGET_KS"]

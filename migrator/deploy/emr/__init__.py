@@ -15,8 +15,15 @@ was started (bad arguments, missing files, unknown or terminated cluster, no cre
 permissions); 3 the step or job run ended without success, or AWS could not be reached; 4 Ctrl-C
 while waiting (the step keeps running).
 
-This module only declares the command line and imports nothing heavy: ``migrator.cli`` imports it
-at start-up. The work is in ``migrator.deploy.emr_commands``.
+This package's ``__init__`` only declares the command line and imports nothing heavy (``steps``
+is plain data): ``migrator.cli`` imports it at start-up. The work is in its modules:
+
+* ``commands``: the subcommands (check the inputs, build, upload, submit, follow);
+* ``steps``: the S3 layout, spark-submit arguments, step and job definitions, as plain data;
+* ``state``: what EMR says about clusters, steps and job runs, read as outcomes; waiting;
+* ``artifacts``: the local side (fresh artifacts, the packed environment check, the config);
+* ``aws``: the boto3 calls, their failures turned into migrator errors;
+* ``bootstrap.sh``: the node bootstrap action, uploaded by ``bootstrap`` as ``emr_bootstrap.sh``.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import argparse
 import sys
 from typing import Any
 
-from migrator.deploy.emr_steps import ACTIONS_ON_FAILURE, COMMANDS, DEFAULT_PYTHON, DEPLOY_MODES
+from migrator.deploy.emr.steps import ACTIONS_ON_FAILURE, COMMANDS, DEFAULT_PYTHON, DEPLOY_MODES
 from migrator.errors import EXIT_CONFIG
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -118,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
     if handler is None:
         args.emr_parser.print_help(sys.stderr)
         return EXIT_CONFIG
-    from migrator.deploy import emr_commands
+    from migrator.deploy.emr import commands
 
-    return int(emr_commands.HANDLERS[handler](args))
+    return int(commands.HANDLERS[handler](args))
 
 
 def _positive(text: str) -> float:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from migrator.deploy.emr_steps import S3Location
+from migrator.deploy.emr.steps import S3Location
 from migrator.errors import MigratorError, RuntimeFailure, UsageError
 
 log = logging.getLogger("migrator.emr")

@@ -1,4 +1,4 @@
-from migrator.validate import rename_where
+from migrator.backends.cassandra.compare_plan import rename_where
 
 
 def test_rename_where_substitutes_identifiers_but_not_literals():

@@ -1,0 +1,197 @@
+"""The backend protocol: what the backend-neutral commands ask of a database, and how they find it.
+
+A run is driven by the backend of its source (``backend_for``). That backend prepares the run on the
+Spark driver (connect, read both sides, check they fit, plan the work, check a savepoint) and returns
+a ``Prepared`` run. The commands then only:
+
+* list the pending work as plain picklable ``WorkItem`` values, one Spark partition each;
+* ship the executor task (``copy_task`` or ``compare_task``: a picklable callable turning one item
+  into its result) to the executors;
+* render savepoints from the backend's fields for the finished items (``savepoint_fields``) and its
+  own ``migratorState`` keys (``state``).
+
+Backends are imported lazily by name (``migrator.backends.<settings.backend>``), so a run never loads a
+driver it does not use, and a new backend is one new package: nothing here or in the commands changes.
+A package serves a run when its module ``backend`` defines ``BACKEND``, an object with the ``Backend``
+attributes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from migrator.differences import DifferenceSink
+from migrator.errors import ConfigError, SavepointMismatch
+
+if TYPE_CHECKING:
+    from migrator.config import MigratorConfig, MigratorState, ValidationSettings
+    from migrator.report.model import RangeResult
+
+Kind = Literal["migrate", "validate"]
+MIGRATE: Kind = "migrate"
+VALIDATE: Kind = "validate"
+SAVEPOINT_FIX = (
+    "use the savepoint with the config it was written for, "
+    "or delete skipTokenRanges and migratorState to start over"
+)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, so that callers test flags instead of database types."""
+
+    resumable: bool  # finished work survives in savepoints, and a savepoint resumes the run
+    creates_target: bool  # the copy creates a missing target table
+    ordered_scan: bool  # both sides are read in one total order, so a compare is a merge-join
+    repairs: bool  # validation can copy missing/differing rows and delete extra ones
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One unit of work (a split of the source), shipped to an executor as plain data.
+
+    ``index`` identifies the split across runs: results and savepoints are keyed by it. ``spec`` is the
+    backend's own plain description of where to read (token pieces, a scan segment, a file).
+    """
+
+    index: int
+    spec: Any
+
+
+CopyTask = Callable[[WorkItem], int]
+"""Copies one item on an executor; returns the rows read. Returns only once every write was acknowledged."""
+
+CompareTask = Callable[[WorkItem], "RangeResult"]
+"""Compares one item on an executor; returns its exact counts and a sample of examples."""
+
+
+class Prepared(Protocol):
+    """A run prepared on the driver: identities, the plan of work, and the executor tasks."""
+
+    source_identity: str
+    target_identity: str
+    warnings: list[str]
+    splits_total: int  # work items in the whole plan (finished or not)
+    splits_done_before: int  # finished by the runs this one resumes
+    savepoint_note: str  # one header line telling a reader what the savepoint's progress key holds
+
+    def pending(self) -> list[WorkItem]:
+        """The work items still to do, in plan order."""
+        ...
+
+    def copy_task(self) -> CopyTask:
+        """The copy task; creates the target table first when it is missing."""
+        ...
+
+    def compare_task(self, settings: ValidationSettings, sink: DifferenceSink | None = None) -> CompareTask:
+        """The compare task for these validation settings; the target must exist."""
+        ...
+
+    def savepoint_fields(self, finished: Iterable[int]) -> dict[str, Any]:
+        """Top-level savepoint keys recording every finished split (earlier runs' and ``finished``)."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """The backend's own ``migratorState`` keys (what the finished splits mean)."""
+        ...
+
+    def describe(self) -> str:
+        """The plan as text, for ``migrator check``; nothing is written."""
+        ...
+
+    def close(self) -> None:
+        """Release the driver-side connections (executors open their own)."""
+        ...
+
+
+class Backend(Protocol):
+    """A database the migrator can read (and which targets it can write)."""
+
+    name: str  # the package name under ``migrator.backends``
+    types: tuple[str, ...]  # the ``type:`` spellings it serves
+    writes_to: tuple[str, ...]  # backend names of the targets a run from this source can write
+    capabilities: Capabilities
+
+    def check(self, config: MigratorConfig) -> None:
+        """Refuse, as config errors, what this backend cannot run; connects nowhere."""
+        ...
+
+    def prepare(self, config: MigratorConfig, *, parallelism: int, kind: Kind) -> Prepared:
+        """Connect, read and check both sides, plan the work, check the savepoint; writes nothing."""
+        ...
+
+
+def available(name: str) -> bool:
+    """Whether ``migrator.backends.<name>`` exists in this version."""
+    return importlib.util.find_spec(f"{__package__}.{name}") is not None
+
+
+def load_backend(name: str) -> Backend:
+    """The ``BACKEND`` of ``migrator.backends.<name>.backend``, imported on first use."""
+    module = importlib.import_module(f"{__package__}.{name}.backend")
+    backend: Backend = module.BACKEND
+    return backend
+
+
+def backend_for(config: MigratorConfig) -> Backend:
+    """The backend that drives a run of ``config``, after refusing a pair this version cannot run.
+
+    Raises ``ConfigError`` (exit 2) naming ``source.type`` or ``target.type`` and what is supported.
+    """
+    source, target = config.source, config.target
+    source_ok = available(source.backend)
+    backend = load_backend(source.backend) if source_ok else None
+    if backend is None or target.backend not in backend.writes_to or not available(target.backend):
+        raise ConfigError([(
+            "target.type" if source_ok else "source.type",
+            f"migrating from {source.type!r} to {target.type!r} is not supported by this version yet; "
+            f"supported: {supported_pairs()}",
+        )])
+    backend.check(config)
+    return backend
+
+
+def supported_pairs() -> str:
+    """The source -> target pairs this version runs, e.g. ``cassandra/scylla -> cassandra/scylla``."""
+    import migrator.backends
+
+    pairs = []
+    for info in sorted(pkgutil.iter_modules(migrator.backends.__path__), key=lambda i: i.name):
+        if not info.ispkg:
+            continue
+        backend = load_backend(info.name)
+        for target in backend.writes_to:
+            pairs.append(f"{'/'.join(backend.types)} -> {'/'.join(load_backend(target).types)}")
+    return ", ".join(pairs)
+
+
+def savepoint_identity_problems(state: MigratorState | None, kind: Kind, source_identity: str,
+                                target_identity: str) -> list[tuple[str, str]]:
+    """Why a savepoint was written for another job (kind, source or target); empty when it fits."""
+    if state is None:
+        return []
+    problems = []
+    if state.kind and state.kind != kind:
+        problems.append(
+            ("migratorState.kind", f"this savepoint was written by '{state.kind}', not '{kind}'; {SAVEPOINT_FIX}")
+        )
+    if state.source_identity and state.source_identity != source_identity:
+        problems.append(("migratorState.sourceIdentity",
+                         f"written for source {state.source_identity}, "
+                         f"but the source is now {source_identity}; {SAVEPOINT_FIX}"))
+    if state.target_identity and state.target_identity != target_identity:
+        problems.append(("migratorState.targetIdentity",
+                         f"written for target {state.target_identity}, "
+                         f"but the target is now {target_identity}; {SAVEPOINT_FIX}"))
+    return problems
+
+
+def refuse_savepoint(problems: list[tuple[str, str]]) -> None:
+    """Raise ``SavepointMismatch`` (exit 2, before anything is written) when there are problems."""
+    if problems:
+        raise SavepointMismatch(problems)

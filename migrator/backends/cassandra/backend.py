@@ -1,0 +1,42 @@
+"""The Cassandra/ScyllaDB backend object that ``backends.base.backend_for`` loads (``type: cassandra | scylla``).
+
+A run from a CQL source writes into a CQL target. ScyllaDB speaks the same protocol; the one
+difference the copy has to know about (no per-element WRITETIME/TTL on non-frozen collections) is
+probed on the source at preparation, not assumed from the type name.
+"""
+
+from __future__ import annotations
+
+from migrator.backends.base import Capabilities, Kind
+from migrator.backends.cassandra.prepare import CqlRun, prepare
+from migrator.config import MigratorConfig
+from migrator.errors import ConfigError
+
+
+class CassandraBackend:
+    """Token-range scans of a CQL table, copied or compared range by range."""
+
+    name = "cassandra"
+    types = ("cassandra", "scylla")
+    writes_to = ("cassandra",)
+    capabilities = Capabilities(resumable=True, creates_target=True, ordered_scan=True, repairs=True)
+
+    def check(self, config: MigratorConfig) -> None:
+        """Refuse a secure bundle the Python driver cannot open (a remote URI); connects nowhere."""
+        problems = []
+        for role in ("source", "target"):
+            cloud = getattr(getattr(config, role), "cloud", None)
+            if cloud is not None and "://" in cloud.secure_bundle_path and \
+                    not cloud.secure_bundle_path.startswith("file://"):
+                problems.append((f"{role}.cloud.secureBundlePath",
+                                 "the Python driver opens the bundle as a local file: download it and give its "
+                                 "path (or ship it with spark-submit --files and give the bare file name)"))
+        if problems:
+            raise ConfigError(problems)
+
+    def prepare(self, config: MigratorConfig, *, parallelism: int, kind: Kind) -> CqlRun:
+        """Connect to both clusters, read and check both tables, plan the token ranges."""
+        return prepare(config, parallelism=parallelism, kind=kind)
+
+
+BACKEND = CassandraBackend()

@@ -1,0 +1,359 @@
+"""Driver-side preparation of a CQL -> CQL run, shared by ``check``, ``migrate`` and ``validate``.
+
+``prepare`` connects to both clusters, reads both schemas, checks they fit together, works out the
+ring splitting and what a savepoint says is already done, and refuses a savepoint that was written
+for another job, source, target or splitting. Nothing is written there. The ``CqlRun`` it returns is
+the backend's ``Prepared`` run: it creates the target table (only when the copy task is asked for),
+and builds the executors' copy and compare plans.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cassandra import InvalidRequest
+
+from migrator.backends.base import (
+    CompareTask,
+    CopyTask,
+    Kind,
+    WorkItem,
+    refuse_savepoint,
+    savepoint_identity_problems,
+)
+from migrator.backends.cassandra import cql, savepoint
+from migrator.backends.cassandra import schema as cschema
+from migrator.backends.cassandra.compare import compare_item
+from migrator.backends.cassandra.compare_plan import Sides, build_compare_plan, repair_plan, repairs_wanted
+from migrator.backends.cassandra.connection import ConnectionSpec, connect, spec_from_settings
+from migrator.backends.cassandra.copier import copy_item
+from migrator.backends.cassandra.plan import CopyPlan, build_plan, copy_mode
+from migrator.config import CassandraSource, CassandraTarget, MigratorConfig, ValidationSettings
+from migrator.differences import DifferenceSink
+from migrator.errors import ConfigError, RuntimeFailure, SavepointMismatch
+from migrator.planning import tokens
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CqlRun:
+    """Everything known before the first write; the Cassandra backend's ``Prepared`` run."""
+
+    config: MigratorConfig
+    source_spec: ConnectionSpec
+    target_spec: ConnectionSpec
+    source_schema: cschema.TableSchema
+    target_schema: cschema.TableSchema | None
+    create_statements: list[str]
+    compat: cschema.Compatibility
+    partitioner: tokens.Partitioner
+    split_count: int
+    plan: tokens.Plan
+    source_identity: str
+    target_identity: str
+    collection_metadata: bool
+    warnings: list[str] = field(default_factory=list)
+    sessions: list[Any] = field(default_factory=list)
+    savepoint_note: str = savepoint.NOTE
+
+    @property
+    def source(self) -> CassandraSource:
+        """The source block (a CQL source: the backend refuses any other)."""
+        assert isinstance(self.config.source, CassandraSource)
+        return self.config.source
+
+    @property
+    def target(self) -> CassandraTarget:
+        """The target block (a CQL target: the backend refuses any other)."""
+        assert isinstance(self.config.target, CassandraTarget)
+        return self.config.target
+
+    @property
+    def renames(self) -> dict[str, str]:
+        """``{source column: target column}`` from the config."""
+        return self.config.rename_map
+
+    @property
+    def source_session(self) -> Any:
+        """The driver-side session to the source (open until ``close``)."""
+        return self.sessions[0]
+
+    @property
+    def target_session(self) -> Any:
+        """The driver-side session to the target (open until ``close``)."""
+        return self.sessions[1]
+
+    @property
+    def splits_total(self) -> int:
+        """Splits of the ring in this plan."""
+        return len(self.plan.all_ranges)
+
+    @property
+    def splits_done_before(self) -> int:
+        """Splits the savepoint's ranges cover completely."""
+        return self.plan.done_count
+
+    def pending(self) -> list[WorkItem]:
+        """One item per split not finished yet; its spec is the ``tokens.Work`` (the pieces left)."""
+        return [WorkItem(w.index, w) for w in self.plan.pending]
+
+    def copy_task(self) -> CopyTask:
+        """Create the target table if it is missing, then return the executors' copy function."""
+        self.ensure_target()
+        plan = self.copy_plan()
+        log.info("copy mode: %s", plan.mode)
+        return functools.partial(copy_item, plan)
+
+    def compare_task(self, settings: ValidationSettings, sink: DifferenceSink | None = None) -> CompareTask:
+        """The executors' compare function; refuses a missing target table."""
+        if self.target_schema is None:
+            t = self.target
+            raise RuntimeFailure(f"the target table {t.keyspace}.{t.table} does not exist: nothing to validate")
+        repair = repair_plan(self.copy_plan(), settings, self.target) if repairs_wanted(settings) else None
+        plan = build_compare_plan(self.sides(), settings, self.source_user_types(), repair)
+        return functools.partial(compare_item, plan, sink)
+
+    def sides(self) -> Sides:
+        """Both tables and how they map, for the compare plan; the target table must exist."""
+        assert self.target_schema is not None
+        return Sides(self.source_schema, self.target_schema, self.compat.mappings, self.renames, self.source,
+                     self.target, self.source_spec, self.target_spec, self.partitioner.short_name,
+                     self.collection_metadata)
+
+    def savepoint_fields(self, finished: Iterable[int]) -> dict[str, Any]:
+        """``skipTokenRanges``: the savepoint's ranges plus the splits ``finished`` in this run."""
+        return savepoint.fields(self.plan, finished)
+
+    def state(self) -> dict[str, Any]:
+        """The partitioner and ``splitCount`` the finished ranges belong to."""
+        return savepoint.state(self.partitioner, self.split_count)
+
+    def describe(self) -> str:
+        """The plan as text: both sides, the mode, each column's mapping, the target table and ranges."""
+        src, tgt = self.source_schema, self.target_schema
+        renames = self.renames
+        lines = [
+            f"source: {self.source_identity} at {self.source_spec.address} ({self.partitioner.short_name})",
+            f"target: {self.target_identity} at {self.target_spec.address}",
+            f"mode:   {copy_mode(src, bool(self.source.preserve_timestamps))}",
+            "columns:",
+        ]
+        for col in src.columns:
+            name = renames.get(col.name, col.name)
+            arrow = f" -> {name}" if name != col.name else ""
+            how = next((m.how for m in self.compat.mappings if m.source.name == col.name), "")
+            converted = ", " + how if how == "convert" else ""
+            lines.append(f"  {col.name}{arrow}: {col.cql_type} ({col.kind}{converted})")
+        if tgt is None:
+            lines.append("target table: missing, would be created with:")
+            lines += [f"  {stmt};" for stmt in self.create_statements]
+        else:
+            lines.append("target table: exists and is compatible")
+        plan = self.plan
+        partly = f", {sum(1 for w in plan.pending if w.partial)} of them partly done" if plan.pending else ""
+        lines.append(
+            f"ranges: {len(plan.all_ranges)} (splitCount), {plan.done_count} already done, "
+            f"{len(plan.pending)} to copy{partly}"
+        )
+        lines += [f"note: {warning}" for warning in self.warnings]
+        lines.append("nothing was written")
+        return "\n".join(lines)
+
+    def close(self) -> None:
+        """Shut down the driver-side sessions."""
+        for session in self.sessions:
+            session.cluster.shutdown()
+        self.sessions.clear()
+
+    def ensure_target(self) -> None:
+        """Create the target table (and its UDTs) from the source schema when it does not exist."""
+        if self.target_schema is not None:
+            return
+        session = self.target_session
+        for statement in self.create_statements:
+            log.info("creating on the target: %s", statement)
+            session.execute(statement, timeout=120)
+        session.cluster.refresh_schema_metadata(max_schema_agreement_wait=60)
+        t = self.target
+        created = cschema.read_schema(session, t.keyspace, t.table, role="target")
+        if created is None:
+            raise RuntimeFailure(f"created {t.keyspace}.{t.table} on the target but cannot see it")
+        self.target_schema = created
+        self.compat = cschema.require_compatible(self.source_schema, created, self.renames)
+
+    def copy_plan(self) -> CopyPlan:
+        """The executors' copy plan; the target table must exist by now."""
+        src, tgt = self.source, self.target
+        assert self.target_schema is not None, "create the target table first"
+        return build_plan(
+            source=self.source_schema,
+            target=self.target_schema,
+            mappings=self.compat.mappings,
+            source_spec=self.source_spec,
+            target_spec=self.target_spec,
+            source_consistency=src.consistency_level,
+            target_consistency=tgt.consistency_level,
+            fetch_size=src.fetch_size,
+            preserve_timestamps=bool(src.preserve_timestamps),
+            collection_metadata=self.collection_metadata,
+            where=src.where,
+            strip_decimals=bool(tgt.strip_trailing_zeros_for_decimals),
+            constant_ttl=tgt.write_ttl_in_s,
+            constant_timestamp=tgt.write_writetimestamp_in_us,
+            user_type_fields=self.target_user_type_fields(),
+            batch_rows=tgt.batch_rows,
+            batch_bytes=tgt.batch_bytes,
+        )
+
+    def target_user_type_fields(self) -> dict[str, tuple[str, ...]]:
+        """Field names of the target keyspace's UDTs, for field-by-field writes of non-frozen UDTs."""
+        if not any(c.multicell == "udt" for c in self.source_schema.columns):
+            return {}
+        ks = self.target_session.cluster.metadata.keyspaces[self.target.keyspace]
+        return {name: tuple(ut.field_names) for name, ut in ks.user_types.items()}
+
+    def source_user_types(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """The source keyspace's UDTs as (field, type) pairs, for ordering and decoding values."""
+        if not self.source_schema.user_types:
+            return {}
+        ks = self.source_session.cluster.metadata.keyspaces[self.source.keyspace]
+        return {name: tuple(zip(ut.field_names, ut.field_types, strict=True)) for name, ut in ks.user_types.items()}
+
+
+def prepare(config: MigratorConfig, *, parallelism: int, kind: Kind = "migrate") -> CqlRun:
+    """Connect, read and check both sides; plan the ranges. Raises before anything is written."""
+    s, t = config.source, config.target
+    assert isinstance(s, CassandraSource) and isinstance(t, CassandraTarget), "backend_for checks the pair"
+    src_spec = spec_from_settings("source", s)
+    tgt_spec = spec_from_settings("target", t)
+    sessions = []
+    try:
+        src = connect(src_spec)
+        sessions.append(src)
+        tgt = connect(tgt_spec)
+        sessions.append(tgt)
+        run = _prepare(config, src, tgt, src_spec, tgt_spec, parallelism, kind)
+    except BaseException:
+        for s in sessions:
+            s.cluster.shutdown()
+        raise
+    run.sessions = sessions
+    return run
+
+
+def _prepare(config: MigratorConfig, src: Any, tgt: Any, src_spec: ConnectionSpec, tgt_spec: ConnectionSpec,
+             parallelism: int, kind: Kind) -> CqlRun:
+    s, t = config.source, config.target
+    assert isinstance(s, CassandraSource) and isinstance(t, CassandraTarget)
+    source_schema = cschema.read_schema(src, s.keyspace, s.table, role="source")
+    if source_schema is None:
+        raise RuntimeFailure(
+            f"table {s.keyspace}.{s.table} does not exist on the source cluster at {src_spec.address}",
+            hint="fix source.keyspace / source.table",
+        )
+    renames = config.rename_map
+    _check_renames(source_schema, renames)
+    target_schema = cschema.read_schema(tgt, t.keyspace, t.table, role="target")
+    create: list[str] = []
+    if target_schema is None:
+        create = cschema.create_statements(source_schema, t.keyspace, t.table, renames)
+        created = _renamed(source_schema, t.keyspace, t.table, renames)
+        compat = cschema.compare(source_schema, created, renames)
+    else:
+        compat = cschema.require_compatible(source_schema, target_schema, renames)
+    partitioner = tokens.partitioner_for(src.cluster.metadata.partitioner)
+    _require_preservable(s, compat)
+    warnings = _mode_warnings(s, t, source_schema)
+    collection_metadata = _collection_metadata(src, s, source_schema)
+    if not collection_metadata:
+        warnings.append(
+            "the source cannot report WRITETIME/TTL per collection element (ScyllaDB): non-frozen "
+            "collections and UDTs are written whole, with the current time as their timestamp"
+        )
+    state = config.migrator_state
+    splits = savepoint.split_count(s.split_count, state, parallelism)
+    skip = tokens.skip_ranges(config.skip_token_ranges, partitioner)
+    try:
+        plan = tokens.plan(partitioner, splits, skip)
+    except ValueError as exc:
+        raise SavepointMismatch([("skipTokenRanges", str(exc))]) from None
+    source_identity = f"{src.cluster.metadata.cluster_name}/{s.keyspace}.{s.table}"
+    target_identity = f"{tgt.cluster.metadata.cluster_name}/{t.keyspace}.{t.table}"
+    refuse_savepoint(savepoint_identity_problems(state, kind, source_identity, target_identity)
+                     + savepoint.problems(state, partitioner, splits, s.split_count, plan))
+    return CqlRun(
+        config=config, source_spec=src_spec, target_spec=tgt_spec, source_schema=source_schema,
+        target_schema=target_schema, create_statements=create, compat=compat, partitioner=partitioner,
+        split_count=splits, plan=plan, source_identity=source_identity, target_identity=target_identity,
+        collection_metadata=collection_metadata, warnings=warnings + compat.notes,
+    )
+
+
+def _check_renames(source: cschema.TableSchema, renames: dict[str, str]) -> None:
+    problems = [
+        (f"renames[{i}].from", f"the source table has no column {name!r}")
+        for i, name in enumerate(renames)
+        if source.column(name) is None
+    ]
+    targets = list(renames.values()) + [c.name for c in source.columns if c.name not in renames]
+    dupes = sorted({n for n in targets if targets.count(n) > 1})
+    problems += [("renames", f"two columns would be named {n!r} after renaming") for n in dupes]
+    if problems:
+        raise ConfigError(problems)
+
+
+def _renamed(
+    source: cschema.TableSchema, keyspace: str, table: str, renames: dict[str, str]
+) -> cschema.TableSchema:
+    cols = tuple(
+        cschema.Column(renames.get(c.name, c.name), c.cql_type, c.kind, c.reversed, c.multicell)
+        for c in source.columns
+    )
+    return cschema.TableSchema(keyspace, table, cols, source.default_ttl, source.user_types)
+
+
+def _require_preservable(source: CassandraSource, compat: cschema.Compatibility) -> None:
+    """Element-wise timestamp copies need the same non-frozen type on both sides."""
+    if not source.preserve_timestamps:
+        return
+    problems = [
+        f"column {m.source.name}: source type {m.source.cql_type} and target type {m.target.cql_type} differ; "
+        "with preserveTimestamps a non-frozen collection or UDT must have exactly the same type on both sides"
+        for m in compat.mappings
+        if m.source.multicell and not m.source.is_counter and (m.how != "passthrough" or not m.target.multicell)
+    ]
+    if problems:
+        raise cschema.SchemaMismatch(
+            "the target table cannot receive per-element timestamps:\n" + "\n".join(f"  - {p}" for p in problems),
+            hint="make the target column non-frozen with the same type, or set preserveTimestamps: false",
+        )
+
+
+def _mode_warnings(s: CassandraSource, t: CassandraTarget, source: cschema.TableSchema) -> list[str]:
+    out = []
+    if source.is_counter_table and s.preserve_timestamps:
+        out.append(
+            "preserveTimestamps is ignored for a counter table (counter updates cannot carry a timestamp)"
+        )
+    if s.preserve_timestamps and not source.is_counter_table and (
+        t.write_ttl_in_s is not None or t.write_writetimestamp_in_us is not None
+    ):
+        out.append("writeTTLInS / writeWritetimestampInuS are ignored because preserveTimestamps is on")
+    return out
+
+
+def _collection_metadata(src: Any, s: CassandraSource, source: cschema.TableSchema) -> bool:
+    """Whether WRITETIME()/TTL() work on the table's non-frozen columns (Cassandra 5 yes, Scylla no)."""
+    multi = [c for c in source.cells if c.multicell]
+    if not (s.preserve_timestamps and multi) or source.is_counter_table:
+        return True
+    try:
+        src.prepare(f"SELECT {cql.writetime(multi[0].name)} FROM {source.qualified} LIMIT 1")
+    except InvalidRequest:
+        return False
+    return True

@@ -1,0 +1,118 @@
+"""Every difference a validation finds, one JSON-lines file per split, written by the executors.
+
+The report keeps a sample (``failuresToFetch`` examples of each kind); reconciling needs them all.
+With a ``DifferenceSink``, the executor comparing split ``i`` writes ``split-<i>.jsonl`` in the
+sink's directory: one line per row that is missing, extra or differing, with its key, both sides'
+values and the differing columns (the fields of ``report.model.Example``).
+
+Guarantees:
+
+* A split's file is complete or absent: lines go to a temporary file, renamed into place (after an
+  fsync) only when the split's comparison finished. A failed or killed task leaves no partial file.
+* A retried, speculated or resumed split replaces its file, so every difference is listed exactly
+  once across retries and resumes (as long as the runs share the directory).
+* Memory stays bounded: lines are written as rows are compared; only counts and the file's path
+  travel back to the driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from migrator.files import fsync_directory
+from migrator.report.model import Example
+from migrator.report.view import json_safe
+
+FILE_PATTERN = "split-{index:06d}.jsonl"
+
+
+@dataclass(frozen=True)
+class DifferenceSink:
+    """Where executors write every difference they find: one JSON-lines file per split.
+
+    ``directory`` must be a local path that every executor can write and the reader can see (local
+    mode, or a shared filesystem on a cluster).
+    """
+
+    directory: str
+
+
+def split_file(directory: str | os.PathLike[str], index: int) -> Path:
+    """Where split ``index``'s differences are written."""
+    return Path(directory) / FILE_PATTERN.format(index=index)
+
+
+class DifferenceWriter:
+    """Writes one split's differences; use ``open`` (a context manager that publishes on success)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        self._handle: IO[str] | None = open(self._temp, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, sink: DifferenceSink | None, index: int) -> Iterator[DifferenceWriter | None]:
+        """A writer for split ``index`` (None without a sink); the file appears only if the block succeeds."""
+        if sink is None:
+            yield None
+            return
+        writer = cls(split_file(sink.directory, index))
+        with writer:
+            yield writer
+
+    def write(self, example: Example) -> None:
+        """Append one difference."""
+        assert self._handle is not None, "the writer is closed"
+        self._handle.write(json.dumps(json_safe(dataclasses.asdict(example)), ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def __enter__(self) -> DifferenceWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        try:
+            if kind is None:
+                handle.flush()
+                os.fsync(handle.fileno())
+            handle.close()
+            if kind is None:
+                os.replace(self._temp, self.path)
+                fsync_directory(self.path.parent)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(self._temp)
+
+
+def read_differences(directory: str | os.PathLike[str]) -> Iterator[Example]:
+    """Every difference in a sink's directory, split by split, in the order they were found."""
+    for _, path in sorted((index, path) for path in Path(directory).glob("split-*.jsonl")
+                          if (index := _split_index(path)) is not None):
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                yield Example(**_fields(json.loads(line)))
+
+
+def _split_index(path: Path) -> int | None:
+    """The split index in a file name such as ``split-000042.jsonl`` (more digits beyond a million splits)."""
+    digits = path.name[len("split-") : -len(".jsonl")]
+    return int(digits) if digits.isdigit() else None
+
+
+def _fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {f.name: data[f.name] for f in dataclasses.fields(Example)}
