@@ -26,19 +26,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
 
-    from migrator.backends.base import MIGRATE, VALIDATE, backend_for
+    from migrator.backends.base import MIGRATE, VALIDATE
     from migrator.config import load_config
+    from migrator.runner import open_run
 
     env = require_services("bench.profile")
     with tempfile.TemporaryDirectory() as tmp:
         copy_cfg = load_config(config_text(env, args.table, args.splits, tmp, target_table=f"{args.table}_profile"))
-        copying = backend_for(copy_cfg.model).prepare(copy_cfg.model, parallelism=2, kind=MIGRATE)
+        copying = open_run(copy_cfg.model, parallelism=2, kind=MIGRATE)
         copy = copying.copy_task()
         work = copying.pending()[: args.ranges]
         copying.close()
         check_cfg = load_config(config_text(env, args.table, args.splits, tmp))
         assert check_cfg.model.validation is not None
-        comparing = backend_for(check_cfg.model).prepare(check_cfg.model, parallelism=2, kind=VALIDATE)
+        comparing = open_run(check_cfg.model, parallelism=2, kind=VALIDATE)
         compare = comparing.compare_task(check_cfg.model.validation)
         comparing.close()
     for name, run in (

@@ -9,7 +9,7 @@ import os
 
 from migrator.backends.base import MIGRATE
 from migrator.config import LoadedConfig
-from migrator.runner import preflight
+from migrator.runner import open_run
 
 DEFAULT_CHECK_PARALLELISM = 2
 
@@ -17,9 +17,7 @@ DEFAULT_CHECK_PARALLELISM = 2
 def check(loaded: LoadedConfig, *, parallelism: int | None = None) -> str:
     """Prepare the run as ``migrate`` would, without writing anything, and return its description."""
     config = loaded.model
-    backend = preflight(config)
-    prepared = backend.prepare(config, parallelism=parallelism or os.cpu_count() or DEFAULT_CHECK_PARALLELISM,
-                               kind=MIGRATE)
+    prepared = open_run(config, parallelism=parallelism or os.cpu_count() or DEFAULT_CHECK_PARALLELISM, kind=MIGRATE)
     try:
         return prepared.describe()
     finally:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from migrator.backends.base import MIGRATE
 from migrator.config import LoadedConfig, MigratorConfig
-from migrator.runner import JobRunner, SavepointStats, SplitLedger, preflight
+from migrator.runner import JobRunner, SavepointStats, SplitLedger, open_run
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -41,8 +41,7 @@ class MigrationResult:
 def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
     """Copy the source table into the target, resuming from the savepoint's finished work if any."""
     config = loaded.model
-    backend = preflight(config)
-    prepared = backend.prepare(config, parallelism=spark.sparkContext.defaultParallelism, kind=MIGRATE)
+    prepared = open_run(config, parallelism=spark.sparkContext.defaultParallelism, kind=MIGRATE)
     try:
         for warning in prepared.warnings:
             log.warning("%s", warning)

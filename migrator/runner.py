@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from migrator.backends.base import Backend, Kind, Prepared, WorkItem, backend_for
+from migrator.backends.base import Backend, Kind, Prepared, WorkItem, backend_for, check_savepoint
 from migrator.config import MigratorConfig, Savepoints, redact_tree, render_yaml
 from migrator.errors import EXIT_INTERRUPTED, Interrupted, MigratorError, RuntimeFailure
 from migrator.progress import Progress, make_reporter
@@ -226,6 +226,20 @@ def _reporting(task: Callable[[WorkItem], Any], accumulator: Any) -> Callable[[I
     return run
 
 
+def open_run(config: MigratorConfig, *, parallelism: int, kind: Kind) -> Prepared:
+    """Prepare a run of ``kind`` with the config's backend and check the savepoint it resumes.
+
+    Nothing is written, and a refused savepoint closes what was opened (exit 2).
+    """
+    prepared = preflight(config).prepare(config, parallelism=parallelism)
+    try:
+        check_savepoint(config.migrator_state, kind, prepared)
+    except BaseException:
+        prepared.close()
+        raise
+    return prepared
+
+
 def preflight(config: MigratorConfig) -> Backend:
     """Refuse what needs no connection nor Spark; return the backend that drives the run.
 
@@ -260,4 +274,4 @@ def executor_exception(text: str) -> str | None:
     return None
 
 
-__all__ = ["EXIT_INTERRUPTED", "JobRunner", "SplitLedger", "preflight", "translate_failure"]
+__all__ = ["EXIT_INTERRUPTED", "JobRunner", "SplitLedger", "open_run", "preflight", "translate_failure"]

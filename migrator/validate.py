@@ -22,7 +22,7 @@ from migrator.config import LoadedConfig, MigratorConfig, ValidationSettings
 from migrator.differences import DifferenceSink
 from migrator.errors import ConfigError
 from migrator.report.model import RangeResult, ValidationReport, merge, report_from_json, trim_examples
-from migrator.runner import JobRunner, SplitLedger, preflight
+from migrator.runner import JobRunner, SplitLedger, open_run
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -42,8 +42,7 @@ def validate(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Pa
     """
     config = loaded.model
     settings = require_validation(config)
-    backend = preflight(config)
-    prepared = backend.prepare(config, parallelism=spark.sparkContext.defaultParallelism, kind=VALIDATE)
+    prepared = open_run(config, parallelism=spark.sparkContext.defaultParallelism, kind=VALIDATE)
     sink = DifferenceSink(str(Path(differences).resolve())) if differences is not None else None
     try:
         for warning in prepared.warnings:

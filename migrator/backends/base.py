@@ -92,6 +92,14 @@ class Prepared(Protocol):
         """The compare task for these validation settings; the target must exist."""
         ...
 
+    def savepoint_problems(self, state: MigratorState) -> list[tuple[str, str]]:
+        """Why the resumed savepoint's finished work would mean something else in this run; empty when it fits.
+
+        The identity checks (kind, source, target) are the runner's; this is the backend's own part
+        (for CQL: the partitioner and the splitting of the ring).
+        """
+        ...
+
     def savepoint_fields(self, finished: Iterable[int]) -> dict[str, Any]:
         """Top-level savepoint keys recording every finished split (earlier runs' and ``finished``)."""
         ...
@@ -121,8 +129,8 @@ class Backend(Protocol):
         """Refuse, as config errors, what this backend cannot run; connects nowhere."""
         ...
 
-    def prepare(self, config: MigratorConfig, *, parallelism: int, kind: Kind) -> Prepared:
-        """Connect, read and check both sides, plan the work, check the savepoint; writes nothing."""
+    def prepare(self, config: MigratorConfig, *, parallelism: int) -> Prepared:
+        """Connect, read and check both sides, plan the work (minus the savepoint's); writes nothing."""
         ...
 
 
@@ -189,6 +197,13 @@ def savepoint_identity_problems(state: MigratorState | None, kind: Kind, source_
                          f"written for target {state.target_identity}, "
                          f"but the target is now {target_identity}; {SAVEPOINT_FIX}"))
     return problems
+
+
+def check_savepoint(state: MigratorState | None, kind: Kind, prepared: Prepared) -> None:
+    """Refuse (exit 2, before anything is written) a savepoint written for another job or that the backend rejects."""
+    if state is not None:
+        refuse_savepoint(savepoint_identity_problems(state, kind, prepared.source_identity, prepared.target_identity)
+                         + prepared.savepoint_problems(state))
 
 
 def refuse_savepoint(problems: list[tuple[str, str]]) -> None:

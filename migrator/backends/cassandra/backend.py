@@ -7,7 +7,7 @@ probed on the source at preparation, not assumed from the type name.
 
 from __future__ import annotations
 
-from migrator.backends.base import Capabilities, Kind
+from migrator.backends.base import Capabilities
 from migrator.backends.cassandra.prepare import CqlRun, prepare
 from migrator.config import MigratorConfig
 from migrator.errors import ConfigError
@@ -34,9 +34,9 @@ class CassandraBackend:
         if problems:
             raise ConfigError(problems)
 
-    def prepare(self, config: MigratorConfig, *, parallelism: int, kind: Kind) -> CqlRun:
+    def prepare(self, config: MigratorConfig, *, parallelism: int) -> CqlRun:
         """Connect to both clusters, read and check both tables, plan the token ranges."""
-        return prepare(config, parallelism=parallelism, kind=kind)
+        return prepare(config, parallelism=parallelism)
 
 
 BACKEND = CassandraBackend()

@@ -1,8 +1,9 @@
 """Driver-side preparation of a CQL -> CQL run, shared by ``check``, ``migrate`` and ``validate``.
 
-``prepare`` connects to both clusters, reads both schemas, checks they fit together, works out the
-ring splitting and what a savepoint says is already done, and refuses a savepoint that was written
-for another job, source, target or splitting. Nothing is written there. The ``CqlRun`` it returns is
+``prepare`` connects to both clusters, reads both schemas, checks they fit together, and works out
+the ring splitting and what a savepoint says is already done. Nothing is written there. Whether the
+savepoint may be resumed at all is checked next by the runner (``runner.open_run``), with this
+backend's own part in ``CqlRun.savepoint_problems``. The ``CqlRun`` it returns is
 the backend's ``Prepared`` run: it creates the target table (only when the copy task is asked for),
 and builds the executors' copy and compare plans.
 """
@@ -20,10 +21,7 @@ from cassandra import InvalidRequest
 from migrator.backends.base import (
     CompareTask,
     CopyTask,
-    Kind,
     WorkItem,
-    refuse_savepoint,
-    savepoint_identity_problems,
 )
 from migrator.backends.cassandra import cql, savepoint
 from migrator.backends.cassandra import schema as cschema
@@ -32,7 +30,7 @@ from migrator.backends.cassandra.compare_plan import Sides, build_compare_plan, 
 from migrator.backends.cassandra.connection import ConnectionSpec, connect, spec_from_settings
 from migrator.backends.cassandra.copier import copy_item
 from migrator.backends.cassandra.plan import CopyPlan, build_plan, copy_mode
-from migrator.config import CassandraSource, CassandraTarget, MigratorConfig, ValidationSettings
+from migrator.config import CassandraSource, CassandraTarget, MigratorConfig, MigratorState, ValidationSettings
 from migrator.differences import DifferenceSink
 from migrator.errors import ConfigError, RuntimeFailure, SavepointMismatch
 from migrator.planning import tokens
@@ -124,6 +122,10 @@ class CqlRun:
         return Sides(self.source_schema, self.target_schema, self.compat.mappings, self.renames, self.source,
                      self.target, self.source_spec, self.target_spec, self.partitioner.short_name,
                      self.collection_metadata)
+
+    def savepoint_problems(self, state: MigratorState) -> list[tuple[str, str]]:
+        """A savepoint written for another partitioner or another splitting of the ring."""
+        return savepoint.problems(state, self.partitioner, self.split_count, self.source.split_count, self.plan)
 
     def savepoint_fields(self, finished: Iterable[int]) -> dict[str, Any]:
         """``skipTokenRanges``: the savepoint's ranges plus the splits ``finished`` in this run."""
@@ -225,7 +227,7 @@ class CqlRun:
         return {name: tuple(zip(ut.field_names, ut.field_types, strict=True)) for name, ut in ks.user_types.items()}
 
 
-def prepare(config: MigratorConfig, *, parallelism: int, kind: Kind = "migrate") -> CqlRun:
+def prepare(config: MigratorConfig, *, parallelism: int) -> CqlRun:
     """Connect, read and check both sides; plan the ranges. Raises before anything is written."""
     s, t = config.source, config.target
     assert isinstance(s, CassandraSource) and isinstance(t, CassandraTarget), "backend_for checks the pair"
@@ -237,7 +239,7 @@ def prepare(config: MigratorConfig, *, parallelism: int, kind: Kind = "migrate")
         sessions.append(src)
         tgt = connect(tgt_spec)
         sessions.append(tgt)
-        run = _prepare(config, src, tgt, src_spec, tgt_spec, parallelism, kind)
+        run = _prepare(config, src, tgt, src_spec, tgt_spec, parallelism)
     except BaseException:
         for s in sessions:
             s.cluster.shutdown()
@@ -247,7 +249,7 @@ def prepare(config: MigratorConfig, *, parallelism: int, kind: Kind = "migrate")
 
 
 def _prepare(config: MigratorConfig, src: Any, tgt: Any, src_spec: ConnectionSpec, tgt_spec: ConnectionSpec,
-             parallelism: int, kind: Kind) -> CqlRun:
+             parallelism: int) -> CqlRun:
     s, t = config.source, config.target
     assert isinstance(s, CassandraSource) and isinstance(t, CassandraTarget)
     source_schema = cschema.read_schema(src, s.keyspace, s.table, role="source")
@@ -284,8 +286,6 @@ def _prepare(config: MigratorConfig, src: Any, tgt: Any, src_spec: ConnectionSpe
         raise SavepointMismatch([("skipTokenRanges", str(exc))]) from None
     source_identity = f"{src.cluster.metadata.cluster_name}/{s.keyspace}.{s.table}"
     target_identity = f"{tgt.cluster.metadata.cluster_name}/{t.keyspace}.{t.table}"
-    refuse_savepoint(savepoint_identity_problems(state, kind, source_identity, target_identity)
-                     + savepoint.problems(state, partitioner, splits, s.split_count, plan))
     return CqlRun(
         config=config, source_spec=src_spec, target_spec=tgt_spec, source_schema=source_schema,
         target_schema=target_schema, create_statements=create, compat=compat, partitioner=partitioner,
