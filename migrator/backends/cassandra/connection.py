@@ -14,6 +14,7 @@ import logging
 import os
 import ssl
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,16 +244,20 @@ def load_replication(session: Any, keyspace: str) -> bool:
     return keyspace in session.cluster.metadata.keyspaces
 
 
-_PREPARED: dict[tuple[int, str], Any] = {}
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def prepared(session: Any, cql: str) -> Any:
-    """Prepare once per session and statement text."""
-    key = (id(session), cql)
-    stmt = _PREPARED.get(key)
+    """Prepare once per session and statement text.
+
+    Keyed by the session itself (weakly), not its ``id``: a new session may reuse the id of a
+    collected one, and must never be handed a statement prepared on another cluster.
+    """
+    statements = _PREPARED.setdefault(session, {})
+    stmt = statements.get(cql)
     if stmt is None:
         stmt = session.prepare(cql)
-        _PREPARED[key] = stmt
+        statements[cql] = stmt
     return stmt
 
 

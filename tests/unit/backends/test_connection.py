@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
 
 import pytest
 
-from migrator.backends.cassandra.connection import ConnectionSpec, SslSpec, spec_from_settings
+from migrator.backends.cassandra.connection import ConnectionSpec, SslSpec, prepared, spec_from_settings
 from migrator.config import load_config
 from migrator.errors import EXIT_CONFIG, ConfigError
 
@@ -129,3 +130,32 @@ def test_java_key_store_for_client_auth_is_refused():
         spec_from_settings("source", config.model.source)
     assert [p[0] for p in caught.value.problems] == ["source.sslOptions.keyStoreType"]
     assert "cannot read a JKS key store" in caught.value.problems[0][1]
+
+
+class Preparing:
+    """Counts ``prepare`` calls; the statement is the text itself."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def prepare(self, text: str) -> str:
+        self.calls.append(text)
+        return f"prepared {text} on {id(self)}"
+
+
+def test_prepared_once_per_session_and_text_and_never_across_sessions():
+    first, second = Preparing(), Preparing()
+    assert prepared(first, "SELECT 1") is prepared(first, "SELECT 1")
+    prepared(first, "SELECT 2")
+    prepared(second, "SELECT 1")
+    assert (first.calls, second.calls) == (["SELECT 1", "SELECT 2"], ["SELECT 1"])
+
+
+def test_a_collected_session_leaves_nothing_for_a_new_one():
+    old = Preparing()
+    prepared(old, "SELECT 1")
+    del old
+    gc.collect()
+    new = Preparing()
+    prepared(new, "SELECT 1")
+    assert new.calls == ["SELECT 1"]  # prepared on its own cluster, even if it got the old one's id
