@@ -226,12 +226,13 @@ def _reporting(task: Callable[[WorkItem], Any], accumulator: Any) -> Callable[[I
     return run
 
 
-def open_run(config: MigratorConfig, *, parallelism: int, kind: Kind) -> Prepared:
+def open_run(config: MigratorConfig, *, parallelism: int, kind: Kind, backend: Backend | None = None) -> Prepared:
     """Prepare a run of ``kind`` with the config's backend and check the savepoint it resumes.
 
     Nothing is written, and a refused savepoint closes what was opened (exit 2).
     """
-    prepared = preflight(config).prepare(config, parallelism=parallelism)
+    backend = backend or preflight(config)
+    prepared = backend.prepare(config, parallelism=parallelism)
     try:
         check_savepoint(config.migrator_state, kind, prepared)
     except BaseException:

@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migrator.backends.base import VALIDATE, Prepared
+from migrator.backends.base import VALIDATE, Backend, Prepared
 from migrator.config import LoadedConfig, MigratorConfig, ValidationSettings
 from migrator.differences import DifferenceSink
 from migrator.errors import ConfigError
 from migrator.report.model import RangeResult, ValidationReport, merge, report_from_json, trim_examples
-from migrator.runner import JobRunner, SplitLedger, open_run
+from migrator.runner import JobRunner, SplitLedger, open_run, preflight
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -42,7 +42,9 @@ def validate(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Pa
     """
     config = loaded.model
     settings = require_validation(config)
-    prepared = open_run(config, parallelism=spark.sparkContext.defaultParallelism, kind=VALIDATE)
+    backend = preflight(config)
+    require_repairs(settings, backend)
+    prepared = open_run(config, parallelism=spark.sparkContext.defaultParallelism, kind=VALIDATE, backend=backend)
     sink = DifferenceSink(str(Path(differences).resolve())) if differences is not None else None
     try:
         for warning in prepared.warnings:
@@ -81,6 +83,13 @@ def require_validation(config: MigratorConfig) -> ValidationSettings:
     if config.validation is None:
         raise ConfigError([("validation", VALIDATION_EXAMPLE)])
     return config.validation
+
+
+def require_repairs(settings: ValidationSettings, backend: Backend) -> None:
+    """Refuse repair switches the backend cannot honour (exit 2), before anything is read or written."""
+    if settings.repair_keys and not backend.capabilities.repairs:
+        raise ConfigError([(f"validation.{key}", f"{backend.name} cannot repair while validating yet; set it to false "
+                            "and copy the differences with migrate") for key in settings.repair_keys])
 
 
 def _source_rows(result: RangeResult) -> int:

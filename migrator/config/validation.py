@@ -57,6 +57,13 @@ class ValidationSettings(ConfigModel):
     copy_differing_rows: bool = Field(default=False, alias="copyDifferingRows")
     delete_extra_rows: bool = Field(default=False, alias="deleteExtraRows")
 
+    @property
+    def repair_keys(self) -> list[str]:
+        """The repair switches that are on (``copyMissingRows``, ``copyDifferingRows``, ``deleteExtraRows``)."""
+        switches = (("copyMissingRows", self.copy_missing_rows), ("copyDifferingRows", self.copy_differing_rows),
+                    ("deleteExtraRows", self.delete_extra_rows))
+        return [key for key, on in switches if on]
+
     def rule_problems(self) -> Iterator[Problem]:
         """Lists of column names (hashColumns, ignoreColumns): no blank names, no duplicates."""
         seen: set[str] = set()

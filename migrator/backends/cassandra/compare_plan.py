@@ -151,11 +151,6 @@ def compare_settings(v: ValidationSettings) -> CompareSettings:
     )
 
 
-def repairs_wanted(v: ValidationSettings) -> bool:
-    """Whether the validation block asks for any repair."""
-    return v.copy_missing_rows or v.copy_differing_rows or v.delete_extra_rows
-
-
 def repair_plan(plan: CopyPlan, v: ValidationSettings, target: CassandraTarget) -> CopyPlan:
     """The copy plan repairs write with; the timestamp follows ``repairWritetimeStrategy``."""
     strategy = v.repair_writetime_strategy

@@ -26,7 +26,7 @@ from migrator.backends.base import (
 from migrator.backends.cassandra import cql, savepoint
 from migrator.backends.cassandra import schema as cschema
 from migrator.backends.cassandra.compare import compare_item
-from migrator.backends.cassandra.compare_plan import Sides, build_compare_plan, repair_plan, repairs_wanted
+from migrator.backends.cassandra.compare_plan import Sides, build_compare_plan, repair_plan
 from migrator.backends.cassandra.connection import ConnectionSpec, connect, spec_from_settings
 from migrator.backends.cassandra.copier import copy_item
 from migrator.backends.cassandra.plan import CopyPlan, build_plan, copy_mode
@@ -112,7 +112,7 @@ class CqlRun:
         if self.target_schema is None:
             t = self.target
             raise RuntimeFailure(f"the target table {t.keyspace}.{t.table} does not exist: nothing to validate")
-        repair = repair_plan(self.copy_plan(), settings, self.target) if repairs_wanted(settings) else None
+        repair = repair_plan(self.copy_plan(), settings, self.target) if settings.repair_keys else None
         plan = build_compare_plan(self.sides(), settings, self.source_user_types(), repair)
         return functools.partial(compare_item, plan, sink)
 
