@@ -34,6 +34,7 @@ SHAPES = {
         "(id bigint PRIMARY KEY, tags set<text>, attrs map<text, int>, nums frozen<list<int>>, label text)",
         ("id", "tags", "attrs", "nums", "label"),
     ),
+    "lists": Shape("lists", "(id bigint PRIMARY KEY, l list<text>, v text)", ("id", "l", "v")),
 }
 
 
@@ -50,4 +51,8 @@ def _collections(i: int, rnd: random.Random) -> tuple[Any, ...]:
             [rnd.randint(0, 99) for _ in range(4)], f"label-{i}")
 
 
-ROW_MAKERS = {"narrow": _narrow, "wide": _wide, "collections": _collections}
+def _lists(i: int, rnd: random.Random) -> tuple[Any, ...]:
+    return (i, [f"e{i}-{k}-{rnd.getrandbits(16):04x}" for k in range(3)], f"value-{i}")
+
+
+ROW_MAKERS = {"narrow": _narrow, "wide": _wide, "collections": _collections, "lists": _lists}

@@ -67,6 +67,7 @@ class CopyPlan:
     target_keyspace: str = ""  # unquoted, for token-aware routing and grouping writes by replica
     batch_rows: int = 1  # statements per unlogged batch (1 = no batching); see ``batches``
     batch_bytes: int = DEFAULT_BATCH_BYTES
+    target_fresh: bool = False  # the target table was created by this run: it holds no row yet
 
     @property
     def key_names(self) -> list[str]:
@@ -103,6 +104,7 @@ def build_plan(
     user_type_fields: dict[str, tuple[str, ...]],
     batch_rows: int = 1,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
+    target_fresh: bool = False,
 ) -> CopyPlan:
     """Lay out the scan's selectors and each cell's positions for the chosen mode."""
     by_source = {m.source.name: m for m in mappings}
@@ -163,4 +165,5 @@ def build_plan(
         target_keyspace=target.keyspace,
         batch_rows=batch_rows,
         batch_bytes=batch_bytes,
+        target_fresh=target_fresh,
     )

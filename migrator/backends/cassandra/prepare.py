@@ -58,6 +58,7 @@ class CqlRun:
     warnings: list[str] = field(default_factory=list)
     sessions: list[Any] = field(default_factory=list)
     savepoint_note: str = savepoint.NOTE
+    created_target: bool = False  # ensure_target created the table: it holds no row yet
 
     @property
     def source(self) -> CassandraSource:
@@ -187,6 +188,7 @@ class CqlRun:
             raise RuntimeFailure(f"created {t.keyspace}.{t.table} on the target but cannot see it")
         self.target_schema = created
         self.compat = cschema.require_compatible(self.source_schema, created, self.renames)
+        self.created_target = True
 
     def copy_plan(self) -> CopyPlan:
         """The executors' copy plan; the target table must exist by now."""
@@ -210,6 +212,7 @@ class CqlRun:
             user_type_fields=self.target_user_type_fields(),
             batch_rows=tgt.batch_rows,
             batch_bytes=tgt.batch_bytes,
+            target_fresh=self.created_target,
         )
 
     def target_user_type_fields(self) -> dict[str, tuple[str, ...]]:

@@ -9,9 +9,19 @@ lists through WRITETIME()/TTL()):
   tombstone is written and re-running is harmless (same element, same timestamp);
 * UDT fields are set one by one with ``c.f = ?``;
 * list elements get their position from a server-generated time UUID at write time, so appending
-  twice would duplicate them. A list is therefore first compared with the target's: equal lists are
-  left alone, an empty target list gets the runs of elements appended in order, and a different
-  non-empty one is replaced as a whole with the newest element timestamp (counted as a conflict).
+  twice would duplicate them. Each run of elements sharing (writetime, ttl) is one append; the
+  runs of one list are sent in order, one wave per run across the whole page (the first runs of
+  every row, then, once acknowledged, the second runs...), so rows never wait for each other.
+
+  Whether the target may already hold part of a list decides what is read first:
+
+  - a target table created by this run, on a task's first attempt, holds nothing: lists are
+    appended without reading the target;
+  - otherwise (a resume, a retried task, an existing table) the target's lists of the whole page
+    are read first, concurrently, and each is compared with the source's: an equal list is left
+    alone, a list holding the first runs of the source's (a range cut short) gets the remaining
+    runs, and any other non-empty list is replaced whole with the newest element timestamp
+    (counted as a conflict). Retries and resumes therefore never duplicate an element.
 
 The remaining TTL is read at scan time, so the target's expiry is later by the time between
 reading a page and writing it. A remaining TTL of 0 seconds is written as 1 (0 would mean "never").
@@ -22,7 +32,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from cassandra.concurrent import execute_concurrent
 from cassandra.query import UNSET_VALUE
+from pyspark import TaskContext
 
 from migrator.backends.cassandra import cql, raw
 from migrator.backends.cassandra.plan import CellSpec, CopyPlan
@@ -69,6 +81,29 @@ def runs_by_metadata(entries: Sequence[Any], stamps: Sequence[int | None],
     return runs
 
 
+def first_attempt() -> bool:
+    """Whether this Spark task runs for the first time (never outside Spark, where nobody can tell).
+
+    The copy's result stage reads no shuffle, so Spark never re-attempts the stage itself, and
+    speculation is off (``migrator.spark``): a range is written twice in one run only by a retried task.
+    """
+    ctx = TaskContext.get()
+    return ctx is not None and ctx.attemptNumber() == 0
+
+
+def runs_already_written(have: Sequence[bytes | None], runs: Sequence[tuple[list[Any], Group]]) -> int | None:
+    """How many leading runs ``have`` holds exactly (a list cut short between runs); None if it holds anything else."""
+    count = elements = 0
+    for run, _ in runs:
+        if elements == len(have):
+            return count
+        if list(have[elements : elements + len(run)]) != run:
+            return None
+        elements += len(run)
+        count += 1
+    return count if elements == len(have) else None
+
+
 class PreserveWriter(RowWriter):
     """Writes each cell with its source WRITETIME and remaining TTL (see the module docstring)."""
 
@@ -89,6 +124,11 @@ class PreserveWriter(RowWriter):
         self.marker = self.prepare(cql.insert(table, plan.key_names))
         self.list_conflicts = 0
         self._stmts: dict[tuple[str, str, bool], Any] = {}
+        self.lists = [c for c in self.multi if c.multicell == "list"]
+        # a table this run created holds nothing yet, unless this task already ran once
+        self.read_lists = bool(self.lists) and not (plan.target_fresh and first_attempt())
+        self._current: dict[tuple[str, tuple[Any, ...]], bytes | None] = {}  # the page's target lists
+        self._waves: list[list[tuple[Any, list[Any], bytes]]] = []  # later runs of lists, by run number
 
     # --- statements per collection column ---
 
@@ -109,9 +149,56 @@ class PreserveWriter(RowWriter):
             else:  # op is a UDT field name
                 field = f"{col}.{cql.quote(op)}"
                 text = cql.update(self.plan.target_table, [f"{field} = ?"], where, ttl="?", timestamp="?")
-            stmt = self.prepare(text)
+            # appending to a list twice duplicates the elements: never retried blindly
+            stmt = self.prepare(text, idempotent=not (op == "add" and cell.multicell == "list"))
             self._stmts[key] = stmt
         return stmt
+
+    # --- pages ---
+
+    def write_page(self, rows: list[Any]) -> None:
+        """Read the page's target lists if they may hold anything, write every row, then the later list runs."""
+        if self.read_lists:
+            self._current = self._read_lists(rows)
+        try:
+            for row in rows:
+                self.write_row(row)
+        finally:
+            self._current = {}
+        self._send_waves()
+        self.rows_read += len(rows)
+
+    def finish(self) -> None:
+        """Send the later list runs still waiting, then wait until every write was acknowledged."""
+        self._send_waves()
+        super().finish()
+
+    def _read_lists(self, rows: list[Any]) -> dict[tuple[str, tuple[Any, ...]], bytes | None]:
+        """The target's lists for the page's rows, read concurrently (one request per row and list)."""
+        wanted: dict[tuple[str, tuple[Any, ...]], Any] = {}
+        for row in rows:
+            static_only = self.static_only(row)
+            for cell in self.lists:
+                if row[cell.value] is not None and (cell.static or not static_only):
+                    key = tuple(self.keys(row, partition_only=cell.static))
+                    wanted.setdefault((cell.target, key), (self._stmt(cell, "read"), key))
+        results = execute_concurrent(
+            self.session, [(raw.bind_raw(stmt, list(key)), None) for stmt, key in wanted.values()],
+            concurrency=self.plan.max_in_flight, raise_on_first_error=True,
+        )
+        current = {}
+        for name, (_, result) in zip(wanted, results, strict=True):
+            found = result.one() if result else None
+            current[name] = found[0] if found else None
+        return current
+
+    def _send_waves(self) -> None:
+        """Each later run of the lists, once the runs before it were acknowledged (list order is arrival order)."""
+        for wave in self._waves:
+            self.batcher.drain()
+            for stmt, values, routing in wave:
+                self.batcher.add(stmt, values, routing)
+        self._waves = []
 
     # --- rows ---
 
@@ -179,23 +266,34 @@ class PreserveWriter(RowWriter):
 
     def _write_list(self, cell: CellSpec, value: bytes, entries: list[list[Any]], stamps: list[int | None],
                     ttls: list[int], key: list[Any]) -> bool:
-        current = self.session.execute(raw.bind_raw(self._stmt(cell, "read"), list(key))).one()
-        have = current[0] if current else None
-        if have is not None and raw.split_elements(have) == [e[0] for e in entries]:
-            return True
-        if have is not None:  # someone else's list is there: replace it whole
-            self.list_conflicts += 1
-            newest = max((s for s in stamps if s is not None), default=None)
-            self._execute_meta(self._stmt(cell, "set"), min(ttls) if ttls else 0, newest, [value, *key])
-            return True
-        for run, meta in runs_by_metadata([e[0] for e in entries], stamps, ttls):
-            self._append_run(cell, run, meta, key)
+        runs = runs_by_metadata([e[0] for e in entries], stamps, ttls)
+        have = self._target_list(cell, key) if self.read_lists else None
+        if have is not None:
+            done = runs_already_written(raw.split_elements(have), runs)
+            if done is None:  # someone else's list is there: replace it whole
+                self.list_conflicts += 1
+                newest = max((s for s in stamps if s is not None), default=None)
+                self._execute_meta(self._stmt(cell, "set"), min(ttls) if ttls else 0, newest, [value, *key])
+                return True
+            runs = runs[done:]
+        append = self._stmt(cell, "add")
+        for i, (run, (ts, ttl)) in enumerate(runs):
+            values = [*self._meta(ttl, ts), raw.join_elements(run, len(run)), *key]
+            if i == 0:
+                self.send(append, values)
+            else:
+                while len(self._waves) < i:
+                    self._waves.append([])
+                self._waves[i - 1].append((append, values, self._routing_key))
         return True
 
-    def _append_run(self, cell: CellSpec, run: list[bytes], meta: Group, key: list[Any]) -> None:
-        ts, ttl = meta
-        # synchronous on purpose: list order is the order in which the appends reach the server
-        self._execute_meta(self._stmt(cell, "add"), ttl, ts, [raw.join_elements(run, len(run)), *key])
+    def _target_list(self, cell: CellSpec, key: list[Any]) -> bytes | None:
+        """The target's list for this row: from the page's reads, else read now (a row written on its own)."""
+        name = (cell.target, tuple(key))
+        if name in self._current:
+            return self._current[name]
+        found = self.session.execute(raw.bind_raw(self._stmt(cell, "read"), list(key))).one()
+        return found[0] if found else None
 
     def _meta(self, ttl: int, ts: int | None) -> list[Any]:
         return [raw.encode_int(ttl), raw.encode_bigint(ts) if ts is not None else UNSET_VALUE]

@@ -23,6 +23,7 @@ from cassandra import ConsistencyLevel, InvalidRequest
 from cassandra.query import UNSET_VALUE as U
 from cassandra.query import PreparedStatement
 
+from migrator.backends.cassandra import preserve
 from migrator.backends.cassandra.connection import ConnectionSpec
 from migrator.backends.cassandra.copier import make_writer
 from migrator.backends.cassandra.plan import COUNTER, PLAIN, PRESERVE, CopyPlan, build_plan
@@ -80,6 +81,7 @@ class RecordingSession:
         self.log: list[tuple[str, str, list[Any]]] = []  # (how, text, values)
         self.statements: list[Any] = []
         self.completed = 0
+        self.acked_before: list[int] = []  # per logged statement: how many had completed when it was sent
 
     def prepare(self, text: str) -> PreparedStatement:
         self.prepared.append(text)
@@ -90,6 +92,7 @@ class RecordingSession:
         with self.lock:
             self.log.append((how, text, list(statement.values)))
             self.statements.append(statement)
+            self.acked_before.append(self.completed)
         if text.startswith("SELECT"):
             row = self.target.get(tuple(statement.values))
             return Rows([] if row is None else [row])
@@ -335,21 +338,64 @@ def test_preserve_a_list_equal_to_the_target_list_is_not_written():
     plan, session = plan_for(MULTI, preserve=True), RecordingSession(target={(i32(1),): (value,)})
     w = writer(plan, session)
     w.write_page([row(plan, 1, l=(value, [1, 2], [None, None]))])
-    assert session.log == [("sync", READ_L, [i32(1)])]
+    assert session.log == [("async", READ_L, [i32(1)])]
     assert w.list_conflicts == 0
 
 
-def test_preserve_a_list_missing_from_the_target_is_appended_run_by_run_in_order_synchronously():
+def test_preserve_the_page_s_target_lists_are_read_together_before_any_write():
     plan, session = plan_for(MULTI, preserve=True), RecordingSession()
+    writer(plan, session).write_page([row(plan, k, l=(coll([b"x"]), [1], [None])) for k in (1, 2, 3)])
+    assert [(how, text) for how, text, _ in session.log[:3]] == [("async", READ_L)] * 3
+    assert [values for _, _, values in session.log[:3]] == [[i32(1)], [i32(2)], [i32(3)]]
+    assert session.writes == [(APPEND_L, [i32(0), i64(1), coll([b"x"]), i32(k)]) for k in (1, 2, 3)]
+
+
+def test_preserve_list_runs_are_appended_in_order_each_once_the_runs_before_it_were_acknowledged():
+    plan, session = plan_for(MULTI, preserve=True), RecordingSession(delay=0.05)
     w = writer(plan, session)
-    w.write_page([row(plan, 1, l=(coll([b"x", b"y", b"z", b"w"]), [1, 1, 2, 1], [None, None, 60, None]))])
+    w.write_page([row(plan, 1, l=(coll([b"x", b"y", b"z", b"w"]), [1, 1, 2, 1], [None, None, 60, None])),
+                  row(plan, 2, l=(coll([b"v"]), [5], [None]))])
+    w.finish()
     assert session.log == [
-        ("sync", READ_L, [i32(1)]),
-        ("sync", APPEND_L, [i32(0), i64(1), coll([b"x", b"y"]), i32(1)]),
-        ("sync", APPEND_L, [i32(60), i64(2), coll([b"z"]), i32(1)]),
-        ("sync", APPEND_L, [i32(0), i64(1), coll([b"w"]), i32(1)]),
+        ("async", READ_L, [i32(1)]),
+        ("async", READ_L, [i32(2)]),
+        ("async", APPEND_L, [i32(0), i64(1), coll([b"x", b"y"]), i32(1)]),
+        ("async", APPEND_L, [i32(0), i64(5), coll([b"v"]), i32(2)]),  # row 2 does not wait for row 1
+        ("async", APPEND_L, [i32(60), i64(2), coll([b"z"]), i32(1)]),
+        ("async", APPEND_L, [i32(0), i64(1), coll([b"w"]), i32(1)]),
     ]
+    assert session.acked_before[4:] == [4, 5]  # each later run after everything before it was acknowledged
     assert w.list_conflicts == 0
+
+
+def test_preserve_a_list_cut_short_between_runs_gets_only_the_remaining_runs():
+    plan = plan_for(MULTI, preserve=True)
+    session = RecordingSession(target={(i32(1),): (coll([b"x", b"y"]),)})  # the first run landed, then a kill
+    w = writer(plan, session)
+    w.write_page([row(plan, 1, l=(coll([b"x", b"y", b"z"]), [1, 1, 2], [None, None, None]))])
+    assert session.writes == [(APPEND_L, [i32(0), i64(2), coll([b"z"]), i32(1)])]
+    assert w.list_conflicts == 0
+
+
+def test_preserve_a_fresh_target_on_a_first_attempt_is_not_read(monkeypatch):
+    monkeypatch.setattr(preserve, "first_attempt", lambda: True)
+    plan, session = plan_for(MULTI, preserve=True, target_fresh=True), RecordingSession()
+    writer(plan, session).write_page([row(plan, 1, l=(coll([b"x"]), [1], [None]))])
+    assert session.log == [("async", APPEND_L, [i32(0), i64(1), coll([b"x"]), i32(1)])]
+
+
+def test_preserve_a_fresh_target_is_read_on_a_retried_task(monkeypatch):
+    monkeypatch.setattr(preserve, "first_attempt", lambda: False)
+    plan, session = plan_for(MULTI, preserve=True, target_fresh=True), RecordingSession()
+    writer(plan, session).write_page([row(plan, 1, l=(coll([b"x"]), [1], [None]))])
+    assert [text for _, text, _ in session.log] == [READ_L, APPEND_L]
+
+
+def test_preserve_list_appends_are_never_retried_blindly():
+    plan, session = plan_for(MULTI, preserve=True), RecordingSession()
+    writer(plan, session).write_page([row(plan, 1, l=(coll([b"x"]), [1], [None]))])
+    append = next(s for s in session.statements if s.prepared_statement.query_string == APPEND_L)
+    assert append.is_idempotent is False
 
 
 def test_preserve_a_different_target_list_is_replaced_whole_with_the_newest_element_timestamp():
@@ -357,10 +403,19 @@ def test_preserve_a_different_target_list_is_replaced_whole_with_the_newest_elem
     w, value = writer(plan, session), coll([b"x", b"y"])
     w.write_page([row(plan, 1, l=(value, [1, 3], [100, 100]))])
     assert session.log == [
-        ("sync", READ_L, [i32(1)]),
+        ("async", READ_L, [i32(1)]),
         ("sync", m_update('"l" = ?'), [i32(100), i64(3), value, i32(1)]),
     ]
     assert w.list_conflicts == 1
+
+
+@pytest.mark.parametrize(("have", "expected"), [
+    ([], 0), ([b"x", b"y"], 1), ([b"x", b"y", b"z"], 2), ([b"x", b"y", b"z", b"w"], 3),
+    ([b"x"], None), ([b"y", b"x"], None), ([b"x", b"y", b"z", b"w", b"v"], None), ([b"q"], None),
+])
+def test_runs_already_written_counts_whole_leading_runs_only(have, expected):
+    runs = [([b"x", b"y"], (1, 0)), ([b"z"], (2, 60)), ([b"w"], (1, 0))]
+    assert preserve.runs_already_written(have, runs) == expected
 
 
 def test_preserve_timestamp_override_replaces_every_writetime():
