@@ -9,8 +9,10 @@ here is only a way to send many independent, idempotent writes in one request, n
   so the coordinator (chosen by the first row's token) is a replica of every row it receives;
 * a batch closes at ``max_rows`` statements or about ``max_bytes`` of values, whichever comes
   first, well below Cassandra's default ``batch_size_fail_threshold`` (50 KiB);
-* a batch is retried whole, which is safe because every statement in it is idempotent; a
-  statement that is not (counters, list appends) is never batched.
+* a batch of idempotent statements is retried whole, which is safe. Counter updates are never
+  batched (they cannot share a batch with other writes). A list append may share a batch when its
+  writer says so (``batchable``); its batch is then never retried blindly: a failure fails the
+  range, and the retried range reads the target's lists first (see ``preserve``).
 
 ``max_rows`` = 1 turns batching off: each statement is sent by itself.
 """
@@ -80,10 +82,15 @@ class Batcher:
         self._bytes = 0
         self._group: Hashable = None
         self._first: tuple[Any, bytes] | None = None  # the first statement and its routing key
+        self._idempotent = True  # whether every queued statement is (a batch is retried only then)
 
-    def add(self, statement: Any, values: list[Any], routing_key: bytes) -> None:
-        """Queue one bound prepared statement (values already serialized) for the partition ``routing_key``."""
-        if self.groups is None or not statement.is_idempotent:
+    def add(self, statement: Any, values: list[Any], routing_key: bytes, *, batchable: bool | None = None) -> None:
+        """Queue one bound prepared statement (values already serialized) for the partition ``routing_key``.
+
+        ``batchable`` defaults to the statement's idempotence. A statement that is not idempotent but
+        may share a batch (a list append) makes its batch not idempotent: never retried blindly.
+        """
+        if self.groups is None or not (statement.is_idempotent if batchable is None else batchable):
             self.window.submit(bind_raw(statement, values))
             return
         size = sum(len(v) + CELL_OVERHEAD for v in values if isinstance(v, bytes))
@@ -93,6 +100,7 @@ class Batcher:
         if not self._items:
             self._group, self._first = group, (statement, routing_key)
         self._items.append((True, statement.query_id, values))
+        self._idempotent = self._idempotent and bool(statement.is_idempotent)
         self._bytes += size
         if len(self._items) >= self.max_rows:
             self.flush()
@@ -110,10 +118,10 @@ class Batcher:
             batch._statements_and_parameters = self._items  # values are serialized already: no re-binding
             batch.routing_key = routing_key
             batch.keyspace = self.keyspace
-            batch.is_idempotent = True
+            batch.is_idempotent = self._idempotent
             self.window.submit(batch)
             self.batches += 1
-        self._items, self._bytes, self._first = [], 0, None
+        self._items, self._bytes, self._first, self._idempotent = [], 0, None, True
 
     def drain(self) -> None:
         """Send what is queued and wait until every write was acknowledged; raise if one failed."""

@@ -197,7 +197,7 @@ class PreserveWriter(RowWriter):
         for wave in self._waves:
             self.batcher.drain()
             for stmt, values, routing in wave:
-                self.batcher.add(stmt, values, routing)
+                self.batcher.add(stmt, values, routing, batchable=True)
         self._waves = []
 
     # --- rows ---
@@ -280,7 +280,7 @@ class PreserveWriter(RowWriter):
         for i, (run, (ts, ttl)) in enumerate(runs):
             values = [*self._meta(ttl, ts), raw.join_elements(run, len(run)), *key]
             if i == 0:
-                self.send(append, values)
+                self.send(append, values, batchable=True)
             else:
                 while len(self._waves) < i:
                     self._waves.append([])

@@ -47,9 +47,9 @@ class RowWriter:
         stmt.is_idempotent = idempotent
         return stmt
 
-    def send(self, statement: Any, values: list[Any]) -> None:
+    def send(self, statement: Any, values: list[Any], *, batchable: bool | None = None) -> None:
         """Queue a write of the current row's partition (batched with its replica neighbours)."""
-        self.batcher.add(statement, values, self._routing_key)
+        self.batcher.add(statement, values, self._routing_key, batchable=batchable)
 
     def new_partition(self, row: Sequence[Any]) -> bool:
         """True on the first row of each partition (static cells are written once per partition).

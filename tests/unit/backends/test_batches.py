@@ -136,6 +136,22 @@ def test_non_idempotent_statements_and_max_rows_one_are_sent_alone() -> None:
     assert b.groups is None
 
 
+def test_a_batchable_non_idempotent_statement_makes_its_batch_not_retryable() -> None:
+    b, window = batcher(Ring([0], [["a"]]), max_rows=3)
+    b.add(statement(), values(1), b"k")
+    b.add(statement(b"append", idempotent=False), values(2), b"k", batchable=True)
+    b.add(statement(), values(3), b"k")  # closes the first batch (max_rows)
+    b.add(statement(), values(4), b"k")
+    b.add(statement(), values(5), b"k")
+    b.drain()
+    assert [len(s._statements_and_parameters) for s in window.sent] == [3, 2]
+    assert [s.is_idempotent for s in window.sent] == [False, True]  # the next batch is idempotent again
+    b, window = batcher(Ring([0], [["a"]]), max_rows=3)
+    b.add(statement(idempotent=False), values(1), b"k", batchable=False)
+    b.add(statement(), values(2), b"k", batchable=False)  # an idempotent statement told to go alone
+    assert [type(s) for s in window.sent] == [BoundStatement] * 2
+
+
 def test_without_a_token_map_everything_is_one_group() -> None:
     b, window = batcher(None, max_rows=10)
     for i in range(4):
