@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from migrator.backends.base import MIGRATE, VALIDATE
     from migrator.config import load_config
     from migrator.runner import open_run
+    from migrator.validate import require_validation
 
     env = require_services("bench.profile")
     with tempfile.TemporaryDirectory() as tmp:
@@ -38,9 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         work = copying.pending()[: args.ranges]
         copying.close()
         check_cfg = load_config(config_text(env, args.table, args.splits, tmp))
-        assert check_cfg.model.validation is not None
         comparing = open_run(check_cfg.model, parallelism=2, kind=VALIDATE)
-        compare = comparing.compare_task(check_cfg.model.validation)
+        compare = comparing.compare_task(require_validation(check_cfg.model))
         comparing.close()
     for name, run in (
         ("migrate", lambda: [copy(w) for w in work]),

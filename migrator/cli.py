@@ -218,12 +218,10 @@ def _validate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, st
     from rich.console import Console
 
     from migrator.report.render import console_summary, write_report
-    from migrator.runner import preflight
     from migrator.spark import create_session
-    from migrator.validate import require_validation, validate
+    from migrator.validate import validate, validation_preflight
 
-    preflight(loaded.model)
-    require_validation(loaded.model)
+    validation_preflight(loaded.model)  # fail on usage before paying for a Spark start
     spark = create_session(args.master, conf)
     try:
         report = validate(loaded, spark, differences=args.differences)

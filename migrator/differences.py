@@ -21,14 +21,12 @@ import contextlib
 import dataclasses
 import json
 import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
-from migrator.files import fsync_directory
+from migrator.files import atomic_file
 from migrator.report.model import Example
 from migrator.report.view import json_safe
 
@@ -52,14 +50,12 @@ def split_file(directory: str | os.PathLike[str], index: int) -> Path:
 
 
 class DifferenceWriter:
-    """Writes one split's differences; use ``open`` (a context manager that publishes on success)."""
+    """Writes one split's differences into an open atomic file; get one with ``open``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, handle: IO[str]) -> None:
         self.path = path
         self.count = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        self._handle: IO[str] | None = open(self._temp, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
+        self._handle = handle
 
     @classmethod
     @contextlib.contextmanager
@@ -68,35 +64,15 @@ class DifferenceWriter:
         if sink is None:
             yield None
             return
-        writer = cls(split_file(sink.directory, index))
-        with writer:
-            yield writer
+        path = split_file(sink.directory, index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as handle:
+            yield cls(path, handle)
 
     def write(self, example: Example) -> None:
         """Append one difference."""
-        assert self._handle is not None, "the writer is closed"
         self._handle.write(json.dumps(json_safe(dataclasses.asdict(example)), ensure_ascii=False) + "\n")
         self.count += 1
-
-    def __enter__(self) -> DifferenceWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        handle, self._handle = self._handle, None
-        if handle is None:
-            return
-        try:
-            if kind is None:
-                handle.flush()
-                os.fsync(handle.fileno())
-            handle.close()
-            if kind is None:
-                os.replace(self._temp, self.path)
-                fsync_directory(self.path.parent)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(self._temp)
 
 
 def read_differences(directory: str | os.PathLike[str]) -> Iterator[Example]:

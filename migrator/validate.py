@@ -41,9 +41,7 @@ def validate(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Pa
     receives every difference found, one JSON-lines file per split.
     """
     config = loaded.model
-    settings = require_validation(config)
-    backend = preflight(config)
-    require_repairs(settings, backend)
+    settings, backend = validation_preflight(config)
     prepared = open_run(config, parallelism=spark.sparkContext.defaultParallelism, kind=VALIDATE, backend=backend)
     sink = DifferenceSink(str(Path(differences).resolve())) if differences is not None else None
     try:
@@ -76,6 +74,17 @@ def validate(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Pa
     report = partial()
     report.seconds = prior.seconds + time.monotonic() - started
     return report
+
+
+def validation_preflight(config: MigratorConfig) -> tuple[ValidationSettings, Backend]:
+    """Refuse what ``validate`` cannot run before connecting or starting Spark; return settings and backend.
+
+    Checked: the pair, the validation block, repair switches the backend cannot honour.
+    """
+    backend = preflight(config)
+    settings = require_validation(config)
+    require_repairs(settings, backend)
+    return settings, backend
 
 
 def require_validation(config: MigratorConfig) -> ValidationSettings:

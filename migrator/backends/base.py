@@ -154,7 +154,7 @@ def backend_for(config: MigratorConfig) -> Backend:
     source, target = config.source, config.target
     source_ok = available(source.backend)
     backend = load_backend(source.backend) if source_ok else None
-    if backend is None or target.backend not in backend.writes_to or not available(target.backend):
+    if backend is None or target.backend not in backend.writes_to:
         raise ConfigError([(
             "target.type" if source_ok else "source.type",
             f"migrating from {source.type!r} to {target.type!r} is not supported by this version yet; "

@@ -48,6 +48,16 @@ def _wait_for_partial_savepoint(directory: Path, proc, timeout: float = 240) -> 
     raise AssertionError("no savepoint with partial progress appeared")
 
 
+def _kill_part_way(config: Path, savepoints: Path) -> None:
+    """Start a slowed migration and SIGKILL it once a savepoint shows some, not all, ranges finished."""
+    proc = popen_cli("migrate", "--config", str(config), env=SLOW)
+    try:
+        _wait_for_partial_savepoint(savepoints, proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+
+
 @pytest.mark.parametrize("counters", [False, True], ids=["rows", "counters"])
 def test_sigkill_then_resume_from_newest_savepoint(source, target, raw_sessions, make_config, tmp_path, counters):
     table = "resume_counters" if counters else "resume_rows"
@@ -57,12 +67,7 @@ def test_sigkill_then_resume_from_newest_savepoint(source, target, raw_sessions,
     _fill(source, table, counters)
     config = make_config(table, source={"splitCount": SPLITS, "preserveTimestamps": not counters},
                          top={"savepoints": {"path": str(tmp_path / "sp"), "intervalSeconds": 1}})
-    proc = popen_cli("migrate", "--config", str(config), env=SLOW)
-    try:
-        _wait_for_partial_savepoint(tmp_path / "sp", proc)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
+    _kill_part_way(config, tmp_path / "sp")
     copied = target.execute(f"SELECT count(*) FROM {TARGET_KS}.{table}").one()[0]
     assert 0 < copied < PARTITIONS * ROWS_PER_PARTITION
 
@@ -103,12 +108,7 @@ def test_sigkill_then_resume_a_list_table_in_preserve_mode(source, target, raw_s
     _fill_lists(source, table)
     config = make_config(table, source={"splitCount": SPLITS, "preserveTimestamps": True},
                          top={"savepoints": {"path": str(tmp_path / "sp"), "intervalSeconds": 1}})
-    proc = popen_cli("migrate", "--config", str(config), env=SLOW)
-    try:
-        _wait_for_partial_savepoint(tmp_path / "sp", proc)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
+    _kill_part_way(config, tmp_path / "sp")
     copied = target.execute(f"SELECT count(*) FROM {TARGET_KS}.{table}").one()[0]
     assert 0 < copied < PARTITIONS * ROWS_PER_PARTITION
     resumed = cli("migrate", "--config", str(newest_savepoint(tmp_path / "sp")))

@@ -36,22 +36,23 @@ def _session(host: str, port: int, raw: bool = False) -> Any:
     return connect(ConnectionSpec("test", host, port), raw=raw)
 
 
-@pytest.fixture(scope="session")
-def source(endpoints: dict[str, Any]) -> Iterator[Any]:
-    s = _session(*endpoints["source"])
-    s.execute(f"CREATE KEYSPACE IF NOT EXISTS {SOURCE_KS} WITH replication = "
+def _cluster(endpoint: tuple[str, int], keyspace: str) -> Iterator[Any]:
+    """A session to one local cluster, with the suite's keyspace on it; shut down at the end."""
+    s = _session(*endpoint)
+    s.execute(f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
               "{'class': 'SimpleStrategy', 'replication_factor': 1}")
     yield s
     s.cluster.shutdown()
+
+
+@pytest.fixture(scope="session")
+def source(endpoints: dict[str, Any]) -> Iterator[Any]:
+    yield from _cluster(endpoints["source"], SOURCE_KS)
 
 
 @pytest.fixture(scope="session")
 def target(endpoints: dict[str, Any]) -> Iterator[Any]:
-    s = _session(*endpoints["target"])
-    s.execute(f"CREATE KEYSPACE IF NOT EXISTS {TARGET_KS} WITH replication = "
-              "{'class': 'SimpleStrategy', 'replication_factor': 1}")
-    yield s
-    s.cluster.shutdown()
+    yield from _cluster(endpoints["target"], TARGET_KS)
 
 
 @pytest.fixture(scope="session")

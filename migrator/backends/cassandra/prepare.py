@@ -43,6 +43,8 @@ class CqlRun:
     """Everything known before the first write; the Cassandra backend's ``Prepared`` run."""
 
     config: MigratorConfig
+    source: CassandraSource  # the config's blocks, as the CQL types ``backend_for`` let through
+    target: CassandraTarget
     source_spec: ConnectionSpec
     target_spec: ConnectionSpec
     source_schema: cschema.TableSchema
@@ -59,18 +61,6 @@ class CqlRun:
     sessions: list[Any] = field(default_factory=list)
     savepoint_note: str = savepoint.NOTE
     created_target: bool = False  # ensure_target created the table: it holds no row yet
-
-    @property
-    def source(self) -> CassandraSource:
-        """The source block (a CQL source: the backend refuses any other)."""
-        assert isinstance(self.config.source, CassandraSource)
-        return self.config.source
-
-    @property
-    def target(self) -> CassandraTarget:
-        """The target block (a CQL target: the backend refuses any other)."""
-        assert isinstance(self.config.target, CassandraTarget)
-        return self.config.target
 
     @property
     def renames(self) -> dict[str, str]:
@@ -242,19 +232,17 @@ def prepare(config: MigratorConfig, *, parallelism: int) -> CqlRun:
         sessions.append(src)
         tgt = connect(tgt_spec)
         sessions.append(tgt)
-        run = _prepare(config, src, tgt, src_spec, tgt_spec, parallelism)
+        run = _prepare(config, s, t, src, tgt, src_spec, tgt_spec, parallelism)
     except BaseException:
-        for s in sessions:
-            s.cluster.shutdown()
+        for session in sessions:
+            session.cluster.shutdown()
         raise
     run.sessions = sessions
     return run
 
 
-def _prepare(config: MigratorConfig, src: Any, tgt: Any, src_spec: ConnectionSpec, tgt_spec: ConnectionSpec,
-             parallelism: int) -> CqlRun:
-    s, t = config.source, config.target
-    assert isinstance(s, CassandraSource) and isinstance(t, CassandraTarget)
+def _prepare(config: MigratorConfig, s: CassandraSource, t: CassandraTarget, src: Any, tgt: Any,
+             src_spec: ConnectionSpec, tgt_spec: ConnectionSpec, parallelism: int) -> CqlRun:
     source_schema = cschema.read_schema(src, s.keyspace, s.table, role="source")
     if source_schema is None:
         raise RuntimeFailure(
@@ -290,7 +278,7 @@ def _prepare(config: MigratorConfig, src: Any, tgt: Any, src_spec: ConnectionSpe
     source_identity = f"{src.cluster.metadata.cluster_name}/{s.keyspace}.{s.table}"
     target_identity = f"{tgt.cluster.metadata.cluster_name}/{t.keyspace}.{t.table}"
     return CqlRun(
-        config=config, source_spec=src_spec, target_spec=tgt_spec, source_schema=source_schema,
+        config=config, source=s, target=t, source_spec=src_spec, target_spec=tgt_spec, source_schema=source_schema,
         target_schema=target_schema, create_statements=create, compat=compat, partitioner=partitioner,
         split_count=splits, plan=plan, source_identity=source_identity, target_identity=target_identity,
         collection_metadata=collection_metadata, warnings=warnings + compat.notes,

@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cassandra.concurrent import execute_concurrent
 from cassandra.query import UNSET_VALUE
 from pyspark import TaskContext
 
@@ -182,15 +181,8 @@ class PreserveWriter(RowWriter):
                 if row[cell.value] is not None and (cell.static or not static_only):
                     key = tuple(self.keys(row, partition_only=cell.static))
                     wanted.setdefault((cell.target, key), (self._stmt(cell, "read"), key))
-        results = execute_concurrent(
-            self.session, [(raw.bind_raw(stmt, list(key)), None) for stmt, key in wanted.values()],
-            concurrency=self.plan.max_in_flight, raise_on_first_error=True,
-        )
-        current = {}
-        for name, (_, result) in zip(wanted, results, strict=True):
-            found = result.one() if result else None
-            current[name] = found[0] if found else None
-        return current
+        found = self.read_rows(list(wanted.values()))
+        return {name: row[0] if row else None for name, row in zip(wanted, found, strict=True)}
 
     def _send_waves(self) -> None:
         """Each later run of the lists, once the runs before it were acknowledged (list order is arrival order)."""
@@ -292,7 +284,7 @@ class PreserveWriter(RowWriter):
         name = (cell.target, tuple(key))
         if name in self._current:
             return self._current[name]
-        found = self.session.execute(raw.bind_raw(self._stmt(cell, "read"), list(key))).one()
+        [found] = self.read_rows([(self._stmt(cell, "read"), key)])
         return found[0] if found else None
 
     def _meta(self, ttl: int, ts: int | None) -> list[Any]:

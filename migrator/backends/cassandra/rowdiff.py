@@ -22,11 +22,11 @@ from typing import Any
 
 from migrator.backends.cassandra import values
 from migrator.backends.cassandra.digest import RowDigester
+from migrator.backends.cassandra.ordering import UserTypes
 from migrator.backends.cassandra.raw import decode_int, split_int_list
 
 Row = Sequence[bytes | None]
 Difference = tuple[str, Any, Any, float | None]  # column (or writetime(c)/ttl(c)), source, target, size
-UserTypes = dict[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cassandra.concurrent import execute_concurrent
 from cassandra.query import UNSET_VALUE
 
 from migrator.backends.cassandra import cql, raw
@@ -46,6 +47,14 @@ class RowWriter:
         stmt.consistency_level = self._cl
         stmt.is_idempotent = idempotent
         return stmt
+
+    def read_rows(self, reads: Sequence[tuple[Any, Sequence[Any]]]) -> list[Any]:
+        """The target row (or None) for each (prepared select, key values), read concurrently."""
+        results = execute_concurrent(
+            self.session, [(raw.bind_raw(stmt, list(key)), None) for stmt, key in reads],
+            concurrency=self.plan.max_in_flight, raise_on_first_error=True,
+        )
+        return [result.one() if result else None for _, result in results]
 
     def send(self, statement: Any, values: list[Any], *, batchable: bool | None = None) -> None:
         """Queue a write of the current row's partition (batched with its replica neighbours)."""
@@ -183,8 +192,6 @@ class CounterWriter(RowWriter):
 
     def write_page(self, rows: list[Any]) -> None:
         """Read the target's counters for the whole page, then add the differences row by row."""
-        from cassandra.concurrent import execute_concurrent
-
         jobs: list[tuple[Any, list[Any], list[CellSpec], list[Any], Any]] = []
         for row in rows:
             first = self.new_partition(row)
@@ -194,12 +201,8 @@ class CounterWriter(RowWriter):
             if self.rows_cells and not self.static_only(row):
                 key = self.keys(row)
                 jobs.append((self.read_row, key, self.rows_cells, row, self.plan.key_names))
-        results = execute_concurrent(
-            self.session, [(raw.bind_raw(j[0], j[1]), None) for j in jobs], concurrency=self.plan.max_in_flight,
-            raise_on_first_error=True,
-        )
-        for (_, key, cells, row, key_names), (_, result) in zip(jobs, results, strict=True):
-            current = result.one() if result else None
+        currents = self.read_rows([(j[0], j[1]) for j in jobs])
+        for (_, key, cells, row, key_names), current in zip(jobs, currents, strict=True):
             self._add_differences(key, cells, row, current, key_names)
         self.rows_read += len(rows)
 
