@@ -14,6 +14,12 @@ class Shape:
     columns: str  # CREATE TABLE body
     insert_columns: tuple[str, ...]
     key: tuple[str, ...] = ("id",)
+    multicell: bool = False  # has non-frozen collections: no connector copy can preserve their elements' metadata
+
+    @property
+    def cells(self) -> list[str]:
+        """The non-key columns."""
+        return [c for c in self.insert_columns if c not in self.key]
 
     def rows(self, start: int, stop: int) -> Iterator[tuple[Any, ...]]:
         rnd = random.Random(start)
@@ -33,8 +39,9 @@ SHAPES = {
         "collections",
         "(id bigint PRIMARY KEY, tags set<text>, attrs map<text, int>, nums frozen<list<int>>, label text)",
         ("id", "tags", "attrs", "nums", "label"),
+        multicell=True,
     ),
-    "lists": Shape("lists", "(id bigint PRIMARY KEY, l list<text>, v text)", ("id", "l", "v")),
+    "lists": Shape("lists", "(id bigint PRIMARY KEY, l list<text>, v text)", ("id", "l", "v"), multicell=True),
 }
 
 

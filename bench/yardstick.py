@@ -43,6 +43,25 @@ def copy(spark: Any, keyspace: str, source_table: str, target_table: str) -> Non
     spark.read.table(f"src.{keyspace}.{source_table}").writeTo(f"tgt.{keyspace}.{target_table}").append()
 
 
+def copy_preserving(spark: Any, keyspace: str, source_table: str, target_table: str, key: list[str],
+                    cells: list[str]) -> None:
+    """Upstream's preserve method: each row read with its cells' WRITETIME and TTL, written with per-row
+    ``writetime`` and ``ttl`` options (the newest writetime and longest TTL of the row's cells; the
+    benchmark's rows are written by one statement each, so all of a row's cells share them)."""
+    from pyspark.sql import functions as F
+
+    meta = ", ".join(f"writetime({c}) AS wt_{c}, ttl({c}) AS ttl_{c}" for c in cells)
+    df = spark.sql(f"SELECT *, {meta} FROM src.{keyspace}.{source_table}")
+
+    def newest(prefix: str) -> Any:
+        columns = [F.col(f"{prefix}_{c}") for c in cells]
+        return F.greatest(*columns) if len(columns) > 1 else columns[0]
+
+    rows = df.select(*key, *cells, newest("wt").alias("row_writetime"), newest("ttl").alias("row_ttl"))
+    (rows.writeTo(f"tgt.{keyspace}.{target_table}")
+     .option("writetime", "row_writetime").option("ttl", "row_ttl").append())
+
+
 def scan(spark: Any, keyspace: str, table: str) -> int:
     """A read-only full scan: every column of every row is read and hashed in the JVM."""
     df = spark.read.table(f"src.{keyspace}.{table}")

@@ -77,6 +77,10 @@ def test_preserved_timestamps_per_collection_element(source, target, raw_session
     source.execute(f"UPDATE {t} USING TIMESTAMP 3000 AND TTL 8000 SET l = l + [9, 8], u.y = 6 WHERE k = 1 AND c = 1")
     source.execute(f"UPDATE {t} USING TIMESTAMP 500 SET l = l + [7] WHERE k = 1 AND c = 1")
     source.execute(f"UPDATE {t} USING TIMESTAMP 700 SET st = st + {{4}} WHERE k = 1")
+    # a row written by one statement, collections whole: written back by one INSERT
+    source.execute(f"INSERT INTO {t} (k, c, s, m, l, u, st) VALUES (2, 1, {{5}}, {{3: 'c'}}, [1, 2], {{x: 1}}, {{8}}) "
+                   "USING TIMESTAMP 4000 AND TTL 7000")
+    source.execute(f"UPDATE {t} USING TIMESTAMP 800 SET st = st + {{5, 6}} WHERE k = 3")  # static only
     config = make_config("elements", source={"preserveTimestamps": True})
     for _ in range(2):  # running twice must not duplicate list elements
         run_migrate(spark, config)

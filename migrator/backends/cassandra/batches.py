@@ -84,14 +84,20 @@ class Batcher:
         self._first: tuple[Any, bytes] | None = None  # the first statement and its routing key
         self._idempotent = True  # whether every queued statement is (a batch is retried only then)
 
-    def add(self, statement: Any, values: list[Any], routing_key: bytes, *, batchable: bool | None = None) -> None:
+    def add(self, statement: Any, values: list[Any], routing_key: bytes, *, batchable: bool | None = None,
+            idempotent: bool | None = None) -> None:
         """Queue one bound prepared statement (values already serialized) for the partition ``routing_key``.
 
-        ``batchable`` defaults to the statement's idempotence. A statement that is not idempotent but
-        may share a batch (a list append) makes its batch not idempotent: never retried blindly.
+        ``idempotent`` defaults to the statement's own flag (a statement whose values make it unsafe
+        to repeat, such as an INSERT carrying a whole list, passes False); ``batchable`` defaults to
+        the idempotence. A statement that is not idempotent but may share a batch (a list append)
+        makes its batch not idempotent: never retried blindly.
         """
-        if self.groups is None or not (statement.is_idempotent if batchable is None else batchable):
-            self.window.submit(bind_raw(statement, values))
+        idempotent = bool(statement.is_idempotent) if idempotent is None else idempotent
+        if self.groups is None or not (idempotent if batchable is None else batchable):
+            bound = bind_raw(statement, values)
+            bound.is_idempotent = idempotent
+            self.window.submit(bound)
             return
         size = sum(len(v) + CELL_OVERHEAD for v in values if isinstance(v, bytes))
         group = self.groups.group(routing_key)
@@ -100,7 +106,7 @@ class Batcher:
         if not self._items:
             self._group, self._first = group, (statement, routing_key)
         self._items.append((True, statement.query_id, values))
-        self._idempotent = self._idempotent and bool(statement.is_idempotent)
+        self._idempotent = self._idempotent and idempotent
         self._bytes += size
         if len(self._items) >= self.max_rows:
             self.flush()

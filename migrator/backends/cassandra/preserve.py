@@ -1,27 +1,33 @@
 """Writing rows with each cell's original WRITETIME and remaining TTL (``preserveTimestamps``).
 
-Simple cells that share (writetime, ttl) go into one INSERT ... USING TTL ? AND TIMESTAMP ?; the
-other columns of that statement are unset, so nothing else is touched. Non-frozen collections and
-UDTs hold one cell per element/field, each with its own metadata (Cassandra 5 reports them as
-lists through WRITETIME()/TTL()):
+Every cell has its own (writetime, ttl); so does every element of a non-frozen collection and every
+field of a non-frozen UDT (Cassandra 5 reports them as lists through WRITETIME()/TTL()). A row is
+written with one statement per (writetime, ttl) group, so a row the source wrote in one statement
+is written in one statement here:
 
-* set and map elements are added with ``c = c + ?`` per (writetime, ttl) group: no collection
-  tombstone is written and re-running is harmless (same element, same timestamp);
-* UDT fields are set one by one with ``c.f = ?``;
-* list elements get their position from a server-generated time UUID at write time, so appending
-  twice would duplicate them. Each run of elements sharing (writetime, ttl) is one append; the
-  runs of one list are sent in order, one wave per run across the whole page (the first runs of
-  every row, then, once acknowledged, the second runs...), so rows never wait for each other.
+* one INSERT ... USING TTL ? AND TIMESTAMP ? per group carries the group's simple cells and every
+  collection or UDT whose elements all belong to the group, as whole values (the other columns are
+  unset, so nothing else is touched). Like the source's own INSERT, it writes the row marker and,
+  for a whole collection, a collection tombstone one microsecond older than the group;
+* a collection or UDT whose elements span several groups is written element by element: per group,
+  one UPDATE adds the group's set and map elements (``c = c + ?``, which re-running repeats
+  harmlessly) and sets its UDT fields (``c.f = ?``), all columns in the same statement.
 
-  Whether the target may already hold part of a list decides what is read first:
+List elements get their position from a server-generated time UUID at write time, so writing a
+list twice would duplicate its elements. A list whose elements share one group joins its group's
+INSERT whole (that INSERT is then never retried blindly); otherwise each run of elements sharing
+(writetime, ttl) is one append, the runs of one list sent in order, one wave per run across the
+whole page (the first runs of every row, then, once acknowledged, the second runs...), so rows
+never wait for each other. Whether the target may already hold part of a list decides what is read
+first:
 
-  - a target table created by this run, on a task's first attempt, holds nothing: lists are
-    appended without reading the target;
-  - otherwise (a resume, a retried task, an existing table) the target's lists of the whole page
-    are read first, concurrently, and each is compared with the source's: an equal list is left
-    alone, a list holding the first runs of the source's (a range cut short) gets the remaining
-    runs, and any other non-empty list is replaced whole with the newest element timestamp
-    (counted as a conflict). Retries and resumes therefore never duplicate an element.
+- a target table created by this run, on a task's first attempt, holds nothing: lists are
+  written without reading the target;
+- otherwise (a resume, a retried task, an existing table) the target's lists of the whole page
+  are read first, concurrently, and each is compared with the source's: an equal list is left
+  alone, a list holding the first runs of the source's (a range cut short) gets the remaining
+  runs, and any other non-empty list is replaced whole with the newest element timestamp
+  (counted as a conflict). Retries and resumes therefore never duplicate an element.
 
 The remaining TTL is read at scan time, so the target's expiry is later by the time between
 reading a page and writing it. A remaining TTL of 0 seconds is written as 1 (0 would mean "never").
@@ -111,25 +117,41 @@ class PreserveWriter(RowWriter):
         table = plan.target_table
         self.simple = [c for c in plan.cells if c.multicell is None or c.writetime is None]
         self.multi = [c for c in plan.cells if c.multicell is not None and c.writetime is not None]
-        names = plan.key_names + [c.target for c in self.simple]
-        self.insert = self.prepare(cql.insert(table, names, ttl="?", timestamp="?"))
-        self.simple_static = [c for c in self.simple if c.static]
-        static_names = plan.partition_names + [c.target for c in self.simple_static]
-        self.insert_static = (
-            self.prepare(cql.insert(table, static_names, ttl="?", timestamp="?"))
-            if self.simple_static
-            else None
-        )
+        self.lists = [c for c in self.multi if c.multicell == "list"]
+        # any cell may be written whole by its group's INSERT
+        self.columns = self.simple + self.multi
+        self.insert = self._insert(plan.key_names, self.columns)
+        self.static_columns = [c for c in self.columns if c.static]
+        self.insert_static = self._insert(plan.partition_names, self.static_columns)
+        # set and map elements and UDT fields written one by one, per group: (column, UDT field or "")
+        self.slots = [(c, f) for c in self.multi if c.multicell != "list" for f in (c.udt_fields or ("",))]
+        self.update = self._update(plan.key_names, self.slots)
+        self.static_slots = [(c, f) for c, f in self.slots if c.static]
+        self.update_static = self._update(plan.partition_names, self.static_slots)
         self.marker = self.prepare(cql.insert(table, plan.key_names))
         self.list_conflicts = 0
         self._stmts: dict[tuple[str, str, bool], Any] = {}
-        self.lists = [c for c in self.multi if c.multicell == "list"]
         # a table this run created holds nothing yet, unless this task already ran once
         self.read_lists = bool(self.lists) and not (plan.target_fresh and first_attempt())
         self._current: dict[tuple[str, tuple[Any, ...]], bytes | None] = {}  # the page's target lists
         self._waves: list[list[tuple[Any, list[Any], bytes]]] = []  # later runs of lists, by run number
 
-    # --- statements per collection column ---
+    def _insert(self, key: list[str], cells: list[CellSpec]) -> Any:
+        if not cells:
+            return None
+        return self.prepare(cql.insert(self.plan.target_table, key + [c.target for c in cells], ttl="?",
+                                       timestamp="?"))
+
+    def _update(self, key: list[str], slots: list[tuple[CellSpec, str]]) -> Any:
+        if not slots:
+            return None
+        assignments = []
+        for cell, field in slots:
+            col = cql.quote(cell.target)
+            assignments.append(f"{col}.{cql.quote(field)} = ?" if field else f"{col} = {col} + ?")
+        return self.prepare(cql.update(self.plan.target_table, assignments, key, ttl="?", timestamp="?"))
+
+    # --- statements for lists ---
 
     def _stmt(self, cell: CellSpec, op: str) -> Any:
         key = (cell.target, op, cell.static)
@@ -143,13 +165,10 @@ class PreserveWriter(RowWriter):
                 )
             elif op == "set":
                 text = cql.update(self.plan.target_table, [f"{col} = ?"], where, ttl="?", timestamp="?")
-            elif op == "read":
+            else:  # "read"
                 text = cql.select_by_key(self.plan.target_table, [cell.target], where)
-            else:  # op is a UDT field name
-                field = f"{col}.{cql.quote(op)}"
-                text = cql.update(self.plan.target_table, [f"{field} = ?"], where, ttl="?", timestamp="?")
             # appending to a list twice duplicates the elements: never retried blindly
-            stmt = self.prepare(text, idempotent=not (op == "add" and cell.multicell == "list"))
+            stmt = self.prepare(text, idempotent=op != "add")
             self._stmts[key] = stmt
         return stmt
 
@@ -195,70 +214,83 @@ class PreserveWriter(RowWriter):
     # --- rows ---
 
     def write_row(self, row: Sequence[Any]) -> None:
-        """Write one scanned row: simple cells grouped by (writetime, ttl), then each multi-cell column."""
+        """Write one scanned row: one INSERT per (writetime, ttl) group, elements spanning groups by UPDATE."""
         first = self.new_partition(row)
         static_only = self.static_only(row)
-        cells = [c for c in self.simple if (first or not c.static) and (c.static or not static_only)]
-        groups: dict[Group, list[CellSpec]] = {}
-        for cell in cells:
-            if row[cell.value] is None:
-                continue
-            ts = raw.decode_int(row[cell.writetime]) if cell.writetime is not None else None
-            ts = self.plan.timestamp_override if self.plan.timestamp_override is not None else ts
-            ttl = remaining_ttl(row[cell.ttl]) if cell.ttl is not None else 0
-            groups.setdefault((ts, ttl), []).append(cell)
-        for (ts, ttl), members in groups.items():
-            self._insert_group(row, static_only, members, ts, ttl)
-        wrote_multi = False
-        for cell in self.multi:
+        whole: dict[Group, dict[str, Any]] = {}  # per group: target column -> whole value
+        parts: dict[Group, dict[tuple[str, str], Any]] = {}  # per group: (column, UDT field) -> elements
+        blind: set[Group] = set()  # groups whose INSERT holds a whole list: never retried blindly
+        wrote = False
+        for cell in self.columns:
             if (cell.static and not first) or (static_only and not cell.static) or row[cell.value] is None:
                 continue
-            key = self.keys(row, partition_only=cell.static)
-            wrote_multi |= self._write_multicell(cell, row, key)
-        if not groups and not wrote_multi and not static_only:
+            if cell.multicell is None or cell.writetime is None:
+                whole.setdefault(self._group(row, cell), {})[cell.target] = self.cell_value(cell, row[cell.value])
+            else:
+                wrote |= self._collect(cell, row, whole, parts, blind)
+        for group, values in whole.items():
+            self._write_whole(row, static_only, group, values, group in blind)
+        for group, elements in parts.items():
+            self._write_parts(row, static_only, group, elements)
+        if not whole and not parts and not wrote and not static_only:
             self.send(self.marker, self.keys(row))  # the row exists with no cells: keep it
         self.rows_written += 1
 
-    def _insert_group(self, row: Sequence[Any], static_only: bool, members: list[CellSpec], ts: int | None,
-                      ttl: int) -> None:
-        stmt, cols = (self.insert_static, self.simple_static) if static_only else (self.insert, self.simple)
-        chosen = {id(c) for c in members}
-        values = self.keys(row, partition_only=static_only)
-        values += [self.cell_value(c, row[c.value]) if id(c) in chosen else UNSET_VALUE for c in cols]
-        values += [raw.encode_int(ttl), raw.encode_bigint(ts) if ts is not None else UNSET_VALUE]
-        self.send(stmt, values)
+    def _group(self, row: Sequence[Any], cell: CellSpec) -> Group:
+        if self.plan.timestamp_override is not None:
+            ts: int | None = self.plan.timestamp_override
+        else:
+            ts = raw.decode_int(row[cell.writetime]) if cell.writetime is not None else None
+        return ts, remaining_ttl(row[cell.ttl]) if cell.ttl is not None else 0
 
-    def _write_multicell(self, cell: CellSpec, row: Sequence[Any], key: list[Any]) -> bool:
-        # only cells with metadata selectors are in self.multi
-        assert cell.writetime is not None and cell.ttl is not None
+    def _write_whole(self, row: Sequence[Any], static_only: bool, group: Group, values: dict[str, Any],
+                     blind: bool) -> None:
+        stmt, cols = (self.insert_static, self.static_columns) if static_only else (self.insert, self.columns)
+        bound = self.keys(row, partition_only=static_only)
+        bound += [values.get(c.target, UNSET_VALUE) for c in cols]
+        bound += self._meta(group[1], group[0])
+        if blind:
+            self.send(stmt, bound, batchable=True, idempotent=False)
+        else:
+            self.send(stmt, bound)
+
+    def _write_parts(self, row: Sequence[Any], static_only: bool, group: Group,
+                     elements: dict[tuple[str, str], Any]) -> None:
+        stmt, slots = (self.update_static, self.static_slots) if static_only else (self.update, self.slots)
+        bound = self._meta(group[1], group[0])
+        bound += [elements.get((c.target, f), UNSET_VALUE) for c, f in slots]
+        self.send(stmt, bound + self.keys(row, partition_only=static_only))
+
+    def _collect(self, cell: CellSpec, row: Sequence[Any], whole: dict[Group, dict[str, Any]],
+                 parts: dict[Group, dict[tuple[str, str], Any]], blind: set[Group]) -> bool:
+        """Place a collection or UDT: whole into its group's INSERT, else element by element."""
+        assert cell.writetime is not None and cell.ttl is not None  # only such cells are in self.multi
         value = row[cell.value]
         stamps, ttls = element_metadata(row[cell.writetime], row[cell.ttl], self.plan.timestamp_override)
+        if cell.multicell == "list":
+            return self._collect_list(cell, row, value, stamps, ttls, whole, blind)
+        groups = {(ts, ttl) for ts, ttl in zip(stamps, ttls, strict=True) if ts is not None}
+        if len(groups) == 1:  # written by one statement at the source: whole, as the source did
+            whole.setdefault(groups.pop(), {})[cell.target] = self.cell_value(cell, value)
+            return True
         if cell.multicell == "udt":
-            return self._write_udt(cell, raw.split_fields(value), stamps, ttls, key)
+            fields = raw.split_fields(value)
+            for name, field, ts, ttl in zip(cell.udt_fields, fields, stamps, ttls, strict=False):
+                if field is not None and ts is not None:
+                    parts.setdefault((ts, ttl), {})[(cell.target, name)] = field
+            return bool(groups)
         per_entry = 2 if cell.multicell == "map" else 1
         items = raw.split_elements(value, per_entry=per_entry)
         entries = [items[i : i + per_entry] for i in range(0, len(items), per_entry)]
-        if cell.multicell == "list":
-            return self._write_list(cell, value, entries, stamps, ttls, key)
-        groups = group_by_metadata(entries, stamps, ttls)
-        for (ts, ttl), members in groups.items():
+        for group, members in group_by_metadata(entries, stamps, ttls).items():
             payload = raw.join_elements([b for e in members for b in e], len(members))
-            self._send_meta(self._stmt(cell, "add"), ttl, ts, [payload, *key])
-        return bool(groups)
+            parts.setdefault(group, {})[(cell.target, "")] = payload
+        return bool(entries)
 
-    def _write_udt(self, cell: CellSpec, fields: list[bytes | None], stamps: list[int | None],
-                   ttls: list[int], key: list[Any]) -> bool:
-        wrote = False
-        for name, field, ts, ttl in zip(cell.udt_fields, fields, stamps, ttls, strict=False):
-            if field is None or ts is None:
-                continue
-            self._send_meta(self._stmt(cell, name), ttl, ts, [field, *key])
-            wrote = True
-        return wrote
-
-    def _write_list(self, cell: CellSpec, value: bytes, entries: list[list[Any]], stamps: list[int | None],
-                    ttls: list[int], key: list[Any]) -> bool:
-        runs = runs_by_metadata([e[0] for e in entries], stamps, ttls)
+    def _collect_list(self, cell: CellSpec, row: Sequence[Any], value: bytes, stamps: list[int | None],
+                      ttls: list[int], whole: dict[Group, dict[str, Any]], blind: set[Group]) -> bool:
+        key = self.keys(row, partition_only=cell.static)
+        runs = runs_by_metadata(raw.split_elements(value), stamps, ttls)
         have = self._target_list(cell, key) if self.read_lists else None
         if have is not None:
             done = runs_already_written(raw.split_elements(have), runs)
@@ -268,6 +300,11 @@ class PreserveWriter(RowWriter):
                 self._execute_meta(self._stmt(cell, "set"), min(ttls) if ttls else 0, newest, [value, *key])
                 return True
             runs = runs[done:]
+        elif len(runs) == 1:  # nothing there and one run: the whole list with its group
+            group = runs[0][1]
+            whole.setdefault(group, {})[cell.target] = self.cell_value(cell, value)
+            blind.add(group)
+            return True
         append = self._stmt(cell, "add")
         for i, (run, (ts, ttl)) in enumerate(runs):
             values = [*self._meta(ttl, ts), raw.join_elements(run, len(run)), *key]
@@ -289,9 +326,6 @@ class PreserveWriter(RowWriter):
 
     def _meta(self, ttl: int, ts: int | None) -> list[Any]:
         return [raw.encode_int(ttl), raw.encode_bigint(ts) if ts is not None else UNSET_VALUE]
-
-    def _send_meta(self, stmt: Any, ttl: int, ts: int | None, rest: list[Any]) -> None:
-        self.send(stmt, self._meta(ttl, ts) + rest)
 
     def _execute_meta(self, stmt: Any, ttl: int, ts: int | None, rest: list[Any]) -> None:
         self.batcher.drain()

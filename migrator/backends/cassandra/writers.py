@@ -56,9 +56,10 @@ class RowWriter:
         )
         return [result.one() if result else None for _, result in results]
 
-    def send(self, statement: Any, values: list[Any], *, batchable: bool | None = None) -> None:
+    def send(self, statement: Any, values: list[Any], *, batchable: bool | None = None,
+             idempotent: bool | None = None) -> None:
         """Queue a write of the current row's partition (batched with its replica neighbours)."""
-        self.batcher.add(statement, values, self._routing_key, batchable=batchable)
+        self.batcher.add(statement, values, self._routing_key, batchable=batchable, idempotent=idempotent)
 
     def new_partition(self, row: Sequence[Any]) -> bool:
         """True on the first row of each partition (static cells are written once per partition).

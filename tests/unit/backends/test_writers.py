@@ -136,7 +136,8 @@ def m_update(assignment: str) -> str:
     return f'UPDATE "dst"."m" USING TTL ? AND TIMESTAMP ? SET {assignment} WHERE "k" = ?'
 
 
-ADD_TAGS = m_update('"tags" = "tags" + ?')
+M_INSERT = 'INSERT INTO "dst"."m" ("k", "tags", "attrs", "l", "addr") VALUES (?, ?, ?, ?, ?)' + META
+M_PARTS = m_update('"tags" = "tags" + ?, "attrs" = "attrs" + ?, "addr"."street" = ?, "addr"."zip" = ?')
 READ_L = 'SELECT "l" FROM "dst"."m" WHERE "k" = ?'
 APPEND_L = m_update('"l" = "l" + ?')
 
@@ -310,27 +311,38 @@ def test_preserve_static_cells_once_per_partition_and_a_static_only_row_by_parti
 # --- preserve mode: collections and UDTs --------------------------------------------------------
 
 
-def test_preserve_set_and_map_elements_are_added_per_writetime_and_ttl_group():
+def test_preserve_a_row_written_in_one_statement_is_written_in_one_insert_collections_whole():
+    plan, session = plan_for(MULTI, preserve=True, target_fresh=True), RecordingSession()
+    tags, attrs = coll([b"x", b"y"]), coll([b"p", b"1"], count=1)
+    writer(plan, session).write_page([row(
+        plan, 1, tags=(tags, [7, 7], [60, 60]), attrs=(attrs, [7], [60]),
+        addr=(udt(b"Main", None), [7, None], [60, None]),
+    )])
+    assert session.writes == [(M_INSERT, [i32(1), tags, attrs, U, udt(b"Main", None), i32(60), i64(7)])]
+    assert session.statements[0].is_idempotent is True  # sets, maps and UDTs written whole repeat harmlessly
+
+
+def test_preserve_a_collection_spanning_groups_is_added_per_group_with_the_other_columns_of_that_group():
     plan, session = plan_for(MULTI, preserve=True), RecordingSession()
     w = writer(plan, session)
     w.write_page([row(
         plan, 1,
         tags=(coll([b"x", b"y", b"z"]), [1, 2, 1], [None, None, None]),
-        attrs=(coll([b"p", b"1", b"q", b"2"], count=2), [3, 3], [50, 50]),
+        attrs=(coll([b"p", b"1", b"q", b"2"], count=2), [3, 1], [50, None]),
+        addr=(udt(b"Main", b"75001"), [3, 2], [50, None]),
     )])
-    add_attrs = m_update('"attrs" = "attrs" + ?')
     assert session.log == [
-        ("async", ADD_TAGS, [i32(0), i64(1), coll([b"x", b"z"]), i32(1)]),
-        ("async", ADD_TAGS, [i32(0), i64(2), coll([b"y"]), i32(1)]),
-        ("async", add_attrs, [i32(50), i64(3), coll([b"p", b"1", b"q", b"2"], count=2), i32(1)]),
+        ("async", M_PARTS, [i32(0), i64(1), coll([b"x", b"z"]), coll([b"q", b"2"], count=1), U, U, i32(1)]),
+        ("async", M_PARTS, [i32(0), i64(2), coll([b"y"]), U, U, b"75001", i32(1)]),
+        ("async", M_PARTS, [i32(50), i64(3), U, coll([b"p", b"1"], count=1), b"Main", U, i32(1)]),
     ]  # no marker: the row has cells
-    assert session.prepared[-2:] == [ADD_TAGS, add_attrs]
+    assert session.prepared[-2:] == [M_PARTS, 'INSERT INTO "dst"."m" ("k") VALUES (?)']
 
 
-def test_preserve_udt_fields_are_set_one_by_one_and_null_fields_skipped():
+def test_preserve_a_udt_with_null_fields_in_one_group_is_written_whole():
     plan, session = plan_for(MULTI, preserve=True), RecordingSession()
     writer(plan, session).write_page([row(plan, 1, addr=(udt(b"Main", None), [7, None], [90, None]))])
-    assert session.writes == [(m_update('"addr"."street" = ?'), [i32(90), i64(7), b"Main", i32(1)])]
+    assert session.writes == [(M_INSERT, [i32(1), U, U, U, udt(b"Main", None), i32(90), i64(7)])]
 
 
 def test_preserve_a_list_equal_to_the_target_list_is_not_written():
@@ -347,7 +359,8 @@ def test_preserve_the_page_s_target_lists_are_read_together_before_any_write():
     writer(plan, session).write_page([row(plan, k, l=(coll([b"x"]), [1], [None])) for k in (1, 2, 3)])
     assert [(how, text) for how, text, _ in session.log[:3]] == [("async", READ_L)] * 3
     assert [values for _, _, values in session.log[:3]] == [[i32(1)], [i32(2)], [i32(3)]]
-    assert session.writes == [(APPEND_L, [i32(0), i64(1), coll([b"x"]), i32(k)]) for k in (1, 2, 3)]
+    # nothing there and one run each: the whole list goes with its group's INSERT
+    assert session.writes == [(M_INSERT, [i32(k), U, U, coll([b"x"]), U, i32(0), i64(1)]) for k in (1, 2, 3)]
 
 
 def test_preserve_list_runs_are_appended_in_order_each_once_the_runs_before_it_were_acknowledged():
@@ -360,7 +373,7 @@ def test_preserve_list_runs_are_appended_in_order_each_once_the_runs_before_it_w
         ("async", READ_L, [i32(1)]),
         ("async", READ_L, [i32(2)]),
         ("async", APPEND_L, [i32(0), i64(1), coll([b"x", b"y"]), i32(1)]),
-        ("async", APPEND_L, [i32(0), i64(5), coll([b"v"]), i32(2)]),  # row 2 does not wait for row 1
+        ("async", M_INSERT, [i32(2), U, U, coll([b"v"]), U, i32(0), i64(5)]),  # row 2 does not wait for row 1
         ("async", APPEND_L, [i32(60), i64(2), coll([b"z"]), i32(1)]),
         ("async", APPEND_L, [i32(0), i64(1), coll([b"w"]), i32(1)]),
     ]
@@ -381,21 +394,26 @@ def test_preserve_a_fresh_target_on_a_first_attempt_is_not_read(monkeypatch):
     monkeypatch.setattr(preserve, "first_attempt", lambda: True)
     plan, session = plan_for(MULTI, preserve=True, target_fresh=True), RecordingSession()
     writer(plan, session).write_page([row(plan, 1, l=(coll([b"x"]), [1], [None]))])
-    assert session.log == [("async", APPEND_L, [i32(0), i64(1), coll([b"x"]), i32(1)])]
+    assert session.log == [("async", M_INSERT, [i32(1), U, U, coll([b"x"]), U, i32(0), i64(1)])]
 
 
 def test_preserve_a_fresh_target_is_read_on_a_retried_task(monkeypatch):
     monkeypatch.setattr(preserve, "first_attempt", lambda: False)
     plan, session = plan_for(MULTI, preserve=True, target_fresh=True), RecordingSession()
     writer(plan, session).write_page([row(plan, 1, l=(coll([b"x"]), [1], [None]))])
-    assert [text for _, text, _ in session.log] == [READ_L, APPEND_L]
+    assert [text for _, text, _ in session.log] == [READ_L, M_INSERT]
 
 
-def test_preserve_list_appends_are_never_retried_blindly():
+def test_preserve_list_appends_and_inserts_carrying_a_whole_list_are_never_retried_blindly():
     plan, session = plan_for(MULTI, preserve=True), RecordingSession()
-    writer(plan, session).write_page([row(plan, 1, l=(coll([b"x"]), [1], [None]))])
-    append = next(s for s in session.statements if s.prepared_statement.query_string == APPEND_L)
-    assert append.is_idempotent is False
+    w = writer(plan, session)
+    w.write_page([row(plan, 1, l=(coll([b"x"]), [1], [None])),
+                  row(plan, 2, l=(coll([b"x", b"y"]), [1, 2], [None, None]))])
+    w.finish()
+    sent = {(s.prepared_statement.query_string, s.values[-1]): s for s in session.statements}
+    assert sent[M_INSERT, i64(1)].is_idempotent is False
+    assert sent[APPEND_L, i32(2)].is_idempotent is False
+    assert M_INSERT not in [text for text, values in session.writes if values[0] == i32(2)]
 
 
 def test_preserve_a_different_target_list_is_replaced_whole_with_the_newest_element_timestamp():
@@ -427,10 +445,7 @@ def test_preserve_timestamp_override_replaces_every_writetime():
     writer(plan, session).write_page([row(
         plan, 1, tags=(coll([b"x", b"y"]), [1, 2], [None, None]), l=(coll([b"p", b"q"]), [3, 4], [None, None]),
     )])
-    assert session.writes == [
-        (ADD_TAGS, [i32(0), i64(99), coll([b"x", b"y"]), i32(1)]),
-        (APPEND_L, [i32(0), i64(99), coll([b"p", b"q"]), i32(1)]),
-    ]
+    assert session.writes == [(M_INSERT, [i32(1), coll([b"x", b"y"]), U, coll([b"p", b"q"]), U, i32(0), i64(99)])]
 
 
 # --- counter mode -------------------------------------------------------------------------------
