@@ -211,6 +211,9 @@ def _migrate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, str
         f"in {result.seconds:.1f} s ({rate:,.0f} rows/s); savepoint: {result.savepoint}",
         file=sys.stderr,
     )
+    if result.counts:
+        print("  " + ", ".join(f"{name}: {value:,}" for name, value in sorted(result.counts.items())),
+              file=sys.stderr)
     return EXIT_OK
 
 

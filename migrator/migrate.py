@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from migrator.backends.base import MIGRATE
+from migrator.backends.base import MIGRATE, copied_counts, copied_rows
 from migrator.config import LoadedConfig, MigratorConfig
 from migrator.runner import JobRunner, SavepointStats, SplitLedger, open_run
 
@@ -36,6 +37,7 @@ class MigrationResult:
     seconds: float
     savepoint: str | None
     savepoints: SavepointStats | None = None  # what keeping them cost
+    counts: dict[str, int] = field(default_factory=dict)  # the backend's tallies (e.g. expired items skipped)
 
 
 def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
@@ -51,9 +53,12 @@ def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
         prepared.close()
     log.info("copying %s -> %s: %d ranges, %d already done, %d to go", prepared.source_identity,
              prepared.target_identity, prepared.splits_total, prepared.splits_done_before, len(pending))
-    ledger = SplitLedger(done_before=prepared.splits_done_before, rows_before=_rows_before(config))
+    ledger = SplitLedger(done_before=prepared.splits_done_before, rows_before=_rows_before(config),
+                         rows_of=copied_rows)
+    counts = _counts(config, ledger)
     runner = JobRunner(spark, loaded.raw, config.savepoints, prepared, ledger, kind=MIGRATE,
-                       description=f"copy {prepared.source_identity}")
+                       description=f"copy {prepared.source_identity}",
+                       extra_state=lambda: {"counts": c} if (c := counts()) else {})
     started = time.monotonic()
     path = runner.run(task, pending)
     return MigrationResult(
@@ -63,9 +68,25 @@ def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
         seconds=time.monotonic() - started,
         savepoint=str(path) if path else None,
         savepoints=runner.savepoint_stats,
+        counts=counts(),
     )
 
 
 def _rows_before(config: MigratorConfig) -> int:
     state = config.migrator_state
     return int(state.rows_copied or 0) if state is not None and state.kind in (None, MIGRATE) else 0
+
+
+def _counts(config: MigratorConfig, ledger: SplitLedger) -> Callable[[], dict[str, int]]:
+    """The backend's tallies so far: the resumed savepoint's plus this run's finished items'."""
+    state = config.migrator_state
+    before: dict[str, Any] = dict(state.counts or {}) if state is not None and state.kind in (None, MIGRATE) else {}
+
+    def total() -> dict[str, int]:
+        summed = {k: int(v) for k, v in before.items()}
+        for result in ledger.results().values():
+            for name, value in copied_counts(result).items():
+                summed[name] = summed.get(name, 0) + value
+        return summed
+
+    return total

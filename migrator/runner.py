@@ -158,9 +158,11 @@ class JobRunner:
     # --- running ---
 
     def run(self, task: Callable[[WorkItem], Any], items: list[WorkItem]) -> Location | None:
-        """Run ``task`` on every item (one Spark partition each); returns the final savepoint's location.
+        """Run ``task`` on every item; returns the final savepoint's location.
 
-        An item's result reaches the ledger only when ``task`` returned for it, i.e. when its work is done.
+        Each item is one Spark partition, unless the run caps the partitions. An item's result
+        reaches the ledger only when ``task`` returned for it, i.e. when its work is done, and the
+        driver sees it when its Spark task ends (all the items of a shared partition at once).
         """
         from pyspark import InheritableThread
 
@@ -172,7 +174,8 @@ class JobRunner:
             sc.setJobGroup(self.group, self.description, interruptOnCancel=True)
             try:
                 if items:
-                    sc.parallelize(items, len(items)).foreachPartition(partition_task)
+                    slices = min(len(items), self.prepared.max_partitions or len(items))
+                    sc.parallelize(items, slices).foreachPartition(partition_task)
             except BaseException as exc:
                 failure.append(exc)
 

@@ -22,7 +22,7 @@ import importlib
 import importlib.util
 import pkgutil
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from migrator.differences import DifferenceSink
@@ -63,8 +63,31 @@ class WorkItem:
     spec: Any
 
 
-CopyTask = Callable[[WorkItem], int]
-"""Copies one item on an executor; returns the rows read. Returns only once every write was acknowledged."""
+@dataclass(frozen=True)
+class CopyResult:
+    """What copying one item did: rows read, and the backend's own tallies.
+
+    The tallies are summed over the run and kept in the savepoint (e.g. DynamoDB items skipped because
+    their TTL had expired).
+    """
+
+    rows: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def copied_rows(result: int | CopyResult) -> int:
+    """The rows of a copy task's result (a bare count or a ``CopyResult``)."""
+    return result.rows if isinstance(result, CopyResult) else int(result)
+
+
+def copied_counts(result: int | CopyResult) -> dict[str, int]:
+    """The backend's tallies of a copy task's result (none for a bare count)."""
+    return result.counts if isinstance(result, CopyResult) else {}
+
+
+CopyTask = Callable[[WorkItem], "int | CopyResult"]
+"""Copies one item on an executor; returns the rows read (or a ``CopyResult``). Returns only once every
+write was acknowledged."""
 
 CompareTask = Callable[[WorkItem], "RangeResult"]
 """Compares one item on an executor; returns its exact counts and a sample of examples."""
@@ -79,6 +102,7 @@ class Prepared(Protocol):
     splits_total: int  # work items in the whole plan (finished or not)
     splits_done_before: int  # finished by the runs this one resumes
     savepoint_note: str  # one header line telling a reader what the savepoint's progress key holds
+    max_partitions: int | None  # at most this many Spark partitions (items then share them), None = one per item
 
     def pending(self) -> list[WorkItem]:
         """The work items still to do, in plan order."""

@@ -22,6 +22,7 @@ class MigratorState(ConfigModel):
     target_identity: str | None = Field(default=None, alias="targetIdentity")
     partitioner: str | None = None
     split_count: PositiveInt | None = Field(default=None, alias="splitCount")
+    total_segments: PositiveInt | None = Field(default=None, alias="totalSegments")  # DynamoDB scan segments
     rows_copied: NonNegativeInt | None = Field(default=None, alias="rowsCopied")
     ranges_done: NonNegativeInt | None = Field(default=None, alias="rangesDone")
     ranges_total: NonNegativeInt | None = Field(default=None, alias="rangesTotal")

@@ -60,6 +60,7 @@ class CqlRun:
     warnings: list[str] = field(default_factory=list)
     sessions: list[Any] = field(default_factory=list)
     savepoint_note: str = savepoint.NOTE
+    max_partitions: int | None = None  # one Spark partition per split
     created_target: bool = False  # ensure_target created the table: it holds no row yet
 
     @property

@@ -17,7 +17,8 @@ from migrator.config import MigratorState
 from migrator.errors import EXIT_CONFIG, ConfigError, SavepointMismatch
 from tests.unit.config.helpers import ALTERNATOR_TARGET, DYNAMO_SOURCE, cql_tree, load_tree, with_source
 
-SUPPORTED = "cassandra/scylla -> cassandra/scylla"
+PARQUET_SOURCE = {"type": "parquet", "path": "/data/export"}
+SUPPORTED = "cassandra/scylla -> cassandra/scylla, dynamodb/dynamo/alternator -> dynamodb/dynamo/alternator"
 FIX = "use the savepoint with the config it was written for, or delete skipTokenRanges and migratorState to start over"
 
 
@@ -38,10 +39,14 @@ def test_a_cql_pair_is_served_by_the_cassandra_backend():
 
 
 def test_a_source_without_a_backend_package_is_not_supported_yet():
-    assert refusal(cql_tree(source=DYNAMO_SOURCE, target=ALTERNATOR_TARGET)) == [(
+    assert refusal(cql_tree(source=PARQUET_SOURCE)) == [(
         "source.type",
-        f"migrating from 'dynamodb' to 'alternator' is not supported by this version yet; supported: {SUPPORTED}",
+        f"migrating from 'parquet' to 'scylla' is not supported by this version yet; supported: {SUPPORTED}",
     )]
+
+
+def test_a_dynamodb_or_alternator_pair_is_served_by_the_dynamodb_backend():
+    assert backend_for(load_tree(cql_tree(source=DYNAMO_SOURCE, target=ALTERNATOR_TARGET)).model).name == "dynamodb"
 
 
 def test_a_target_the_source_backend_cannot_write_is_not_supported_yet():
@@ -53,7 +58,7 @@ def test_a_target_the_source_backend_cannot_write_is_not_supported_yet():
 
 def test_the_supported_pairs_are_read_from_the_backend_packages():
     assert supported_pairs() == SUPPORTED
-    assert base.available("cassandra") and not base.available("dynamodb") and not base.available("parquet")
+    assert base.available("cassandra") and base.available("dynamodb") and not base.available("parquet")
 
 
 def test_the_backend_check_runs_after_the_pair_is_accepted():

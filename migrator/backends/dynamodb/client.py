@@ -1,0 +1,151 @@
+"""Connecting to DynamoDB or ScyllaDB Alternator with boto3: one picklable ``ClientSpec`` per side.
+
+The driver turns a config block into a ``ClientSpec`` (``spec_from_settings``): endpoint, region and
+credentials, with an ``assumeRole`` already exchanged for temporary keys through STS, once, on the
+driver (as upstream does; the keys are not refreshed, so a run longer than the STS session fails with
+an expired-token error). Executors build their clients from the spec (``client``), one per process
+and spec, so credentials never have to be looked up again on a worker. The secret fields are left
+out of the spec's ``repr``, so a spec in a log line or a traceback shows no secret.
+
+Alternator specifics are client settings, not separate code paths:
+
+* ``removeConsumedCapacity`` (default true for Alternator) strips ``ReturnConsumedCapacity`` from
+  every request, which ScyllaDB 2025.x otherwise refuses for some requests;
+* ``maxConnections`` and ``connectionTimeoutMs`` map onto the botocore client configuration, and
+  ``compression`` gzips request bodies (before they are signed); the other load-balancing keys are
+  accepted and reported as not applied.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrator.errors import RuntimeFailure
+
+DEFAULT_REGION = "us-east-1"  # signing region when only an endpoint is given (local servers, Alternator)
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+SDK_ATTEMPTS = 4  # botocore's own tries per request (connection errors, 5xx, throttling), before ours
+
+_clients: dict[ClientSpec, Any] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """Everything an executor needs to open a client to one side; picklable, secrets out of ``repr``."""
+
+    role: str  # "source" or "target", for messages
+    endpoint: str | None  # http(s)://host:port, or None for AWS's own endpoint of the region
+    region: str | None
+    alternator: bool = False
+    remove_consumed_capacity: bool = False
+    max_connections: int | None = None
+    connect_timeout_s: float = CONNECT_TIMEOUT_S
+    compression: bool = False
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        """Where the side is, for messages: the endpoint, or the AWS region."""
+        return self.endpoint or f"AWS DynamoDB in {self.region or 'the default region'}"
+
+
+def spec_from_settings(role: str, settings: Any) -> ClientSpec:
+    """The spec of a ``dynamodb`` / ``alternator`` block; assumes its role through STS (on the driver)."""
+    endpoint = settings.endpoint.url if settings.endpoint is not None else None
+    region = settings.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region is None and endpoint is not None:
+        region = DEFAULT_REGION
+    alternator = settings.type == "alternator"
+    spec = ClientSpec(
+        role=role,
+        endpoint=endpoint,
+        region=region,
+        alternator=alternator,
+        remove_consumed_capacity=bool(settings.remove_consumed_capacity),
+        max_connections=getattr(settings, "max_connections", None),
+        connect_timeout_s=_millis(getattr(settings, "connection_timeout_ms", None), CONNECT_TIMEOUT_S),
+        compression=bool(getattr(settings, "compression", None)),
+    )
+    creds = settings.credentials
+    if creds is None:
+        return spec  # the default chain: environment, profile, instance role
+    keys = {"access_key": creds.access_key, "secret_key": creds.secret_key}
+    if creds.assume_role is not None:
+        keys = _assume_role(spec, creds.access_key, creds.secret_key, creds.assume_role.arn,
+                            creds.assume_role.session_name)
+    return ClientSpec(**{**spec.__dict__, **keys})
+
+
+def _millis(value: int | None, default: float) -> float:
+    return value / 1000 if value else default
+
+
+def _assume_role(spec: ClientSpec, access_key: str, secret_key: str, arn: str, session_name: str) -> dict[str, Any]:
+    import boto3
+    import botocore.exceptions
+
+    sts = boto3.client("sts", endpoint_url=spec.endpoint, region_name=spec.region, aws_access_key_id=access_key,
+                       aws_secret_access_key=secret_key)
+    try:
+        creds = sts.assume_role(RoleArn=arn, RoleSessionName=session_name)["Credentials"]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise RuntimeFailure(f"{spec.role}: assuming role {arn} failed: {exc}",
+                             hint=f"check {spec.role}.credentials.assumeRole.arn and that the keys may assume it",
+                             ) from None
+    return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
+            "session_token": creds["SessionToken"]}
+
+
+def client(spec: ClientSpec) -> Any:
+    """The process's boto3 DynamoDB client for ``spec`` (created on first use, thread-safe to share)."""
+    with _lock:
+        found = _clients.get(spec)
+        if found is None:
+            found = _clients[spec] = new_client(spec)
+        return found
+
+
+def new_client(spec: ClientSpec) -> Any:
+    """A new boto3 DynamoDB client for ``spec``, with its Alternator request hooks registered."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=spec.connect_timeout_s,
+        read_timeout=READ_TIMEOUT_S,
+        retries={"mode": "standard", "max_attempts": SDK_ATTEMPTS},
+        max_pool_connections=spec.max_connections or 50,
+    )
+    made = boto3.client(
+        "dynamodb", endpoint_url=spec.endpoint, region_name=spec.region, config=config,
+        aws_access_key_id=spec.access_key, aws_secret_access_key=spec.secret_key,
+        aws_session_token=spec.session_token,
+    )
+    if spec.remove_consumed_capacity:
+        made.meta.events.register("provide-client-params.dynamodb.*", strip_consumed_capacity)
+    if spec.compression:
+        made.meta.events.register("before-sign.dynamodb.*", gzip_body)
+    return made
+
+
+def strip_consumed_capacity(params: dict[str, Any], **_: Any) -> None:
+    """A botocore hook: drop ``ReturnConsumedCapacity`` from a request's parameters (Alternator)."""
+    params.pop("ReturnConsumedCapacity", None)
+
+
+def gzip_body(request: Any, **_: Any) -> None:
+    """A botocore hook run before signing: send the body gzip-compressed (Alternator's ``compression``)."""
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode()
+    if body and "Content-Encoding" not in request.headers:
+        request.data = gzip.compress(body)
+        request.headers["Content-Encoding"] = "gzip"

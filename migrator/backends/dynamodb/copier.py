@@ -1,0 +1,166 @@
+"""Executor side of a DynamoDB copy: scan one parallel-scan segment, write its items with BatchWriteItem.
+
+Memory is bounded by one scan page (at most 1 MB of items, DynamoDB's page limit) plus the batches in
+flight, whatever the table size. Items are written whole (PutRequest), so copying a segment again
+writes the same items again: a retried task or a resumed run cannot leave anything half-written.
+
+Writes go out as BatchWriteItem requests of ``batch_items`` items (25, DynamoDB's limit, or
+Alternator's ``maxItemsPerBatch``), up to ``WRITES_IN_FLIGHT`` at once. Items the server returns as
+unprocessed are sent again after a capped exponential pause; after ``UNPROCESSED_ROUNDS`` rounds in a
+row in which the server accepted none of them, the task fails (the job then stops with a savepoint,
+exit 3). Reads and writes are paced to the task's share of the configured throughput (``pacing``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from migrator.backends.base import CopyResult, WorkItem
+from migrator.backends.dynamodb import items as ditems
+from migrator.backends.dynamodb.client import ClientSpec, client
+from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled, consumed, read_units, write_units
+from migrator.errors import RuntimeFailure
+
+WRITES_IN_FLIGHT = 4
+UNPROCESSED_ROUNDS = 12
+
+EXPIRED = "itemsExpiredSkipped"  # items whose TTL had expired: not copied
+WITHOUT_TTL = "itemsWithoutTtlAttribute"  # items of a TTL table lacking the attribute: copied (upstream lost them)
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """Everything an executor needs to copy a segment, as plain picklable data."""
+
+    source: ClientSpec
+    target: ClientSpec
+    source_table: str
+    target_table: str
+    total_segments: int
+    renames: tuple[tuple[str, str], ...] = ()
+    ttl_attribute: str | None = None  # the source's TTL attribute, when TTL is enabled there
+    batch_items: int = 25
+    read_units_per_s: float | None = None  # this task's share of the read throughput
+    write_units_per_s: float | None = None  # ... and of the write throughput
+    return_consumed: bool = True  # ask for ConsumedCapacity (not with removeConsumedCapacity)
+
+
+def copy_item(plan: CopyPlan, item: WorkItem) -> CopyResult:
+    """The copy task of the backend protocol: copy one segment; returns items read and the TTL tallies."""
+    return copy_segment(plan, int(item.spec))
+
+
+def copy_segment(plan: CopyPlan, segment: int) -> CopyResult:
+    """Copy every item of one segment; returns once every write was acknowledged."""
+    source, target = client(plan.source), client(plan.target)
+    renames = dict(plan.renames)
+    writer = BatchWriter(target, plan.target_table, plan.batch_items, Pacer(plan.write_units_per_s),
+                         plan.return_consumed)
+    read = expired = without_ttl = 0
+    now = time.time()
+    try:
+        for page in scan_segment(source, plan, segment, Pacer(plan.read_units_per_s)):
+            read += len(page)
+            for item in page:
+                if plan.ttl_attribute is not None:
+                    if ditems.expired(item, plan.ttl_attribute, now):
+                        expired += 1
+                        continue
+                    if plan.ttl_attribute not in item:
+                        without_ttl += 1
+                writer.put(ditems.renamed(item, renames))
+        writer.finish()
+    finally:
+        writer.close()
+    counts = {EXPIRED: expired, WITHOUT_TTL: without_ttl} if plan.ttl_attribute is not None else {}
+    return CopyResult(read, counts)
+
+
+def scan_segment(source: Any, plan: CopyPlan, segment: int, pacer: Pacer) -> Iterator[list[dict[str, Any]]]:
+    """The segment's items, page by page (each page at most 1 MB), paced to the task's read rate."""
+    request: dict[str, Any] = {"TableName": plan.source_table, "Segment": segment,
+                               "TotalSegments": plan.total_segments}
+    if plan.return_consumed:
+        request["ReturnConsumedCapacity"] = "TOTAL"
+    while True:
+        response = call_throttled(lambda: source.scan(**request))
+        page = response.get("Items", [])
+        units = consumed(response)
+        pacer.account(units if units is not None else read_units(sum(ditems.item_size(i) for i in page)))
+        if page:
+            yield page
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return
+        request["ExclusiveStartKey"] = last
+
+
+class BatchWriter:
+    """PutRequests grouped into BatchWriteItem requests, a few in flight, unprocessed items re-sent."""
+
+    def __init__(self, target: Any, table: str, batch_items: int, pacer: Pacer, return_consumed: bool) -> None:
+        self.target = target
+        self.table = table
+        self.batch_items = batch_items
+        self.pacer = pacer
+        self.return_consumed = return_consumed
+        self.pool = ThreadPoolExecutor(max_workers=WRITES_IN_FLIGHT, thread_name_prefix="dynamodb-write")
+        self.in_flight: list[Future[None]] = []
+        self.pending: list[dict[str, Any]] = []
+        self.written = 0
+
+    def put(self, item: dict[str, Any]) -> None:
+        """Queue one item; a full batch is sent (waiting first if too many are in flight)."""
+        self.pending.append({"PutRequest": {"Item": item}})
+        if len(self.pending) >= self.batch_items:
+            self._send()
+
+    def finish(self) -> None:
+        """Send what is queued and wait until every batch was accepted; raise if one failed."""
+        if self.pending:
+            self._send()
+        while self.in_flight:
+            self.in_flight.pop(0).result()
+
+    def close(self) -> None:
+        """Stop the write threads (after ``finish``, or after a failure)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _send(self) -> None:
+        requests, self.pending = self.pending, []
+        while len(self.in_flight) >= WRITES_IN_FLIGHT:
+            self.in_flight.pop(0).result()
+        self.in_flight.append(self.pool.submit(self._write, requests))
+
+    def _write(self, requests: list[dict[str, Any]]) -> None:
+        """One batch, with its unprocessed items re-sent until all are accepted (or the bound is hit)."""
+        fruitless = 0
+        attempt = 0
+        while requests:
+            call: dict[str, Any] = {"RequestItems": {self.table: requests}}
+            if self.return_consumed:
+                call["ReturnConsumedCapacity"] = "TOTAL"
+            response = call_throttled(lambda c=call: self.target.batch_write_item(**c))  # type: ignore[misc]
+            left = (response.get("UnprocessedItems") or {}).get(self.table, [])
+            accepted = len(requests) - len(left)
+            units = consumed(response)
+            if units is None:
+                units = sum(write_units(ditems.item_size(r["PutRequest"]["Item"])) for r in requests[:accepted])
+            self.pacer.account(units)
+            self.written += accepted
+            if not left:
+                return
+            fruitless = 0 if accepted else fruitless + 1
+            if fruitless >= UNPROCESSED_ROUNDS:
+                raise RuntimeFailure(
+                    f"{self.table}: the server accepted none of {len(left)} items in {UNPROCESSED_ROUNDS} "
+                    "batch writes in a row (unprocessed items)",
+                    hint="lower target.throughputWritePercent or raise the table's write capacity, then resume",
+                )
+            attempt += 1
+            time.sleep(backoff(attempt))
+            requests = left

@@ -1,0 +1,84 @@
+"""Items as the low-level API returns them (``{"name": {"S": "..."}}``), never converted to Python values.
+
+Keeping the wire form is what makes a copy exact: numbers stay the decimal strings DynamoDB returned
+(38 digits, exponents, no float on the way), binaries stay bytes, sets keep their members. This
+module holds what the copy and the comparison need to know about an item: its key, its size, whether
+DynamoDB's TTL has expired it, and its attributes renamed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Item = dict[str, dict[str, Any]]
+
+MAX_ITEM_BYTES = 400 * 1024
+TTL_IGNORED_AFTER_S = 5 * 365 * 24 * 3600  # DynamoDB never deletes an item whose TTL is older than five years
+
+
+def key_of(item: Mapping[str, Any], key_names: Sequence[str]) -> Item:
+    """The item's primary key attributes (as a Key for GetItem / BatchGetItem)."""
+    return {name: item[name] for name in key_names}
+
+
+def expired(item: Mapping[str, Any], ttl_attribute: str | None, now: float | None = None) -> bool:
+    """Whether DynamoDB's TTL has expired the item (and will delete it): a Number of epoch seconds in the past.
+
+    An item without the attribute, or holding another type there, never expires (upstream's #233 lost
+    exactly those items). A time more than five years in the past is ignored by DynamoDB, so such an
+    item is live too.
+    """
+    if ttl_attribute is None:
+        return False
+    value = item.get(ttl_attribute)
+    if not value or "N" not in value:
+        return False
+    try:
+        at = float(value["N"])
+    except ValueError:
+        return False
+    now = time.time() if now is None else now
+    return now - TTL_IGNORED_AFTER_S <= at <= now
+
+
+def renamed(item: Item, renames: Mapping[str, str]) -> Item:
+    """The item with its top-level attributes renamed (``renames`` maps old names to new ones)."""
+    if not renames:
+        return item
+    return {renames.get(name, name): value for name, value in item.items()}
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """The item's size as DynamoDB counts it for capacity and the 400 KB limit (names plus values)."""
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
+
+
+def value_size(value: Mapping[str, Any]) -> int:
+    """One attribute value's size, by DynamoDB's published rules (numbers approximated from their digits)."""
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "B":
+        return len(inner)
+    if kind == "N":
+        return _number_size(inner)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(s.encode()) for s in inner)
+    if kind == "BS":
+        return sum(len(b) for b in inner)
+    if kind == "NS":
+        return sum(_number_size(n) for n in inner)
+    if kind == "L":
+        return 3 + sum(1 + value_size(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + value_size(v) for k, v in inner.items())
+    raise ValueError(f"unknown DynamoDB attribute type {kind!r}")
+
+
+def _number_size(text: str) -> int:
+    digits = sum(1 for c in text.lstrip("-").split("E")[0].split("e")[0] if c.isdigit())
+    return (digits + 1) // 2 + 1
