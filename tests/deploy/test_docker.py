@@ -27,7 +27,6 @@ from packaging.specifiers import SpecifierSet
 from migrator.backends.base import backend_for
 from migrator.cli import _spark_conf, build_parser
 from migrator.config import AlternatorTarget, CassandraSource, CassandraTarget, DynamoDBSource, load_config
-from migrator.errors import ConfigError
 from tests.deploy.tools import find_tool
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -87,7 +87,7 @@ def throttled(exc: BaseException) -> bool:
 
 
 def call_throttled(call: Callable[[], T], *, budget_s: float = THROTTLE_BUDGET_S,
-                   sleep: Callable[[float], None] = time.sleep) -> T:
+                   sleep: Callable[[float], None] | None = None) -> T:
     """``call()``, waiting and trying again while the server throttles, for at most ``budget_s`` of waiting."""
     waited = 0.0
     attempt = 0
@@ -99,5 +99,5 @@ def call_throttled(call: Callable[[], T], *, budget_s: float = THROTTLE_BUDGET_S
             pause = backoff(attempt)
             if not throttled(exc) or waited + pause > budget_s:
                 raise
-            sleep(pause)
+            (sleep or time.sleep)(pause)
             waited += pause

@@ -13,11 +13,14 @@ setting, which upstream forgets:
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.errors import ConfigError, RuntimeFailure, SchemaMismatch
+
+log = logging.getLogger(__name__)
 
 ACTIVE_WAIT_S = 300.0
 POLL_S = 0.2
@@ -166,13 +169,26 @@ def create_target(client: Any, source: TableInfo, target_table: str, renames: di
     client.create_table(**create_request(source, target_table, renames, billing_mode))
     wait_active(client, target_table)
     if source.ttl_attribute is not None:
-        attribute = renames.get(source.ttl_attribute, source.ttl_attribute)
-        client.update_time_to_live(TableName=target_table,
-                                   TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})
+        enable_ttl(client, target_table, renames.get(source.ttl_attribute, source.ttl_attribute))
     created = describe(client, target_table)
     if created is None:
         raise RuntimeFailure(f"created the target table {target_table} but cannot describe it")
     return created
+
+
+def enable_ttl(client: Any, table: str, attribute: str) -> bool:
+    """Enable TTL on ``attribute``; False (logged) when the server has no TTL (dynalite, some Alternator versions)."""
+    import botocore.exceptions
+
+    try:
+        client.update_time_to_live(TableName=table,
+                                   TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "UnknownOperationException":
+            raise
+        log.warning("the target server cannot enable TTL on %s.%s: its items will not expire", table, attribute)
+        return False
+    return True
 
 
 def wait_active(client: Any, table: str, *, timeout_s: float = ACTIVE_WAIT_S) -> None:
