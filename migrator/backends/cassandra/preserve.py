@@ -45,28 +45,31 @@ from migrator.backends.cassandra import cql, raw
 from migrator.backends.cassandra.plan import CellSpec, CopyPlan
 from migrator.backends.cassandra.writers import RowWriter
 
-Group = tuple[int | None, int]  # (writetime, ttl); ttl 0 = none
+# (writetime, ttl) as serialized values, bound as they are: a bigint (None: the server's time) and the
+# int TTL to write (None: no TTL). Scanned metadata is never decoded on the row path.
+Group = tuple[bytes | None, bytes | None]
+NO_TTL = raw.encode_int(0)
+ONE_SECOND = raw.encode_int(1)
 
 
-def remaining_ttl(raw_ttl: bytes | None) -> int:
-    """A scanned TTL() as the TTL to write: 0 (none) for null, at least 1 otherwise (0 would mean "never")."""
-    value = raw.decode_int(raw_ttl)
-    if value is None:
-        return 0
-    return max(value, 1)
+def ttl_to_write(raw_ttl: bytes | None) -> bytes | None:
+    """A scanned TTL() as the TTL to write: None (no TTL) for null, at least 1 second (0 would mean "never")."""
+    if not raw_ttl:
+        return None
+    return raw_ttl if raw_ttl > NO_TTL and raw_ttl[0] < 0x80 else ONE_SECOND
 
 
 def element_metadata(raw_stamps: bytes | None, raw_ttls: bytes | None,
-                     override: int | None = None) -> tuple[list[int | None], list[int]]:
+                     override: bytes | None = None) -> tuple[list[bytes | None], list[bytes | None]]:
     """Per-element WRITETIMEs (``override`` replacing each present one) and TTLs to write, of a collection."""
-    stamps = raw.split_int_list(raw_stamps)
+    stamps = raw.split_elements(raw_stamps) if raw_stamps else []
     if override is not None:
         stamps = [override if s is not None else None for s in stamps]
-    return stamps, [max(t, 1) if t is not None else 0 for t in raw.split_int_list(raw_ttls)]
+    return stamps, [ttl_to_write(t) for t in raw.split_elements(raw_ttls)] if raw_ttls else []
 
 
-def group_by_metadata(entries: Sequence[Any], stamps: Sequence[int | None],
-                      ttls: Sequence[int]) -> dict[Group, list[Any]]:
+def group_by_metadata(entries: Sequence[Any], stamps: Sequence[bytes | None],
+                      ttls: Sequence[bytes | None]) -> dict[Group, list[Any]]:
     """Entries sharing (writetime, ttl), in first-seen order: each group is one write."""
     groups: dict[Group, list[Any]] = {}
     for entry, ts, ttl in zip(entries, stamps, ttls, strict=True):
@@ -74,8 +77,8 @@ def group_by_metadata(entries: Sequence[Any], stamps: Sequence[int | None],
     return groups
 
 
-def runs_by_metadata(entries: Sequence[Any], stamps: Sequence[int | None],
-                     ttls: Sequence[int]) -> list[tuple[list[Any], Group]]:
+def runs_by_metadata(entries: Sequence[Any], stamps: Sequence[bytes | None],
+                     ttls: Sequence[bytes | None]) -> list[tuple[list[Any], Group]]:
     """Consecutive entries sharing (writetime, ttl): list elements keep their order, one append per run."""
     runs: list[tuple[list[Any], Group]] = []
     for entry, ts, ttl in zip(entries, stamps, ttls, strict=True):
@@ -129,6 +132,11 @@ class PreserveWriter(RowWriter):
         self.static_slots = [(c, f) for c, f in self.slots if c.static]
         self.update_static = self._update(plan.partition_names, self.static_slots)
         self.marker = self.prepare(cql.insert(table, plan.key_names))
+        override = plan.timestamp_override
+        self.override = raw.encode_bigint(override) if override is not None else None
+        # the row path's view of each simple cell: (target, value, writetime, ttl positions, static, transform)
+        self.simple_spots = [(c.target, c.value, c.writetime, c.ttl, c.static, self.transforms.get(c.value))
+                             for c in self.simple]
         self.list_conflicts = 0
         self._stmts: dict[tuple[str, str, bool], Any] = {}
         # a table this run created holds nothing yet, unless this task already ran once
@@ -221,13 +229,21 @@ class PreserveWriter(RowWriter):
         parts: dict[Group, dict[tuple[str, str], Any]] = {}  # per group: (column, UDT field) -> elements
         blind: set[Group] = set()  # groups whose INSERT holds a whole list: never retried blindly
         wrote = False
-        for cell in self.columns:
+        override = self.override
+        for target, value_at, stamp_at, ttl_at, static, transform in self.simple_spots:
+            value = row[value_at]
+            if value is None or (static and not first) or (static_only and not static):
+                continue
+            stamp = override if override is not None or stamp_at is None else row[stamp_at]
+            group = (stamp, ttl_to_write(row[ttl_at]) if ttl_at is not None else None)
+            values = whole.get(group)
+            if values is None:
+                values = whole[group] = {}
+            values[target] = transform(value) if transform is not None else value
+        for cell in self.multi:
             if (cell.static and not first) or (static_only and not cell.static) or row[cell.value] is None:
                 continue
-            if cell.multicell is None or cell.writetime is None:
-                whole.setdefault(self._group(row, cell), {})[cell.target] = self.cell_value(cell, row[cell.value])
-            else:
-                wrote |= self._collect(cell, row, whole, parts, blind)
+            wrote |= self._collect(cell, row, whole, parts, blind)
         for group, values in whole.items():
             self._write_whole(row, static_only, group, values, group in blind)
         for group, elements in parts.items():
@@ -236,19 +252,12 @@ class PreserveWriter(RowWriter):
             self.send(self.marker, self.keys(row))  # the row exists with no cells: keep it
         self.rows_written += 1
 
-    def _group(self, row: Sequence[Any], cell: CellSpec) -> Group:
-        if self.plan.timestamp_override is not None:
-            ts: int | None = self.plan.timestamp_override
-        else:
-            ts = raw.decode_int(row[cell.writetime]) if cell.writetime is not None else None
-        return ts, remaining_ttl(row[cell.ttl]) if cell.ttl is not None else 0
-
     def _write_whole(self, row: Sequence[Any], static_only: bool, group: Group, values: dict[str, Any],
                      blind: bool) -> None:
         stmt, cols = (self.insert_static, self.static_columns) if static_only else (self.insert, self.columns)
         bound = self.keys(row, partition_only=static_only)
         bound += [values.get(c.target, UNSET_VALUE) for c in cols]
-        bound += self._meta(group[1], group[0])
+        bound += self._meta(group)
         if blind:
             self.send(stmt, bound, batchable=True, idempotent=False)
         else:
@@ -257,7 +266,7 @@ class PreserveWriter(RowWriter):
     def _write_parts(self, row: Sequence[Any], static_only: bool, group: Group,
                      elements: dict[tuple[str, str], Any]) -> None:
         stmt, slots = (self.update_static, self.static_slots) if static_only else (self.update, self.slots)
-        bound = self._meta(group[1], group[0])
+        bound = self._meta(group)
         bound += [elements.get((c.target, f), UNSET_VALUE) for c, f in slots]
         self.send(stmt, bound + self.keys(row, partition_only=static_only))
 
@@ -266,7 +275,7 @@ class PreserveWriter(RowWriter):
         """Place a collection or UDT: whole into its group's INSERT, else element by element."""
         assert cell.writetime is not None and cell.ttl is not None  # only such cells are in self.multi
         value = row[cell.value]
-        stamps, ttls = element_metadata(row[cell.writetime], row[cell.ttl], self.plan.timestamp_override)
+        stamps, ttls = element_metadata(row[cell.writetime], row[cell.ttl], self.override)
         if cell.multicell == "list":
             return self._collect_list(cell, row, value, stamps, ttls, whole, blind)
         groups = {(ts, ttl) for ts, ttl in zip(stamps, ttls, strict=True) if ts is not None}
@@ -287,8 +296,8 @@ class PreserveWriter(RowWriter):
             parts.setdefault(group, {})[(cell.target, "")] = payload
         return bool(entries)
 
-    def _collect_list(self, cell: CellSpec, row: Sequence[Any], value: bytes, stamps: list[int | None],
-                      ttls: list[int], whole: dict[Group, dict[str, Any]], blind: set[Group]) -> bool:
+    def _collect_list(self, cell: CellSpec, row: Sequence[Any], value: bytes, stamps: list[bytes | None],
+                      ttls: list[bytes | None], whole: dict[Group, dict[str, Any]], blind: set[Group]) -> bool:
         key = self.keys(row, partition_only=cell.static)
         runs = runs_by_metadata(raw.split_elements(value), stamps, ttls)
         have = self._target_list(cell, key) if self.read_lists else None
@@ -296,8 +305,12 @@ class PreserveWriter(RowWriter):
             done = runs_already_written(raw.split_elements(have), runs)
             if done is None:  # someone else's list is there: replace it whole
                 self.list_conflicts += 1
-                newest = max((s for s in stamps if s is not None), default=None)
-                self._execute_meta(self._stmt(cell, "set"), min(ttls) if ttls else 0, newest, [value, *key])
+                newest = max((raw.decode_int(s) or 0 for s in stamps if s is not None), default=None)
+                shortest = min((raw.decode_int(t) or 0 for t in ttls), default=0)
+                group = (raw.encode_bigint(newest) if newest is not None else None,
+                         raw.encode_int(shortest) if shortest else None)
+                self.batcher.drain()
+                self.session.execute(raw.bind_raw(self._stmt(cell, "set"), [*self._meta(group), value, *key]))
                 return True
             runs = runs[done:]
         elif len(runs) == 1:  # nothing there and one run: the whole list with its group
@@ -306,8 +319,8 @@ class PreserveWriter(RowWriter):
             blind.add(group)
             return True
         append = self._stmt(cell, "add")
-        for i, (run, (ts, ttl)) in enumerate(runs):
-            values = [*self._meta(ttl, ts), raw.join_elements(run, len(run)), *key]
+        for i, (run, group) in enumerate(runs):
+            values = [*self._meta(group), raw.join_elements(run, len(run)), *key]
             if i == 0:
                 self.send(append, values, batchable=True)
             else:
@@ -324,9 +337,8 @@ class PreserveWriter(RowWriter):
         [found] = self.read_rows([(self._stmt(cell, "read"), key)])
         return found[0] if found else None
 
-    def _meta(self, ttl: int, ts: int | None) -> list[Any]:
-        return [raw.encode_int(ttl), raw.encode_bigint(ts) if ts is not None else UNSET_VALUE]
-
-    def _execute_meta(self, stmt: Any, ttl: int, ts: int | None, rest: list[Any]) -> None:
-        self.batcher.drain()
-        self.session.execute(raw.bind_raw(stmt, self._meta(ttl, ts) + rest))
+    @staticmethod
+    def _meta(group: Group) -> list[Any]:
+        """The USING TTL ? AND TIMESTAMP ? values of a group (no TTL: 0; no timestamp: the server's time)."""
+        stamp, ttl = group
+        return [ttl if ttl is not None else NO_TTL, stamp if stamp is not None else UNSET_VALUE]

@@ -15,7 +15,7 @@ from migrator.backends.cassandra.compare_plan import ComparePlan, compare_settin
 from migrator.backends.cassandra.connection import ConnectionSpec
 from migrator.backends.cassandra.copier import Throttle
 from migrator.backends.cassandra.plan import PLAIN, PRESERVE, CopyPlan, build_plan
-from migrator.backends.cassandra.preserve import element_metadata, group_by_metadata, remaining_ttl, runs_by_metadata
+from migrator.backends.cassandra.preserve import element_metadata, group_by_metadata, runs_by_metadata, ttl_to_write
 from migrator.backends.cassandra.raw import encode_bigint, encode_int
 from migrator.backends.cassandra.rowdiff import CompareSettings
 from migrator.backends.cassandra.schema import CLUSTERING, PARTITION, REGULAR, Column, TableSchema, compare
@@ -240,27 +240,30 @@ def int_list(items: list[int | None], encode: Any) -> bytes:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(None, 0), (b"", 0), (encode_int(0), 1), (encode_int(1), 1), (encode_int(3600), 3600), (encode_int(-3), 1)],
+    [(None, None), (b"", None), (encode_int(0), encode_int(1)), (encode_int(1), encode_int(1)),
+     (encode_int(3600), encode_int(3600)), (encode_int(-3), encode_int(1))],
 )
-def test_remaining_ttl(raw, expected):
-    assert remaining_ttl(raw) == expected
+def test_ttl_to_write_is_none_for_no_ttl_and_at_least_one_second(raw, expected):
+    assert ttl_to_write(raw) == expected
 
 
-def test_element_metadata_decodes_stamps_and_ttls_to_write():
+def test_element_metadata_splits_stamps_and_ttls_to_write_without_decoding():
     stamps = int_list([10, None, 30], encode_bigint)
     ttls = int_list([None, 0, 5], encode_int)
-    assert element_metadata(stamps, ttls) == ([10, None, 30], [0, 1, 5])
+    assert element_metadata(stamps, ttls) == ([encode_bigint(10), None, encode_bigint(30)],
+                                              [None, encode_int(1), encode_int(5)])
 
 
 def test_element_metadata_override_replaces_only_present_stamps():
     stamps = int_list([10, None, 30], encode_bigint)
     ttls = int_list([None, 0, 5], encode_int)
-    assert element_metadata(stamps, ttls, override=99) == ([99, None, 99], [0, 1, 5])
+    over = encode_bigint(99)
+    assert element_metadata(stamps, ttls, override=over) == ([over, None, over], [None, encode_int(1), encode_int(5)])
 
 
 def test_element_metadata_of_a_null_collection_is_empty():
     assert element_metadata(None, None) == ([], [])
-    assert element_metadata(None, None, override=99) == ([], [])
+    assert element_metadata(None, None, override=encode_bigint(99)) == ([], [])
 
 
 def test_group_by_metadata_groups_in_first_seen_order():

@@ -1,0 +1,74 @@
+"""Kill and interrupt DynamoDB copies, resume them from their newest savepoint, compare item by item.
+
+dynalite: it reports real consumed capacity, which the slow pace below is measured in, and it keeps
+its data on disk like a real table.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migrator.savepoints import list_savepoints, newest_savepoint
+from tests.dynamodb.conftest import Pair, put_all, scan_all
+from tests.support.helpers import cli, load_yaml, popen_cli
+
+pytestmark = pytest.mark.dynamodb
+
+ITEMS, SEGMENTS = 1200, 12
+SLOW = {"readThroughput": 6, "throughputReadPercent": 0.5, "scanSegments": SEGMENTS}  # ~1 s per segment page
+
+
+def _source(pair: Pair) -> str:
+    src = pair.create("source", pair.table_name("resume"), [("p", "HASH", "S"), ("s", "RANGE", "N")])
+    put_all(pair.source, src, [{"p": {"S": f"p{i % 97}"}, "s": {"N": str(i)}, "v": {"S": "x" * 200},
+                                "m": {"M": {"i": {"N": str(i)}}}} for i in range(ITEMS)])
+    return src
+
+
+def _wait_for_partial_savepoint(directory: Path, proc: Any, timeout: float = 180) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"migration ended early:\n{proc.stdout.read()}"
+        for path in reversed(list_savepoints(directory) if directory.exists() else []):
+            state = load_yaml(path).get("migratorState", {})
+            if 0 < state.get("rangesDone", 0) < state.get("rangesTotal", 0):
+                return path
+        time.sleep(0.2)
+    raise AssertionError("no savepoint with partial progress appeared")
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_a_stopped_copy_resumes_from_its_newest_savepoint_into_an_exact_copy(dynalite: Pair, tmp_path: Path,
+                                                                             how: str) -> None:
+    src = _source(dynalite)
+    dst = dynalite.table_name("resume_copy")
+    config = dynalite.config(tmp_path, src, dst, source=SLOW)
+    savepoints = tmp_path / "savepoints"
+    proc = popen_cli("migrate", "--config", str(config))
+    try:
+        partial = _wait_for_partial_savepoint(savepoints, proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL if how == "SIGKILL" else signal.SIGTERM)
+        code = proc.wait(60)
+    if how == "SIGTERM":
+        assert code == 4, proc.stdout.read()
+    newest = newest_savepoint(savepoints)
+    assert newest is not None
+    state = load_yaml(newest)
+    done = state["skipSegments"]
+    assert 0 < len(done) < SEGMENTS and state["migratorState"]["totalSegments"] == SEGMENTS
+    assert set(load_yaml(partial)["skipSegments"]) <= set(done)
+    assert state["source"]["credentials"]["secretKey"] == "${MIGRATOR_TEST_DDB_SECRET_KEY}"  # never the secret
+
+    resumed = cli("migrate", "--config", str(newest), timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Traceback" not in resumed.stderr
+    assert scan_all(dynalite.target, dst) == scan_all(dynalite.source, src)
+    final = load_yaml(newest_savepoint(savepoints))
+    assert final["skipSegments"] == list(range(SEGMENTS))
