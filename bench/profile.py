@@ -1,4 +1,4 @@
-"""``python -m bench.profile --table narrow_1000000 --rows 200000``: where a worker's CPU goes.
+"""``python -m bench.profile --table narrow_1000000 [--preserve]``: where a worker's CPU goes.
 
 Runs the executor side of migrate and of validate in this one process, without Spark, under
 cProfile, over the first splits of a table the benchmark loaded (its target copy must exist for
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--splits", type=int, default=16)
     parser.add_argument("--ranges", type=int, default=3, help="how many of the splits to run")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--preserve", action="store_true", help="copy with preserveTimestamps: true")
     args = parser.parse_args(argv)
 
     from migrator.backends.base import MIGRATE, VALIDATE
@@ -33,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
 
     env = require_services("bench.profile")
     with tempfile.TemporaryDirectory() as tmp:
-        copy_cfg = load_config(config_text(env, args.table, args.splits, tmp, target_table=f"{args.table}_profile"))
+        copy_cfg = load_config(config_text(env, args.table, args.splits, tmp, target_table=f"{args.table}_profile",
+                                           preserve=args.preserve))
         copying = open_run(copy_cfg.model, parallelism=2, kind=MIGRATE)
         copy = copying.copy_task()
         work = copying.pending()[: args.ranges]

@@ -99,7 +99,7 @@ class Batcher:
             bound.is_idempotent = idempotent
             self.window.submit(bound)
             return
-        size = sum(len(v) + CELL_OVERHEAD for v in values if isinstance(v, bytes))
+        size = sum([len(v) for v in values if v.__class__ is bytes]) + CELL_OVERHEAD * len(values)
         group = self.groups.group(routing_key)
         if self._items and (group is not self._group or self._bytes + size > self.max_bytes):
             self.flush()

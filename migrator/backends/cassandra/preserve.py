@@ -126,6 +126,8 @@ class PreserveWriter(RowWriter):
         self.insert = self._insert(plan.key_names, self.columns)
         self.static_columns = [c for c in self.columns if c.static]
         self.insert_static = self._insert(plan.partition_names, self.static_columns)
+        self.names = [c.target for c in self.columns]
+        self.static_names = [c.target for c in self.static_columns]
         # set and map elements and UDT fields written one by one, per group: (column, UDT field or "")
         self.slots = [(c, f) for c in self.multi if c.multicell != "list" for f in (c.udt_fields or ("",))]
         self.update = self._update(plan.key_names, self.slots)
@@ -235,7 +237,10 @@ class PreserveWriter(RowWriter):
             if value is None or (static and not first) or (static_only and not static):
                 continue
             stamp = override if override is not None or stamp_at is None else row[stamp_at]
-            group = (stamp, ttl_to_write(row[ttl_at]) if ttl_at is not None else None)
+            ttl = row[ttl_at] if ttl_at is not None else None
+            if ttl:  # ttl_to_write, inlined on the row path
+                ttl = ttl if ttl > NO_TTL and ttl[0] < 0x80 else ONE_SECOND
+            group = (stamp, ttl or None)
             values = whole.get(group)
             if values is None:
                 values = whole[group] = {}
@@ -254,9 +259,10 @@ class PreserveWriter(RowWriter):
 
     def _write_whole(self, row: Sequence[Any], static_only: bool, group: Group, values: dict[str, Any],
                      blind: bool) -> None:
-        stmt, cols = (self.insert_static, self.static_columns) if static_only else (self.insert, self.columns)
+        stmt, names = (self.insert_static, self.static_names) if static_only else (self.insert, self.names)
         bound = self.keys(row, partition_only=static_only)
-        bound += [values.get(c.target, UNSET_VALUE) for c in cols]
+        get = values.get
+        bound += [get(name, UNSET_VALUE) for name in names]
         bound += self._meta(group)
         if blind:
             self.send(stmt, bound, batchable=True, idempotent=False)

@@ -117,7 +117,7 @@ def test_the_wrap_around_range_belongs_to_the_first_ring_token() -> None:
 
 
 def test_a_batch_closes_before_it_grows_past_max_bytes() -> None:
-    per_row = sum(len(v) + CELL_OVERHEAD for v in values(0) if isinstance(v, bytes))
+    per_row = sum(len(v) for v in values(0) if isinstance(v, bytes)) + CELL_OVERHEAD * len(values(0))
     b, window = batcher(Ring([0], [["a"]]), max_rows=100, max_bytes=per_row * 2 + 1)
     for i in range(5):
         b.add(statement(), values(i), b"k")
