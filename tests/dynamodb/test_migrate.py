@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 
 from migrator.backends.dynamodb.copier import EXPIRED, WITHOUT_TTL
 from migrator.errors import SchemaMismatch
-from tests.dynamodb.conftest import Pair, put_all, scan_all
+from tests.dynamodb.conftest import CREDENTIALS, Pair, put_all, scan_all
 from tests.support.helpers import cli, load_yaml, run_migrate
 
 pytestmark = pytest.mark.dynamodb
@@ -190,3 +191,22 @@ def test_an_unreachable_endpoint_stops_within_a_bound_naming_it(tmp_path: Path, 
     assert done.returncode == 3, done.stderr
     assert "127.0.0.1:1" in done.stderr and "Traceback" not in done.stderr
     assert time.monotonic() - started < 120
+
+
+def test_assume_role_exchanges_the_keys_through_sts_once_on_the_driver(moto: Pair, spark: Any, tmp_path: Path) -> None:
+    """moto: it implements STS AssumeRole (dynalite has no STS)."""
+    from migrator.backends.dynamodb.client import spec_from_settings
+    from migrator.config import load_config
+
+    src = moto.create("source", moto.table_name("role"), [("id", "HASH", "S")])
+    put_all(moto.source, src, [{"id": {"S": f"k{i}"}} for i in range(10)])
+    dst = moto.table_name("role_copy")
+    role = {"arn": "arn:aws:iam::123456789012:role/migrator", "sessionName": "tests"}
+    config = moto.config(tmp_path, src, dst, source={"credentials": {**CREDENTIALS, "assumeRole": role}})
+    spec = spec_from_settings("source", load_config(config).model.source)
+    assert spec.session_token and spec.access_key != os.environ["MIGRATOR_TEST_DDB_ACCESS_KEY"]
+    assert spec.secret_key not in repr(spec)
+    result = run_migrate(spark, config)
+    assert result.rows == 10 and len(scan_all(moto.target, dst)) == 10
+    saved = Path(result.savepoint).read_text()
+    assert spec.secret_key not in saved and spec.session_token not in saved
