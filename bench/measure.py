@@ -30,8 +30,9 @@ def _cmdline(pid: int) -> str:
 
 
 def _processes() -> dict[str, list[int]]:
-    """Our driver, the Spark JVM, the PySpark worker and the Cassandra processes on this machine."""
-    found: dict[str, list[int]] = {"driver": [os.getpid()], "jvm": [], "workers": [], "cassandra": []}
+    """Our driver, the Spark JVM, the PySpark workers, the Cassandra and the DynamoDB server processes."""
+    found: dict[str, list[int]] = {"driver": [os.getpid()], "jvm": [], "workers": [], "cassandra": [],
+                                   "dynamodb": []}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -42,16 +43,19 @@ def _processes() -> dict[str, list[int]]:
             found["jvm"].append(int(entry.name))
         elif "CassandraDaemon" in cmd:
             found["cassandra"].append(int(entry.name))
+        elif "dynalite" in cmd or "moto.server" in cmd:
+            found["dynamodb"].append(int(entry.name))
     return found
 
 
-CPU_GROUPS = ("driver", "jvm", "workers", "cassandra")
+CPU_GROUPS = ("driver", "jvm", "workers", "cassandra", "dynamodb")
 
 
 @dataclass
 class Phase:
     """A timed phase: peak RSS in MiB of the driver, the JVM and the largest Python worker, and the
-    CPU seconds each group of processes (driver, Spark JVM, Python workers, Cassandra) spent in it."""
+    CPU seconds each group of processes (driver, Spark JVM, Python workers, Cassandra, DynamoDB
+    servers) spent in it."""
 
     name: str
     seconds: float = 0.0
@@ -105,19 +109,20 @@ def process_cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-def database_pids() -> list[int]:
-    """The Cassandra server processes on this machine."""
-    return _processes()["cassandra"]
+def database_pids(group: str = "cassandra") -> list[int]:
+    """The server processes of ``group`` (``cassandra`` or ``dynamodb``) on this machine."""
+    return _processes()[group]
 
 
-def settle(idle_share: float = 0.1, quiet_seconds: float = 3.0, limit_seconds: float = 180.0) -> float:
+def settle(idle_share: float = 0.1, quiet_seconds: float = 3.0, limit_seconds: float = 180.0,
+           group: str = "cassandra") -> float:
     """Wait until the database servers are idle (flushes and compactions of the last phase done).
 
     Idle means below ``idle_share`` of one core, together, for ``quiet_seconds`` in a row. Each
     phase then starts from the same state instead of paying for the previous one's compactions.
     Returns the seconds waited.
     """
-    pids = database_pids()
+    pids = database_pids(group)
     started = time.monotonic()
     quiet_since = started
     last = sum(process_cpu_seconds(p) for p in pids)

@@ -117,7 +117,7 @@ def _prior_report(config: MigratorConfig, v: ValidationSettings, prepared: Prepa
         "recheckMismatches": v.recheck_mismatches, "where": "<redacted>" if _has_where(config) else None,
     }
     return ValidationReport(prepared.source_identity, prepared.target_identity, prepared.splits_total,
-                            settings=settings)
+                            settings=settings, split_unit=prepared.split_unit)
 
 
 def _has_where(config: MigratorConfig) -> bool:

@@ -103,6 +103,7 @@ class Prepared(Protocol):
     splits_done_before: int  # finished by the runs this one resumes
     savepoint_note: str  # one header line telling a reader what the savepoint's progress key holds
     max_partitions: int | None  # at most this many Spark partitions (items then share them), None = one per item
+    split_unit: str  # what a split's bounds count, for reports: "token" (a ring) or "segment" (a parallel scan)
 
     def pending(self) -> list[WorkItem]:
         """The work items still to do, in plan order."""

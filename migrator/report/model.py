@@ -98,6 +98,7 @@ class ValidationReport:
     settings: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     differences: str | None = None  # the directory holding every difference, one file per range
+    split_unit: str = "token"  # what ranges' start/end count: "token" (a CQL ring) or "segment" (a scan segment)
 
     @property
     def equal(self) -> bool:
@@ -112,6 +113,8 @@ class ValidationReport:
         # absent unless differences were written, so reports without them read as before
         if data["differences"] is None:
             del data["differences"]
+        if data["split_unit"] == "token":  # CQL reports read as before; DynamoDB's say "segment"
+            del data["split_unit"]
         for r in data["ranges"]:
             if r["differences_file"] is None:
                 del r["differences_file"]

@@ -94,8 +94,9 @@ def render_html(report: ValidationReport) -> str:
         *(f'<p class="note">{escape(note)}</p>' for note in view.notes(report)),
         "<h2>Counts</h2>",
         *_table(["", "rows"], [[escape(k), escape(v)] for k, v in view.counts(report)], frozenset({1})),
-        "<h2>Differences along the token ring</h2>",
-        render_ring_svg(report.ranges),
+        "<h2>Differences per scan segment</h2>" if report.split_unit == "segment"
+        else "<h2>Differences along the token ring</h2>",
+        render_ring_svg(report.ranges, segments=report.ranges_total if report.split_unit == "segment" else None),
         "<h2>Columns with unequal values</h2>",
         *(_table(COLUMN_HEADERS, columns, frozenset({1, 2, 3})) if columns else ["<p>(none)</p>"]),
         "<h2>Examples</h2>",

@@ -1,4 +1,4 @@
-"""An inline SVG picture of where along the token ring the differences lie.
+"""An inline SVG picture of where along the token ring (or among the scan segments) the differences lie.
 
 One ``<g class="range">`` per validated range (``report.ranges``; equal ones first, so that
 differences are drawn on top), placed by its start and end on the ring and as wide as the range
@@ -8,7 +8,9 @@ most. An equal range is a thin grey baseline, and a range not validated yet is l
 coverage shows too. Each group has a ``<title>`` (a tooltip, no script needed). The SVG uses no
 external resource and no namespace URL (inline in HTML5).
 
-The ring is Murmur3's ``(-2**63, 2**63 - 1]`` unless a range lies beyond it (RandomPartitioner).
+The ring is Murmur3's ``(-2**63, 2**63 - 1]`` unless a range lies beyond it (RandomPartitioner). For
+a DynamoDB validation the axis is the scan segments instead, ``0`` to their total, segment ``s``
+drawn over ``(s, s + 1]``.
 Coordinates are rounded to two decimals, so the output is deterministic.
 """
 
@@ -39,6 +41,7 @@ _RULES = {
     ".axis": "stroke:#555",
     ".grid": "stroke:#ddd;stroke-dasharray:4 3",
 }
+SEGMENT_AXIS = "scan segment"
 STYLE = "".join(f".ring {selector}{{{rule}}}" for selector, rule in _RULES.items())  # scoped: inline in a page
 
 
@@ -78,8 +81,9 @@ def _spans(r: RangeResult, ring: Partitioner, min_width: float) -> list[tuple[fl
 
 def _bar(r: RangeResult, ring: Partitioner, scale: float) -> list[str]:
     counts = {MISSING: r.missing, EXTRA: r.extra, DIFFERING: r.differing}
+    where = f"segment {r.start}" if ring.name == SEGMENT_AXIS else f"range {r.index}: ({r.start}, {r.end}]"
     tip = (
-        f"range {r.index}: ({r.start}, {r.end}]: {r.missing:,} missing, {r.extra:,} extra, "
+        f"{where}: {r.missing:,} missing, {r.extra:,} extra, "
         f"{r.differing:,} differing; {r.source_rows:,} source rows, {r.target_rows:,} target rows"
     )
     parts = [f'<g class="range" data-index="{r.index}"><title>{escape(tip)}</title>']
@@ -132,15 +136,18 @@ def _axes(ring: Partitioner, max_total: int) -> list[str]:
         f'<text x="{_n(_x(mid, ring))}" y="{label_y}" text-anchor="middle">{mid}</text>',
         f'<text x="{PLOT_RIGHT}" y="{label_y}" text-anchor="end">{ring.max_token}</text>',
         f'<text x="{(PLOT_LEFT + PLOT_RIGHT) // 2}" y="{label_y + 22}" text-anchor="middle">'
-        f"token ({escape(ring.short_name)} ring)</text>",
+        + (f"{SEGMENT_AXIS}</text>" if ring.name == SEGMENT_AXIS else f"token ({escape(ring.short_name)} ring)</text>"),
         f'<text x="{PLOT_LEFT - 6}" y="{PLOT_BOTTOM + 4}" text-anchor="end">0</text>',
         *(scale_marks if max_total else []),
     ]
 
 
-def render_ring_svg(ranges: Sequence[RangeResult]) -> str:
-    """The SVG element (one line per bar group), to be placed inline in an HTML page."""
-    ring = ring_for(ranges)
+def render_ring_svg(ranges: Sequence[RangeResult], *, segments: int | None = None) -> str:
+    """The SVG element (one line per bar group), to be placed inline in an HTML page.
+
+    ``segments``: the ranges are scan segments out of this total (the axis is then the segments).
+    """
+    ring = Partitioner(SEGMENT_AXIS, 0, max(1, segments), "long") if segments is not None else ring_for(ranges)
     max_total = max((r.missing + r.extra + r.differing for r in ranges), default=0)
     scale = (PLOT_HEIGHT - HEADROOM) / max_total if max_total else 0.0
     lines = [

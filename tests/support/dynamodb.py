@@ -15,26 +15,6 @@ every test run: create tables under unique names. Nothing here starts a server.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from pathlib import Path
+from scripts.localenv import DYNAMODB_URL_KEYS, dynamodb_urls
 
-from scripts.localenv import services_env
-from tests.support.constants import ROOT
-
-DYNAMODB_URL_KEYS = {
-    "dynalite-source": "MIGRATOR_DYNALITE_SOURCE_URL",
-    "dynalite-target": "MIGRATOR_DYNALITE_TARGET_URL",
-    "moto-source": "MIGRATOR_MOTO_SOURCE_URL",
-    "moto-target": "MIGRATOR_MOTO_TARGET_URL",
-}
-
-
-def dynamodb_urls(root: Path = ROOT, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The endpoint URL of each server, by name (``"dynalite-source"`` ...); a server `up` did not start is absent.
-
-    A test that needs one the result lacks should skip, naming it: `up` skips dynalite without Node.js 20+.
-    """
-    environ = os.environ if environ is None else environ
-    env = {**services_env(root, environ), **{key: environ[key] for key in DYNAMODB_URL_KEYS.values() if key in environ}}
-    return {name: env[key] for name, key in DYNAMODB_URL_KEYS.items() if env.get(key)}
+__all__ = ["DYNAMODB_URL_KEYS", "dynamodb_urls"]

@@ -61,6 +61,7 @@ class CqlRun:
     sessions: list[Any] = field(default_factory=list)
     savepoint_note: str = savepoint.NOTE
     max_partitions: int | None = None  # one Spark partition per split
+    split_unit: str = "token"
     created_target: bool = False  # ensure_target created the table: it holds no row yet
 
     @property

@@ -2,7 +2,8 @@
 
 It serves ``type: dynamodb`` (alias ``dynamo``) and ``type: alternator`` on both sides: ScyllaDB's
 Alternator speaks the DynamoDB API, and what differs (endpoint rules, request settings) is carried by
-the client spec, not by separate code paths. Work is split into parallel-scan segments.
+the client spec, not by separate code paths. Work is split into parallel-scan segments, copied or
+compared segment by segment (a comparison probes the other table: ``compare``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from migrator.config import MigratorConfig
 
 
 class DynamoDBBackend:
-    """Parallel-scan segments of a DynamoDB or Alternator table, copied segment by segment."""
+    """Parallel-scan segments of a DynamoDB or Alternator table, copied or compared segment by segment."""
 
     name = "dynamodb"
     types = ("dynamodb", "dynamo", "alternator")

@@ -12,24 +12,37 @@ Alternator specifics are client settings, not separate code paths:
 * ``removeConsumedCapacity`` (default true for Alternator) strips ``ReturnConsumedCapacity`` from
   every request, which ScyllaDB 2025.x otherwise refuses for some requests;
 * ``maxConnections`` and ``connectionTimeoutMs`` map onto the botocore client configuration, and
-  ``compression`` gzips request bodies (before they are signed); the other load-balancing keys are
-  accepted and reported as not applied.
+  ``compression`` gzips request bodies (before they are signed);
+* client-side load balancing (``AlternatorNodes``): every request goes to the next live node of the
+  datacenter (and rack) in turn, the node list read from Alternator's ``/localnodes`` at the seed
+  endpoint and refreshed every ``activeRefreshIntervalMs`` (10 s by default). A server without
+  ``/localnodes`` (a single node, a DynamoDB emulator) keeps every request on the seed endpoint.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
+import logging
 import os
 import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.errors import RuntimeFailure
 
+log = logging.getLogger(__name__)
+
 DEFAULT_REGION = "us-east-1"  # signing region when only an endpoint is given (local servers, Alternator)
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0
 SDK_ATTEMPTS = 4  # botocore's own tries per request (connection errors, 5xx, throttling), before ours
+NODES_REFRESH_S = 10.0
+NODES_TIMEOUT_S = 5.0
 
 _clients: dict[ClientSpec, Any] = {}
 _lock = threading.Lock()
@@ -47,6 +60,9 @@ class ClientSpec:
     max_connections: int | None = None
     connect_timeout_s: float = CONNECT_TIMEOUT_S
     compression: bool = False
+    datacenter: str | None = None  # Alternator load balancing: route to this datacenter's nodes (and rack's)
+    rack: str | None = None
+    nodes_refresh_s: float = NODES_REFRESH_S
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     session_token: str | None = field(default=None, repr=False)
@@ -73,6 +89,9 @@ def spec_from_settings(role: str, settings: Any) -> ClientSpec:
         max_connections=getattr(settings, "max_connections", None),
         connect_timeout_s=_millis(getattr(settings, "connection_timeout_ms", None), CONNECT_TIMEOUT_S),
         compression=bool(getattr(settings, "compression", None)),
+        datacenter=getattr(settings, "datacenter", None),
+        rack=getattr(settings, "rack", None),
+        nodes_refresh_s=_millis(getattr(settings, "active_refresh_interval_ms", None), NODES_REFRESH_S),
     )
     creds = settings.credentials
     if creds is None:
@@ -133,6 +152,8 @@ def new_client(spec: ClientSpec) -> Any:
         made.meta.events.register("provide-client-params.dynamodb.*", strip_consumed_capacity)
     if spec.compression:
         made.meta.events.register("before-sign.dynamodb.*", gzip_body)
+    if spec.alternator and spec.endpoint is not None:
+        made.meta.events.register("before-sign.dynamodb.*", AlternatorNodes(spec).route)
     return made
 
 
@@ -149,3 +170,67 @@ def gzip_body(request: Any, **_: Any) -> None:
     if body and "Content-Encoding" not in request.headers:
         request.data = gzip.compress(body)
         request.headers["Content-Encoding"] = "gzip"
+
+
+class AlternatorNodes:
+    """Alternator's client-side load balancing: each request to the next live node, in turn.
+
+    The node list comes from ``GET <seed>/localnodes`` (optionally ``?dc=<datacenter>&rack=<rack>``), a
+    JSON list of addresses, and is read again every ``nodes_refresh_s``. Until a list arrives, or when
+    the server has no such endpoint, requests go to the seed endpoint. Thread-safe: one object serves
+    a client shared by a task's threads.
+    """
+
+    def __init__(self, spec: ClientSpec, *, fetch: Callable[[str], Any] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        assert spec.endpoint is not None
+        self.seed = urllib.parse.urlsplit(spec.endpoint)
+        query = {k: v for k, v in (("dc", spec.datacenter), ("rack", spec.rack)) if v}
+        self.url = f"{spec.endpoint}/localnodes" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+        self.refresh_s = spec.nodes_refresh_s
+        self._fetch = fetch or _get_json
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.nodes: list[str] = []
+        self._next = 0
+        self._due = 0.0
+        self._warned = False
+
+    def pick(self) -> str | None:
+        """The host of the next node (None: the seed's), refreshing the list when it is due."""
+        with self._lock:
+            if self._clock() >= self._due:
+                self._due = self._clock() + self.refresh_s
+                self._refresh()
+            if not self.nodes:
+                return None
+            self._next = (self._next + 1) % len(self.nodes)
+            return self.nodes[self._next]
+
+    def _refresh(self) -> None:
+        try:
+            found = self._fetch(self.url)
+        except Exception as exc:  # an emulator, or a node down: keep what we had
+            if not self._warned:
+                log.info("Alternator load balancing: %s unavailable (%s); requests go to the endpoint given",
+                         self.url, exc)
+                self._warned = True
+            return
+        if isinstance(found, list) and all(isinstance(n, str) and n for n in found):
+            self.nodes = sorted(found)
+
+    def route(self, request: Any, **_: Any) -> None:
+        """A botocore hook run before signing: send the request to the next node (same scheme and port)."""
+        host = self.pick()
+        if host is None:
+            return
+        parts = urllib.parse.urlsplit(request.url)
+        netloc = f"[{host}]" if ":" in host else host
+        if self.seed.port is not None:
+            netloc = f"{netloc}:{self.seed.port}"
+        request.url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=NODES_TIMEOUT_S) as response:
+        return json.loads(response.read().decode())

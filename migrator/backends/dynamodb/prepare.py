@@ -17,6 +17,7 @@ from typing import Any
 from migrator.backends.base import CompareTask, CopyTask, WorkItem
 from migrator.backends.dynamodb import segments, table
 from migrator.backends.dynamodb.client import ClientSpec, client, spec_from_settings
+from migrator.backends.dynamodb.compare import ComparePlan, compare_item
 from migrator.backends.dynamodb.copier import CopyPlan, copy_item
 from migrator.config import (
     AlternatorSource,
@@ -29,12 +30,13 @@ from migrator.config import (
 )
 from migrator.config.aws import AlternatorSettings
 from migrator.differences import DifferenceSink
-from migrator.errors import RuntimeFailure, SavepointMismatch, UsageError
+from migrator.errors import RuntimeFailure, SavepointMismatch
 
 log = logging.getLogger(__name__)
 
 DYNAMODB_BATCH_ITEMS = 25  # BatchWriteItem's limit on AWS
-APPLIED_ALTERNATOR_KEYS = ("maxConnections", "connectionTimeoutMs", "compression", "maxItemsPerBatch")
+APPLIED_ALTERNATOR_KEYS = ("maxConnections", "connectionTimeoutMs", "compression", "maxItemsPerBatch", "datacenter",
+                           "rack", "activeRefreshIntervalMs")
 
 
 @dataclass
@@ -55,6 +57,7 @@ class DynamoRun:
     target_identity: str
     warnings: list[str] = field(default_factory=list)
     savepoint_note: str = segments.NOTE
+    split_unit: str = "segment"
     created_target: bool = False
 
     @property
@@ -88,9 +91,20 @@ class DynamoRun:
         return functools.partial(copy_item, self.copy_plan())
 
     def compare_task(self, settings: ValidationSettings, sink: DifferenceSink | None = None) -> CompareTask:
-        """Validation of DynamoDB tables is not in this version yet: refused before anything runs."""
-        raise UsageError("validating DynamoDB/Alternator tables is not available in this version yet",
-                         hint="compare the tables with another tool for now; migrate works")
+        """The executors' compare function (both passes over a segment); refuses a missing target table."""
+        if self.target_table is None:
+            raise RuntimeFailure(f"the target table {self.target.table} does not exist at "
+                                 f"{self.target_spec.address}: nothing to validate")
+        read_rate, _ = self.rates()
+        plan = ComparePlan(
+            source=self.source_spec, target=self.target_spec, source_table=self.source.table,
+            target_table=self.target.table, total_segments=self.total_segments,
+            key_names=tuple(self.source_table.key_names), renames=tuple(self.renames.items()),
+            ttl_attribute=self.source_table.ttl_attribute, tolerance=settings.floating_point_tolerance,
+            ignore=tuple(settings.ignore_columns), failures_to_fetch=settings.failures_to_fetch,
+            read_units_per_s=read_rate, return_consumed=self.copy_plan().return_consumed,
+        )
+        return functools.partial(compare_item, plan, sink)
 
     def savepoint_problems(self, state: MigratorState) -> list[tuple[str, str]]:
         """A savepoint whose segments were numbered out of another total."""
@@ -241,7 +255,7 @@ def _warnings(source: Any, target: Any) -> list[str]:
             if key in APPLIED_ALTERNATOR_KEYS or getattr(block, name) is None:
                 continue
             out.append(f"{role}.{key} is accepted for compatibility but has no effect in this version "
-                       "(requests go to the endpoint given)")
+                       "(no such setting in boto3's connection pool; the node list is refreshed as requests go)")
     if getattr(target, "stream_changes", False):
         out.append("target.streamChanges: true is not supported yet: the snapshot is copied, "
                    "changes made after it are not")

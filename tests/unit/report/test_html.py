@@ -106,6 +106,15 @@ def test_random_partitioner_ring() -> None:
     ]
 
 
+def test_scan_segments_are_the_axis_of_a_dynamodb_validation() -> None:
+    svg = ET.fromstring(render_ring_svg([RangeResult(3, 3, 4, missing=1), RangeResult(0, 0, 1)], segments=8))
+    labels = [t.text for t in svg.findall("text")]
+    assert "scan segment" in labels and "0" in labels and "8" in labels
+    found = {int(g.attrib["data-index"]): g for g in groups(svg)}
+    assert found[3].find("title").text.startswith("segment 3: 1 missing")
+    assert rects(found[3])[0]["x"] == "405.50" and rects(found[3])[0]["width"] == "114.00"
+
+
 def test_wrapping_range_has_two_pieces() -> None:
     svg = ET.fromstring(render_ring_svg([RangeResult(0, 2**62, -(2**62), missing=1)]))
     assert [(r["x"], r["width"]) for r in rects(groups(svg)[0])] == [("750.50", "229.00"), ("60.50", "229.00")]

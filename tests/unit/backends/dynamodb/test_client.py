@@ -10,6 +10,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.stub import Stubber
 
 from migrator.backends.dynamodb.client import (
+    AlternatorNodes,
     ClientSpec,
     gzip_body,
     new_client,
@@ -63,3 +64,59 @@ def test_secrets_stay_out_of_the_spec_s_repr_but_travel_to_executors():
     spec = ClientSpec("source", None, "us-east-1", access_key="AKIAEXAMPLE", secret_key="s3cr3t", session_token="tok")
     assert "s3cr3t" not in repr(spec) and "AKIAEXAMPLE" not in repr(spec) and "tok" not in repr(spec)
     assert pickle.loads(pickle.dumps(spec)).secret_key == "s3cr3t"
+
+
+def nodes(found: Any, **spec: Any) -> tuple[AlternatorNodes, list[str], list[float]]:
+    asked: list[str] = []
+    now = [0.0]
+
+    def fetch(url: str) -> Any:
+        asked.append(url)
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    balancer = AlternatorNodes(ClientSpec("target", "http://seed:8000", "us-east-1", alternator=True, **spec),
+                               fetch=fetch, clock=lambda: now[0])
+    return balancer, asked, now
+
+
+def request_to(balancer: AlternatorNodes) -> str:
+    request = AWSRequest(method="POST", url="http://seed:8000/", data=b"{}", headers={})
+    balancer.route(request)
+    return request.url
+
+
+def test_alternator_requests_go_round_robin_over_the_datacenter_s_live_nodes():
+    balancer, asked, _ = nodes(["10.0.0.2", "10.0.0.1", "10.0.0.3"], datacenter="dc1", rack="r1")
+    assert [request_to(balancer) for _ in range(4)] == [
+        "http://10.0.0.2:8000/", "http://10.0.0.3:8000/", "http://10.0.0.1:8000/", "http://10.0.0.2:8000/"]
+    assert asked == ["http://seed:8000/localnodes?dc=dc1&rack=r1"]  # read once until the refresh is due
+
+
+def test_the_node_list_is_read_again_when_the_refresh_is_due():
+    balancer, asked, now = nodes(["10.0.0.1"], nodes_refresh_s=2.0)
+    request_to(balancer)
+    now[0] = 1.0
+    request_to(balancer)
+    now[0] = 2.5
+    request_to(balancer)
+    assert asked == ["http://seed:8000/localnodes"] * 2
+
+
+def test_without_localnodes_requests_stay_on_the_endpoint_given():
+    balancer, _, _ = nodes(OSError("404"))
+    assert request_to(balancer) == "http://seed:8000/"
+    balancer, _, _ = nodes({"not": "a list"})
+    assert request_to(balancer) == "http://seed:8000/"
+
+
+def test_ipv6_nodes_are_bracketed():
+    balancer, _, _ = nodes(["::1"])
+    assert request_to(balancer) == "http://[::1]:8000/"
+
+
+def test_an_alternator_spec_carries_its_load_balancing_settings():
+    spec = spec_from_settings("source", block("alternator", datacenter="dc2", rack="r3",
+                                              activeRefreshIntervalMs=500))
+    assert (spec.datacenter, spec.rack, spec.nodes_refresh_s) == ("dc2", "r3", 0.5)

@@ -1,0 +1,285 @@
+"""Executor side of a DynamoDB validation: one segment, both directions, by probing the other table.
+
+Parallel-scan segments of two tables do not hold the same keys (each server places items by its own
+hash), so the CQL backend's per-range merge of two ordered scans does not apply. A segment is
+compared in two passes, each bounded by one scan page plus one probe of at most 100 keys:
+
+1. scan the source's segment; for each page, fetch the same keys from the target with BatchGetItem
+   and compare item by item: an absent item is **missing**, a different one **differing**;
+2. scan the target's segment (keys and the TTL attribute only); for each page, ask the source for
+   the same keys (keys only): a key the source lacks is **extra**.
+
+Every item of either table is in exactly one segment of its own scan, so the totals are exact and
+each item is probed once from each side. Compared with a Spark shuffle of both tables (keys and
+digests, then a re-read of what differs), this reads the target's items twice (once by probe, once
+by a keys-only scan) but moves nothing between executors, keeps no state beyond a page, and lets a
+segment finish, be recorded in a savepoint and be resumed on its own.
+
+Items whose TTL has expired (``items.expired``, with the source's TTL attribute renamed on the
+target) are not part of either table. Values are compared as DynamoDB defines them: numbers as
+decimals within ``floatingPointTolerance`` (NS member by member after sorting), SS and BS as sets,
+L element by element, M key by key; attribute names after ``renames``; ``ignoreColumns`` skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from migrator.backends.base import WorkItem
+from migrator.backends.dynamodb import items as ditems
+from migrator.backends.dynamodb.client import ClientSpec, client
+from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled, consumed, read_units
+from migrator.differences import DifferenceSink, DifferenceWriter
+from migrator.errors import RuntimeFailure
+from migrator.report.model import DIFFERING, EXTRA, MISSING, ColumnStats, Example, RangeResult
+
+PROBE_KEYS = 100  # BatchGetItem's limit
+UNPROCESSED_ROUNDS = 12
+
+
+@dataclass(frozen=True)
+class ComparePlan:
+    """Everything an executor needs to compare a segment, as plain picklable data."""
+
+    source: ClientSpec
+    target: ClientSpec
+    source_table: str
+    target_table: str
+    total_segments: int
+    key_names: tuple[str, ...]  # the source's key attributes (partition key first)
+    renames: tuple[tuple[str, str], ...] = ()
+    ttl_attribute: str | None = None  # the source's TTL attribute, when TTL is enabled there
+    tolerance: float = 0.0
+    ignore: tuple[str, ...] = ()  # target attribute names left out of the comparison
+    failures_to_fetch: int = 100
+    read_units_per_s: float | None = None
+    return_consumed: bool = True
+
+    @property
+    def target_names(self) -> dict[str, str]:
+        """``{source attribute: target attribute}``."""
+        return dict(self.renames)
+
+    @property
+    def target_key_names(self) -> tuple[str, ...]:
+        """The key attributes as the target names them."""
+        names = self.target_names
+        return tuple(names.get(k, k) for k in self.key_names)
+
+
+def compare_item(plan: ComparePlan, sink: DifferenceSink | None, item: WorkItem) -> RangeResult:
+    """The compare task of the backend protocol: both passes over one segment."""
+    segment = int(item.spec)
+    with DifferenceWriter.open(sink, item.index) as differences:
+        result = SegmentComparer(plan, segment, differences).run()
+    if differences is not None:
+        result.differences_file = str(differences.path)
+    return result
+
+
+class SegmentComparer:
+    """Compares one segment (see the module docstring) and fills its ``RangeResult``."""
+
+    def __init__(self, plan: ComparePlan, segment: int, differences: DifferenceWriter | None = None) -> None:
+        self.plan = plan
+        self.segment = segment
+        self.result = RangeResult(segment, segment, segment + 1)
+        self.source = client(plan.source)
+        self.target = client(plan.target)
+        self.pacer = Pacer(plan.read_units_per_s)
+        self.differences = differences
+        self.now = time.time()
+        self.position = 0
+        self.kept = {MISSING: 0, EXTRA: 0, DIFFERING: 0}
+        self.renames = plan.target_names
+        self.target_ttl = self.renames.get(plan.ttl_attribute, plan.ttl_attribute) if plan.ttl_attribute else None
+
+    def run(self) -> RangeResult:
+        """Both passes; returns the segment's exact counts and a sample of examples."""
+        p = self.plan
+        for page in self._scan(self.source, p.source_table):
+            live = [i for i in page if not ditems.expired(i, p.ttl_attribute, self.now)]
+            self.result.source_rows += len(live)
+            self._check_source_page(live)
+        keys_only = [*p.target_key_names, *([self.target_ttl] if self.target_ttl else [])]
+        for page in self._scan(self.target, p.target_table, keys_only):
+            live = [i for i in page if not ditems.expired(i, self.target_ttl, self.now)]
+            self.result.target_rows += len(live)
+            self._check_target_page(live)
+        return self.result
+
+    # --- the two passes ---
+
+    def _check_source_page(self, page: list[dict[str, Any]]) -> None:
+        p = self.plan
+        renamed = [ditems.renamed(i, self.renames) for i in page]
+        found = self._probe(self.target, p.target_table, [ditems.key_of(i, p.target_key_names) for i in renamed])
+        for item in renamed:
+            target_item = found.get(key_text(item, p.target_key_names))
+            if target_item is None or ditems.expired(target_item, self.target_ttl, self.now):
+                self._found(MISSING, item, None, [])
+                continue
+            columns = self._differing(item, target_item)
+            if columns:
+                self._found(DIFFERING, item, target_item, columns)
+            else:
+                self.position += 1
+
+    def _check_target_page(self, page: list[dict[str, Any]]) -> None:
+        p = self.plan
+        back = {target: source for source, target in self.renames.items()}
+        keys = [{back.get(k, k): v for k, v in ditems.key_of(i, p.target_key_names).items()} for i in page]
+        projection = [*p.key_names, *([p.ttl_attribute] if p.ttl_attribute else [])]
+        found = self._probe(self.source, p.source_table, keys, projection)
+        for item, key in zip(page, keys, strict=True):
+            source_item = found.get(key_text(key, p.key_names))
+            if source_item is None or ditems.expired(source_item, p.ttl_attribute, self.now):
+                self._found(EXTRA, None, item, [])
+
+    # --- comparing ---
+
+    def _differing(self, source: dict[str, Any], target: dict[str, Any]) -> list[str]:
+        ignore = self.plan.ignore
+        columns = []
+        for name in sorted(source.keys() | target.keys()):
+            if name in ignore:
+                continue
+            a, b = source.get(name), target.get(name)
+            if a is not None and b is not None and values_equal(a, b, self.plan.tolerance):
+                continue
+            columns.append(name)
+            stats = self.result.columns.setdefault(name, ColumnStats())
+            stats.unequal += 1
+            if a is None or b is None:
+                stats.null_vs_value += 1
+            elif "N" in a and "N" in b:
+                gap = float(abs(_decimal(a["N"]) - _decimal(b["N"])))
+                stats.max_difference = gap if stats.max_difference is None else max(stats.max_difference, gap)
+        return columns
+
+    def _found(self, kind: str, source: dict[str, Any] | None, target: dict[str, Any] | None,
+               columns: list[str]) -> None:
+        r = self.result
+        if kind == MISSING:
+            r.missing += 1
+        elif kind == EXTRA:
+            r.extra += 1
+        else:
+            r.differing += 1
+        item = source if source is not None else target
+        assert item is not None
+        key = ditems.key_of(item, self.plan.target_key_names)
+        example = Example(kind, key, source, target, columns, self.segment, self.position, self.segment)
+        self.position += 1
+        if self.differences is not None:
+            self.differences.write(example)
+        if self.kept[kind] < self.plan.failures_to_fetch:
+            self.kept[kind] += 1
+            r.examples.append(example)
+
+    # --- reading ---
+
+    def _scan(self, table_client: Any, table: str, projection: Sequence[str] = ()) -> Iterator[list[dict[str, Any]]]:
+        request: dict[str, Any] = {"TableName": table, "Segment": self.segment,
+                                   "TotalSegments": self.plan.total_segments, **_projection(projection)}
+        if self.plan.return_consumed:
+            request["ReturnConsumedCapacity"] = "TOTAL"
+        while True:
+            response = call_throttled(lambda: table_client.scan(**request))
+            page = response.get("Items", [])
+            self._account(response, page)
+            if page:
+                yield page
+            if not response.get("LastEvaluatedKey"):
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _probe(self, table_client: Any, table: str, keys: list[dict[str, Any]],
+               projection: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+        """The items of ``keys`` that exist, by ``key_text``; unprocessed keys asked again (bounded)."""
+        names = [k for k in keys[0]] if keys else []
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), PROBE_KEYS):
+            pending = keys[start : start + PROBE_KEYS]
+            fruitless = 0
+            attempt = 0
+            while pending:
+                ask: dict[str, Any] = {"Keys": pending, **_projection(projection)}
+                request: dict[str, Any] = {"RequestItems": {table: ask}}
+                if self.plan.return_consumed:
+                    request["ReturnConsumedCapacity"] = "TOTAL"
+                response = call_throttled(lambda r=request: table_client.batch_get_item(**r))  # type: ignore[misc]
+                got = response.get("Responses", {}).get(table, [])
+                self._account(response, got)
+                for item in got:
+                    found[key_text(item, names)] = item
+                left = (response.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
+                fruitless = 0 if got or len(left) < len(pending) else fruitless + 1
+                if left and fruitless >= UNPROCESSED_ROUNDS:
+                    raise RuntimeFailure(f"{table}: the server answered none of {len(left)} keys in "
+                                         f"{UNPROCESSED_ROUNDS} batch reads in a row (unprocessed keys)",
+                                         hint="lower source.throughputReadPercent, then resume the validation")
+                if left:
+                    attempt += 1
+                    time.sleep(backoff(attempt))
+                pending = left
+        return found
+
+    def _account(self, response: dict[str, Any], got: list[dict[str, Any]]) -> None:
+        units = consumed(response)
+        self.pacer.account(units if units is not None else read_units(sum(ditems.item_size(i) for i in got)))
+
+
+def _projection(names: Sequence[str]) -> dict[str, Any]:
+    """A ProjectionExpression of ``names`` through placeholders (names may be reserved words)."""
+    if not names:
+        return {}
+    placeholders = {f"#a{i}": name for i, name in enumerate(names)}
+    return {"ProjectionExpression": ", ".join(placeholders), "ExpressionAttributeNames": placeholders}
+
+
+def key_text(item: dict[str, Any], names: Sequence[str]) -> str:
+    """A key's canonical text: numbers by value, so ``1.50E+3`` and ``1500`` are the same key."""
+    parts = []
+    for name in names:
+        ((kind, value),) = item[name].items()
+        parts.append(f"N:{_decimal(value).normalize()}" if kind == "N" else f"{kind}:{value!r}")
+    return "\x00".join(parts)
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return Decimal("NaN")
+
+
+def values_equal(a: dict[str, Any], b: dict[str, Any], tolerance: float) -> bool:
+    """Whether two attribute values are equal as DynamoDB defines them (see the module docstring)."""
+    ((kind, x),) = a.items()
+    ((other, y),) = b.items()
+    if kind != other:
+        return False
+    if kind == "N":
+        return _numbers_equal(x, y, tolerance)
+    if kind == "NS":
+        xs, ys = sorted(map(_decimal, x)), sorted(map(_decimal, y))
+        return len(xs) == len(ys) and all(abs(p - q) <= Decimal(str(tolerance)) for p, q in zip(xs, ys, strict=True))
+    if kind in ("SS", "BS"):
+        return set(x) == set(y)
+    if kind == "L":
+        return len(x) == len(y) and all(values_equal(p, q, tolerance) for p, q in zip(x, y, strict=True))
+    if kind == "M":
+        return x.keys() == y.keys() and all(values_equal(x[k], y[k], tolerance) for k in x)
+    return bool(x == y)
+
+
+def _numbers_equal(x: str, y: str, tolerance: float) -> bool:
+    if x == y:
+        return True
+    p, q = _decimal(x), _decimal(y)
+    return p == q or abs(p - q) <= Decimal(str(tolerance))
