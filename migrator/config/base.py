@@ -60,6 +60,10 @@ class ConfigModel(BaseModel):
         """The keys a user may write in this block, in declaration order."""
         return [info.alias or name for name, info in cls.model_fields.items()]
 
+    def keys_set(self, names: tuple[str, ...]) -> list[str]:
+        """The YAML keys of the fields ``names`` that the block sets (not None)."""
+        return [type(self).model_fields[n].alias or n for n in names if getattr(self, n) is not None]
+
     @model_validator(mode="after")
     def check_rules(self) -> Self:
         """Run the block's rules once every field is valid; report them all together."""

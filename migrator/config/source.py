@@ -11,7 +11,7 @@ upstream can resume such a source (what this version does is its backend's
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
@@ -74,6 +74,17 @@ class _DynamoDBSourceBase(ConfigModel):
     read_throughput: PositiveInt | None = Field(default=None, alias="readThroughput")
     throughput_read_percent: ThroughputPercent | None = Field(default=None, alias="throughputReadPercent")
     max_map_tasks: PositiveInt | None = Field(default=None, alias="maxMapTasks")
+    # target settings upstream accepts here too, where they do nothing: loaded with a warning
+    write_throughput: Any = Field(default=None, alias="writeThroughput")
+    throughput_write_percent: Any = Field(default=None, alias="throughputWritePercent")
+    stream_changes: Any = Field(default=None, alias="streamChanges")
+    skip_initial_snapshot_transfer: Any = Field(default=None, alias="skipInitialSnapshotTransfer")
+    billing_mode: Any = Field(default=None, alias="billingMode")
+
+    def inert_keys(self) -> list[str]:
+        """Keys set here that only a target uses (they do nothing on a source)."""
+        return self.keys_set(("write_throughput", "throughput_write_percent", "stream_changes",
+                              "skip_initial_snapshot_transfer", "billing_mode"))
 
 
 class DynamoDBSource(_DynamoDBSourceBase, DynamoDBFlavour):

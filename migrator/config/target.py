@@ -6,7 +6,7 @@ backend lists the ones it can write into) and ``type`` keeps the user's spelling
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
@@ -62,6 +62,15 @@ class _DynamoDBTargetBase(ConfigModel):
     stream_changes: bool = Field(alias="streamChanges", examples=[False])
     skip_initial_snapshot_transfer: bool | None = Field(default=None, alias="skipInitialSnapshotTransfer")
     billing_mode: BillingMode | None = Field(default=None, alias="billingMode")
+    # source settings upstream accepts here too, where they do nothing: loaded with a warning
+    scan_segments: Any = Field(default=None, alias="scanSegments")
+    read_throughput: Any = Field(default=None, alias="readThroughput")
+    throughput_read_percent: Any = Field(default=None, alias="throughputReadPercent")
+    max_map_tasks: Any = Field(default=None, alias="maxMapTasks")
+
+    def inert_keys(self) -> list[str]:
+        """Keys set here that only a source uses (they do nothing on a target)."""
+        return self.keys_set(("scan_segments", "read_throughput", "throughput_read_percent", "max_map_tasks"))
 
 
 class DynamoDBTarget(_DynamoDBTargetBase, DynamoDBFlavour):

@@ -35,6 +35,7 @@ reading a page and writing it. A remaining TTL of 0 seconds is written as 1 (0 w
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -139,6 +140,13 @@ class PreserveWriter(RowWriter):
         # the row path's view of each simple cell: (target, value, writetime, ttl positions, static, transform)
         self.simple_spots = [(c.target, c.value, c.writetime, c.ttl, c.static, self.transforms.get(c.value))
                              for c in self.simple]
+        # the common table (plain cells, each with metadata, no statics, no conversions): a row whose
+        # cells all share one (writetime, ttl) is bound in one go, without the per-cell loop
+        plain = (not self.multi and bool(self.simple) and self.override is None and not self.transforms
+                 and all(c.writetime is not None and c.ttl is not None and not c.static for c in self.simple))
+        self._values_of = operator.itemgetter(*[c.value for c in self.simple], -1) if plain else None
+        self._stamps_of = operator.itemgetter(*[c.writetime for c in self.simple], -1) if plain else None
+        self._ttls_of = operator.itemgetter(*[c.ttl for c in self.simple], -1) if plain else None
         self.list_conflicts = 0
         self._stmts: dict[tuple[str, str, bool], Any] = {}
         # a table this run created holds nothing yet, unless this task already ran once
@@ -225,6 +233,8 @@ class PreserveWriter(RowWriter):
 
     def write_row(self, row: Sequence[Any]) -> None:
         """Write one scanned row: one INSERT per (writetime, ttl) group, elements spanning groups by UPDATE."""
+        if self._values_of is not None and self._one_group(row):
+            return
         first = self.new_partition(row)
         static_only = self.static_only(row)
         whole: dict[Group, dict[str, Any]] = {}  # per group: target column -> whole value
@@ -256,6 +266,21 @@ class PreserveWriter(RowWriter):
         if not whole and not parts and not wrote and not static_only:
             self.send(self.marker, self.keys(row))  # the row exists with no cells: keep it
         self.rows_written += 1
+
+    def _one_group(self, row: Sequence[Any]) -> bool:
+        """Write a row whose cells are all set and share one (writetime, ttl) as one INSERT; False otherwise."""
+        assert self._values_of is not None and self._stamps_of is not None and self._ttls_of is not None
+        stamps = self._stamps_of(row)[:-1]  # the trailing -1 keeps itemgetter returning a tuple for one cell
+        ttls = self._ttls_of(row)[:-1]
+        if len(set(stamps)) != 1 or len(set(ttls)) != 1 or stamps[0] is None:
+            return False
+        values = self._values_of(row)[:-1]
+        if None in values:
+            return False
+        self.new_partition(row)  # no static columns: only the routing key matters
+        self.send(self.insert, [*self.keys(row), *values, *self._meta((stamps[0], ttl_to_write(ttls[0])))])
+        self.rows_written += 1
+        return True
 
     def _write_whole(self, row: Sequence[Any], static_only: bool, group: Group, values: dict[str, Any],
                      blind: bool) -> None:

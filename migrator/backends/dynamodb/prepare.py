@@ -246,7 +246,10 @@ def _identity(spec: ClientSpec, name: str) -> str:
 
 def _warnings(source: Any, target: Any) -> list[str]:
     """Keys upstream accepts that do nothing here, one line each."""
-    out = []
+    out = [f"source.{key} has no effect on a source (it is a target setting); remove it"
+           for key in source.inert_keys()]
+    out += [f"target.{key} has no effect on a target (it is a source setting); remove it"
+            for key in target.inert_keys()]
     for role, block in (("source", source), ("target", target)):
         if not isinstance(block, AlternatorSettings):
             continue

@@ -274,6 +274,30 @@ def test_preserve_cells_sharing_writetime_and_ttl_share_one_insert_with_the_othe
     assert (w.rows_read, w.rows_written) == (1, 1)
 
 
+NO_STATICS = TableSchema("src", "w", (
+    Column("k", "int", PARTITION), Column("c", "int", CLUSTERING),
+    Column("a", "text", REGULAR), Column("b", "text", REGULAR),
+))
+W_INSERT = 'INSERT INTO "dst"."w" ("k", "c", "a", "b") VALUES (?, ?, ?, ?)' + META
+
+
+def test_preserve_rows_of_one_group_take_the_same_single_insert_with_or_without_the_fast_path():
+    plan, session = plan_for(NO_STATICS, preserve=True), RecordingSession()
+    writer(plan, session).write_page([
+        row(plan, 1, 1, a=(b"A", 20, 100), b=(b"B", 20, 100)),  # one group: bound in one go
+        row(plan, 1, 2, a=(b"A", 20, 0), b=(b"B", 20, 0)),  # a remaining TTL of 0 is written as 1
+        row(plan, 1, 3, a=(b"A", 20, None)),  # a null cell: the general path, same statement
+        row(plan, 2, 1, a=(b"A", 20, None), b=(b"B", 30, None)),  # two groups
+    ])
+    assert session.writes == [
+        (W_INSERT, [i32(1), i32(1), b"A", b"B", i32(100), i64(20)]),
+        (W_INSERT, [i32(1), i32(2), b"A", b"B", i32(1), i64(20)]),
+        (W_INSERT, [i32(1), i32(3), b"A", U, i32(0), i64(20)]),
+        (W_INSERT, [i32(2), i32(1), b"A", U, i32(0), i64(20)]),
+        (W_INSERT, [i32(2), i32(1), U, b"B", i32(0), i64(30)]),
+    ]
+
+
 def test_preserve_a_remaining_ttl_of_zero_is_written_as_one_and_a_null_ttl_as_none():
     plan, session = plan_for(SIMPLE, preserve=True), RecordingSession()
     writer(plan, session).write_page([row(plan, 1, 1, a=(b"A", 5, 0), b=(b"B", 5, None))])

@@ -120,3 +120,30 @@ def test_an_alternator_spec_carries_its_load_balancing_settings():
     spec = spec_from_settings("source", block("alternator", datacenter="dc2", rack="r3",
                                               activeRefreshIntervalMs=500))
     assert (spec.datacenter, spec.rack, spec.nodes_refresh_s) == ("dc2", "r3", 0.5)
+
+
+def test_keys_of_the_other_side_load_with_a_one_line_warning_each():
+    from migrator.backends.dynamodb.prepare import _warnings
+
+    tree = {"source": {"type": "dynamodb", "table": "t", "region": "us-east-1", "billingMode": "PROVISIONED"},
+            "target": {"type": "alternator", "table": "u", "endpoint": ENDPOINT, "streamChanges": False,
+                       "maxMapTasks": 4, "scanSegments": 8, "optimizeHeaders": True},
+            "savepoints": {"path": "/tmp/sp", "intervalSeconds": 60}}
+    model = load_tree(tree).model
+    assert _warnings(model.source, model.target) == [
+        "source.billingMode has no effect on a source (it is a target setting); remove it",
+        "target.scanSegments has no effect on a target (it is a source setting); remove it",
+        "target.maxMapTasks has no effect on a target (it is a source setting); remove it",
+        "target.optimizeHeaders is accepted for compatibility but has no effect in this version (no such setting "
+        "in boto3's connection pool; the node list is refreshed as requests go)",
+    ]
+
+
+def test_a_misspelt_key_is_still_refused_with_a_suggestion():
+    from tests.unit.config.helpers import config_error
+
+    tree = {"source": {"type": "dynamodb", "table": "t", "region": "us-east-1", "scanSegmnts": 4},
+            "target": {"type": "dynamodb", "table": "u", "region": "us-east-1", "streamChanges": False},
+            "savepoints": {"path": "/tmp/sp", "intervalSeconds": 60}}
+    error = config_error(tree)
+    assert "scanSegments" in error.render()
