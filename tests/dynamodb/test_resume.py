@@ -72,3 +72,17 @@ def test_a_stopped_copy_resumes_from_its_newest_savepoint_into_an_exact_copy(dyn
     assert scan_all(dynalite.target, dst) == scan_all(dynalite.source, src)
     final = load_yaml(newest_savepoint(savepoints))
     assert final["skipSegments"] == list(range(SEGMENTS))
+
+
+def test_an_upstream_savepoint_resumes_its_unfinished_segments_only(servers: Pair, spark: Any, tmp_path: Path) -> None:
+    """Upstream writes skipSegments and no migratorState: the segments it lists are not copied again."""
+    from tests.support.helpers import run_migrate
+
+    src = servers.create("source", servers.table_name("upstream"), [("id", "HASH", "S")])
+    put_all(servers.source, src, [{"id": {"S": f"k{i}"}, "v": {"N": str(i)}} for i in range(400)])
+    dst = servers.table_name("upstream_copy")
+    result = run_migrate(spark, servers.config(tmp_path, src, dst, source={"scanSegments": 4}, skipSegments=[0, 2]))
+    assert (result.ranges_total, result.ranges_done) == (4, 4)
+    copied = scan_all(servers.target, dst)
+    assert 0 < len(copied) < 400 and result.rows == len(copied)  # only segments 1 and 3 were scanned
+    assert load_yaml(Path(result.savepoint))["skipSegments"] == [0, 1, 2, 3]

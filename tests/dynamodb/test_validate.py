@@ -61,3 +61,21 @@ def test_known_damage_is_counted_exactly_and_reported_per_segment(servers: Pair,
     assert report["columns"]["price"]["null_vs_value"] == 1
     html = (report_dir / "report.html").read_text()
     assert "Differences per scan segment" in html
+
+
+def test_repairs_make_the_target_equal_and_a_second_validation_finds_nothing(servers: Pair, spark: Any,
+                                                                              tmp_path: Path) -> None:
+    _, dst, config = _copied(servers, tmp_path, spark, items=120)
+    target = servers.target
+    target.delete_item(TableName=dst, Key={"pk": {"S": "p1"}, "sk": {"N": "1"}})
+    target.update_item(TableName=dst, Key={"pk": {"S": "p2"}, "sk": {"N": "2"}}, UpdateExpression="SET price = :v",
+                       ExpressionAttributeValues={":v": {"N": "0"}})
+    put_all(target, dst, [{"pk": {"S": "extra"}, "sk": {"N": "1"}}])
+    text = config.read_text().replace("timestampMsTolerance: 0", "timestampMsTolerance: 0\n  copyMissingRows: true\n"
+                                      "  copyDifferingRows: true\n  deleteExtraRows: true")
+    config.write_text(text)
+    report = validate(load_config(config), spark)
+    assert (report.counts.missing, report.counts.differing, report.counts.extra) == (1, 1, 1)
+    assert report.repaired == {"copiedMissing": 1, "copiedDiffering": 1, "deletedExtra": 1}
+    again = validate(load_config(config), spark)
+    assert again.equal and again.counts.targetRows == 120

@@ -19,7 +19,7 @@ class DynamoDBBackend:
     name = "dynamodb"
     types = ("dynamodb", "dynamo", "alternator")
     writes_to = ("dynamodb",)
-    capabilities = Capabilities(resumable=True, creates_target=True, ordered_scan=False, repairs=False)
+    capabilities = Capabilities(resumable=True, creates_target=True, ordered_scan=False, repairs=True)
 
     def check(self, config: MigratorConfig) -> None:
         """Nothing beyond the config's own rules; connects nowhere."""

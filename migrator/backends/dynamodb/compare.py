@@ -19,6 +19,10 @@ Items whose TTL has expired (``items.expired``, with the source's TTL attribute 
 target) are not part of either table. Values are compared as DynamoDB defines them: numbers as
 decimals within ``floatingPointTolerance`` (NS member by member after sorting), SS and BS as sets,
 L element by element, M key by key; attribute names after ``renames``; ``ignoreColumns`` skipped.
+
+Repairs (``copyMissingRows``, ``copyDifferingRows``, ``deleteExtraRows``) are written as they are
+found, through the copy's batch writer: the source's item whole (renamed), or a DeleteRequest of
+the extra key. They are counted in ``RangeResult.repaired`` and the items still count as found.
 """
 
 from __future__ import annotations
@@ -32,12 +36,14 @@ from typing import Any
 from migrator.backends.base import WorkItem
 from migrator.backends.dynamodb import items as ditems
 from migrator.backends.dynamodb.client import ClientSpec, client
+from migrator.backends.dynamodb.copier import BatchWriter
 from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled, consumed, read_units
 from migrator.differences import DifferenceSink, DifferenceWriter
 from migrator.errors import RuntimeFailure
 from migrator.report.model import DIFFERING, EXTRA, MISSING, ColumnStats, Example, RangeResult
 
 PROBE_KEYS = 100  # BatchGetItem's limit
+REPAIR_NAMES = {MISSING: "copiedMissing", DIFFERING: "copiedDiffering", EXTRA: "deletedExtra"}
 UNPROCESSED_ROUNDS = 12
 
 
@@ -58,6 +64,17 @@ class ComparePlan:
     failures_to_fetch: int = 100
     read_units_per_s: float | None = None
     return_consumed: bool = True
+    # repairs, as the CQL validator makes them: whole items written, extra items deleted
+    copy_missing: bool = False
+    copy_differing: bool = False
+    delete_extra: bool = False
+    batch_items: int = 25
+    write_units_per_s: float | None = None
+
+    @property
+    def repairs(self) -> bool:
+        """Whether any repair is on."""
+        return self.copy_missing or self.copy_differing or self.delete_extra
 
     @property
     def target_names(self) -> dict[str, str]:
@@ -97,9 +114,21 @@ class SegmentComparer:
         self.kept = {MISSING: 0, EXTRA: 0, DIFFERING: 0}
         self.renames = plan.target_names
         self.target_ttl = self.renames.get(plan.ttl_attribute, plan.ttl_attribute) if plan.ttl_attribute else None
+        self.writer = BatchWriter(self.target, plan.target_table, plan.batch_items, Pacer(plan.write_units_per_s),
+                                  plan.return_consumed) if plan.repairs else None
 
     def run(self) -> RangeResult:
-        """Both passes; returns the segment's exact counts and a sample of examples."""
+        """Both passes, then the repairs' last writes; returns the segment's exact counts and a sample."""
+        try:
+            self._passes()
+            if self.writer is not None:
+                self.writer.finish()
+        finally:
+            if self.writer is not None:
+                self.writer.close()
+        return self.result
+
+    def _passes(self) -> None:
         p = self.plan
         for page in self._scan(self.source, p.source_table):
             live = [i for i in page if not ditems.expired(i, p.ttl_attribute, self.now)]
@@ -110,7 +139,6 @@ class SegmentComparer:
             live = [i for i in page if not ditems.expired(i, self.target_ttl, self.now)]
             self.result.target_rows += len(live)
             self._check_target_page(live)
-        return self.result
 
     # --- the two passes ---
 
@@ -173,6 +201,7 @@ class SegmentComparer:
         item = source if source is not None else target
         assert item is not None
         key = ditems.key_of(item, self.plan.target_key_names)
+        self._repair(kind, key, source)
         example = Example(kind, key, source, target, columns, self.segment, self.position, self.segment)
         self.position += 1
         if self.differences is not None:
@@ -180,6 +209,20 @@ class SegmentComparer:
         if self.kept[kind] < self.plan.failures_to_fetch:
             self.kept[kind] += 1
             r.examples.append(example)
+
+    def _repair(self, kind: str, key: dict[str, Any], source: dict[str, Any] | None) -> None:
+        p, writer = self.plan, self.writer
+        if writer is None:
+            return
+        if (kind == MISSING and p.copy_missing) or (kind == DIFFERING and p.copy_differing):
+            assert source is not None
+            writer.put(source)
+        elif kind == EXTRA and p.delete_extra:
+            writer.delete(key)
+        else:
+            return
+        name = REPAIR_NAMES[kind]
+        self.result.repaired[name] = self.result.repaired.get(name, 0) + 1
 
     # --- reading ---
 

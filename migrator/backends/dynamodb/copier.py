@@ -115,7 +115,14 @@ class BatchWriter:
 
     def put(self, item: dict[str, Any]) -> None:
         """Queue one item; a full batch is sent (waiting first if too many are in flight)."""
-        self.pending.append({"PutRequest": {"Item": item}})
+        self._queue({"PutRequest": {"Item": item}})
+
+    def delete(self, key: dict[str, Any]) -> None:
+        """Queue the deletion of the item with this key."""
+        self._queue({"DeleteRequest": {"Key": key}})
+
+    def _queue(self, request: dict[str, Any]) -> None:
+        self.pending.append(request)
         if len(self.pending) >= self.batch_items:
             self._send()
 
@@ -149,7 +156,8 @@ class BatchWriter:
             accepted = len(requests) - len(left)
             units = consumed(response)
             if units is None:
-                units = sum(write_units(ditems.item_size(r["PutRequest"]["Item"])) for r in requests[:accepted])
+                units = sum(write_units(ditems.item_size(r["PutRequest"]["Item"]) if "PutRequest" in r else 1)
+                            for r in requests[:accepted])
             self.pacer.account(units)
             self.written += accepted
             if not left:

@@ -95,14 +95,17 @@ class DynamoRun:
         if self.target_table is None:
             raise RuntimeFailure(f"the target table {self.target.table} does not exist at "
                                  f"{self.target_spec.address}: nothing to validate")
-        read_rate, _ = self.rates()
+        read_rate, write_rate = self.rates()
+        copy = self.copy_plan()
         plan = ComparePlan(
             source=self.source_spec, target=self.target_spec, source_table=self.source.table,
             target_table=self.target.table, total_segments=self.total_segments,
             key_names=tuple(self.source_table.key_names), renames=tuple(self.renames.items()),
             ttl_attribute=self.source_table.ttl_attribute, tolerance=settings.floating_point_tolerance,
             ignore=tuple(settings.ignore_columns), failures_to_fetch=settings.failures_to_fetch,
-            read_units_per_s=read_rate, return_consumed=self.copy_plan().return_consumed,
+            read_units_per_s=read_rate, return_consumed=copy.return_consumed,
+            copy_missing=settings.copy_missing_rows, copy_differing=settings.copy_differing_rows,
+            delete_extra=settings.delete_extra_rows, batch_items=copy.batch_items, write_units_per_s=write_rate,
         )
         return functools.partial(compare_item, plan, sink)
 

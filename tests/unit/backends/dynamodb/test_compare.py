@@ -38,6 +38,18 @@ class Table:
             items = [{k: v for k, v in i.items() if k in names.values()} for i in items]
         return {"Items": items}
 
+    def batch_write_item(self, **request: Any) -> dict[str, Any]:
+        [(_, requests)] = request["RequestItems"].items()
+        self.requests.append(request)
+        for r in requests:
+            if "PutRequest" in r:
+                new = r["PutRequest"]["Item"]
+                self.items = [i for i in self.items if key_text(i, [self.key]) != key_text(new, [self.key])] + [new]
+            else:
+                gone = key_text(r["DeleteRequest"]["Key"], [self.key])
+                self.items = [i for i in self.items if key_text(i, [self.key]) != gone]
+        return {"UnprocessedItems": {}}
+
     def batch_get_item(self, **request: Any) -> dict[str, Any]:
         self.requests.append(request)
         [(table, ask)] = request["RequestItems"].items()
@@ -135,3 +147,21 @@ def test_every_difference_goes_to_the_sink(monkeypatch, tmp_path):
 ])
 def test_values_compare_as_dynamodb_defines_them(a, b, tolerance, equal):
     assert values_equal(a, b, tolerance) is equal
+
+
+def test_repairs_copy_missing_and_differing_items_whole_and_delete_extras(monkeypatch):
+    source = Table("id", [item(i) for i in range(6)])
+    target = Table("id", [item(0), item(1, v={"S": "changed"}), item(2), item(77)])
+    result = run(monkeypatch, source, target, copy_missing=True, copy_differing=True, delete_extra=True)
+    assert (result.missing, result.differing, result.extra) == (3, 1, 1)  # found, and repaired
+    assert result.repaired == {"copiedMissing": 3, "copiedDiffering": 1, "deletedExtra": 1}
+    assert sorted(target.items, key=lambda i: int(i["id"]["N"])) == [item(i) for i in range(6)]
+    again = run(monkeypatch, source, target, copy_missing=True, copy_differing=True, delete_extra=True)
+    assert (again.missing, again.differing, again.extra, again.repaired) == (0, 0, 0, {})
+
+
+def test_without_repair_switches_nothing_is_written(monkeypatch):
+    source, target = Table("id", [item(1)]), Table("id", [item(2)])
+    run(monkeypatch, source, target)
+    assert not [r for r in target.requests if "RequestItems" in r and "dst" in r["RequestItems"]
+                and isinstance(r["RequestItems"]["dst"], list)]
