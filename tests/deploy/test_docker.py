@@ -35,7 +35,7 @@ COMPOSE_FILE = DOCKER / "docker-compose.yml"
 DOCKERFILE = DOCKER / "Dockerfile"
 CONFIGS = sorted((DOCKER / "config").glob("*.yaml"))
 SPARK_SERVICES = ("spark-master", "spark-worker-1", "spark-worker-2", "migrator")
-SERVICES = {*SPARK_SERVICES, "scylla-source", "scylla-target", "dynamodb-local"}
+SERVICES = {*SPARK_SERVICES, "scylla-source", "scylla-target", "dynamodb"}
 SCYLLA_FLAGS = "--smp 1 --memory 1G --overprovisioned 1 --developer-mode 1"
 ALTERNATOR_FLAGS = "--alternator-port 8000 --alternator-write-isolation only_rmw_uses_lwt"
 # Variables the compose file reads: unset, so the test sees the defaults whatever the caller exported.
@@ -95,7 +95,7 @@ def test_scylla_nodes_and_their_flags(rendered: dict[str, Any]) -> None:
         assert node["image"] == "scylladb/scylla:2025.1"
         assert node["healthcheck"]["test"] == ["CMD-SHELL", "cqlsh -e 'describe keyspaces' > /dev/null"]
         assert node["volumes"] == [f"{DOCKER / 'cql'}:/cql:ro"]
-    assert services["dynamodb-local"]["image"] == "amazon/dynamodb-local:2.5.3"
+    assert services["dynamodb"]["image"] == "motoserver/moto:5.2.5"  # open source, unlike DynamoDB Local
     # `docker compose run migrator` waits for healthy databases and a master that accepts connections
     assert services["migrator"]["depends_on"] == {
         "scylla-source": {"condition": "service_healthy"},
@@ -150,7 +150,7 @@ def test_dynamodb_config_is_served_by_the_dynamodb_backend() -> None:
     assert isinstance(model.target, AlternatorTarget)
     assert model.source.endpoint is not None
     assert model.target.endpoint is not None
-    assert (model.source.endpoint.host, model.target.endpoint.host) == ("http://dynamodb-local", "http://scylla-target")
+    assert (model.source.endpoint.host, model.target.endpoint.host) == ("http://dynamodb", "http://scylla-target")
     assert backend_for(model).name == "dynamodb"
 
 
