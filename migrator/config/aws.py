@@ -22,11 +22,21 @@ class AssumeRole(ConfigModel):
 
 
 class AwsCredentials(ConfigModel):
-    """Static AWS keys, optionally used to assume a role."""
+    """Static AWS keys or a named profile (ours), optionally used to assume a role."""
 
-    access_key: str = Field(alias="accessKey", examples=["${AWS_ACCESS_KEY_ID}"])
-    secret_key: str = Field(alias="secretKey", examples=["${AWS_SECRET_ACCESS_KEY}"])
+    access_key: str | None = Field(default=None, alias="accessKey", examples=["${AWS_ACCESS_KEY_ID}"])
+    secret_key: str | None = Field(default=None, alias="secretKey", examples=["${AWS_SECRET_ACCESS_KEY}"])
+    profile: str | None = Field(default=None, examples=["migration"])
     assume_role: AssumeRole | None = Field(default=None, alias="assumeRole")
+
+    def rule_problems(self) -> Iterator[Problem]:
+        """Either both keys or a profile."""
+        if self.profile is not None and (self.access_key is not None or self.secret_key is not None):
+            yield "profile", "give either accessKey/secretKey or a profile, not both"
+        elif self.profile is None:
+            for key, value in (("accessKey", self.access_key), ("secretKey", self.secret_key)):
+                if value is None:
+                    yield key, f"missing required key '{key}' (or name a profile instead of the keys)"
 
 
 class Endpoint(ConfigModel):

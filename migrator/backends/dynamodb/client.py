@@ -63,6 +63,7 @@ class ClientSpec:
     datacenter: str | None = None  # Alternator load balancing: route to this datacenter's nodes (and rack's)
     rack: str | None = None
     nodes_refresh_s: float = NODES_REFRESH_S
+    profile: str | None = None  # a named profile of the AWS config files (on every machine of the job)
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     session_token: str | None = field(default=None, repr=False)
@@ -95,10 +96,10 @@ def spec_from_settings(role: str, settings: Any) -> ClientSpec:
     )
     creds = settings.credentials
     if creds is None:
-        return spec  # the default chain: environment, profile, instance role
-    keys = {"access_key": creds.access_key, "secret_key": creds.secret_key}
+        return spec  # the default chain: environment, AWS_PROFILE, instance role
+    keys: dict[str, Any] = {"access_key": creds.access_key, "secret_key": creds.secret_key, "profile": creds.profile}
     if creds.assume_role is not None:
-        keys = _assume_role(spec, creds.access_key, creds.secret_key, creds.assume_role.arn,
+        keys = _assume_role(ClientSpec(**{**spec.__dict__, **keys}), creds.assume_role.arn,
                             creds.assume_role.session_name)
     return ClientSpec(**{**spec.__dict__, **keys})
 
@@ -107,12 +108,11 @@ def _millis(value: int | None, default: float) -> float:
     return value / 1000 if value else default
 
 
-def _assume_role(spec: ClientSpec, access_key: str, secret_key: str, arn: str, session_name: str) -> dict[str, Any]:
-    import boto3
+def _assume_role(spec: ClientSpec, arn: str, session_name: str) -> dict[str, Any]:
     import botocore.exceptions
 
-    sts = boto3.client("sts", endpoint_url=spec.endpoint, region_name=spec.region, aws_access_key_id=access_key,
-                       aws_secret_access_key=secret_key)
+    sts = _session(spec).client("sts", endpoint_url=spec.endpoint, region_name=spec.region,
+                                aws_access_key_id=spec.access_key, aws_secret_access_key=spec.secret_key)
     try:
         creds = sts.assume_role(RoleArn=arn, RoleSessionName=session_name)["Credentials"]
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
@@ -120,7 +120,22 @@ def _assume_role(spec: ClientSpec, access_key: str, secret_key: str, arn: str, s
                              hint=f"check {spec.role}.credentials.assumeRole.arn and that the keys may assume it",
                              ) from None
     return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
-            "session_token": creds["SessionToken"]}
+            "session_token": creds["SessionToken"], "profile": None}
+
+
+def _session(spec: ClientSpec) -> Any:
+    """A boto3 session: of the spec's profile, else the default one."""
+    import boto3
+    import botocore.exceptions
+
+    if spec.profile is None:
+        return boto3.session.Session()
+    try:
+        return boto3.session.Session(profile_name=spec.profile)
+    except botocore.exceptions.ProfileNotFound:
+        raise RuntimeFailure(f"{spec.role}: the AWS profile {spec.profile!r} is not in this machine's AWS config files",
+                             hint=f"fix {spec.role}.credentials.profile, or create the profile on every machine "
+                                  "of the job (driver and executors)") from None
 
 
 def client(spec: ClientSpec) -> Any:
@@ -134,7 +149,6 @@ def client(spec: ClientSpec) -> Any:
 
 def new_client(spec: ClientSpec) -> Any:
     """A new boto3 DynamoDB client for ``spec``, with its Alternator request hooks registered."""
-    import boto3
     from botocore.config import Config
 
     config = Config(
@@ -143,7 +157,7 @@ def new_client(spec: ClientSpec) -> Any:
         retries={"mode": "standard", "max_attempts": SDK_ATTEMPTS},
         max_pool_connections=spec.max_connections or 50,
     )
-    made = boto3.client(
+    made = _session(spec).client(
         "dynamodb", endpoint_url=spec.endpoint, region_name=spec.region, config=config,
         aws_access_key_id=spec.access_key, aws_secret_access_key=spec.secret_key,
         aws_session_token=spec.session_token,

@@ -6,6 +6,7 @@ import gzip
 import pickle
 from typing import Any
 
+import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.stub import Stubber
 
@@ -147,3 +148,33 @@ def test_a_misspelt_key_is_still_refused_with_a_suggestion():
             "savepoints": {"path": "/tmp/sp", "intervalSeconds": 60}}
     error = config_error(tree)
     assert "scanSegments" in error.render()
+
+
+def test_a_named_profile_supplies_the_keys_on_every_machine_that_has_it(tmp_path, monkeypatch):
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[migration]\naws_access_key_id = AKIAPROFILE\naws_secret_access_key = from-profile\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    spec = spec_from_settings("source", block("dynamodb", credentials={"profile": "migration"}))
+    assert (spec.profile, spec.access_key, spec.secret_key) == ("migration", None, None)
+    assert new_client(spec)._request_signer._credentials.access_key == "AKIAPROFILE"
+
+
+def test_a_missing_profile_is_named_with_the_fix(tmp_path, monkeypatch):
+    from migrator.errors import RuntimeFailure
+
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    spec = spec_from_settings("source", block("dynamodb", credentials={"profile": "nope"}))
+    with pytest.raises(RuntimeFailure, match="profile 'nope' is not in this machine's AWS config files"):
+        new_client(spec)
+
+
+def test_keys_and_a_profile_together_are_refused():
+    from tests.unit.config.helpers import config_error
+
+    tree = {"source": {"type": "dynamodb", "table": "t", "region": "us-east-1",
+                       "credentials": {"profile": "p", "accessKey": "a", "secretKey": "b"}},
+            "target": {"type": "dynamodb", "table": "u", "region": "us-east-1", "streamChanges": False},
+            "savepoints": {"path": "/tmp/sp", "intervalSeconds": 60}}
+    assert "either accessKey/secretKey or a profile" in config_error(tree).render()
