@@ -97,15 +97,28 @@ def load(spark: Any, url: str, table: str, items: int) -> None:
     spark.sparkContext.parallelize(slices, len(slices)).foreachPartition(write)
 
 
-def connector_copy(spark: Any, source_url: str, target_url: str, source: str, target: str, segments: int) -> None:
-    """The connector's copy: ``DynamoDBInputFormat`` into ``DynamoDBOutputFormat``, never leaving the JVM."""
+def connector_copy(spark: Any, source_url: str, target_url: str, source: str, target: str, segments: int,
+                   items: int) -> None:
+    """The connector's copy: ``DynamoDBInputFormat`` into ``DynamoDBOutputFormat``, never leaving the JVM.
+
+    Upstream fills ``dynamodb.item.count``, ``dynamodb.item.average.size`` and ``dynamodb.table.size-bytes``
+    from DescribeTable; the connector reads nothing when they are zero, and the local servers report
+    zeros, so they are given here from what was loaded.
+    """
     jvm, jsc = spark.sparkContext._jvm, spark.sparkContext._jsc
     read = jvm.org.apache.hadoop.mapred.JobConf(jsc.hadoopConfiguration())
     write = jvm.org.apache.hadoop.mapred.JobConf(jsc.hadoopConfiguration())
     common = {"dynamodb.region": "us-east-1", "dynamodb.awsAccessKeyId": KEYS["accessKey"],
-              "dynamodb.awsSecretAccessKey": KEYS["secretKey"], "dynamodb.yarn.enabled": "false"}
+              "dynamodb.awsSecretAccessKey": KEYS["secretKey"], "dynamodb.yarn.enabled": "false",
+              # getSplits sizes its tasks from YARN's memory settings even outside YARN: give it one node
+              # with room for every segment (the read is capped by dynamodb.max.map.tasks anyway)
+              "yarn.nodemanager.resource.memory-mb": str(1024 * (segments + 4)),
+              "yarn.scheduler.minimum-allocation-mb": "1024", "mapreduce.map.memory.mb": "1024",
+              "mapreduce.reduce.memory.mb": "1024", "yarn.app.mapreduce.am.resource.mb": "1024"}
     for key, value in {**common, "dynamodb.endpoint": source_url, "dynamodb.input.tableName": source,
                        "dynamodb.scan.segments": str(segments), "dynamodb.max.map.tasks": str(segments),
+                       "dynamodb.item.count": str(items), "dynamodb.item.average.size": str(ITEM_BYTES),
+                       "dynamodb.table.size-bytes": str(items * ITEM_BYTES),
                        "dynamodb.throughput.read": "40000", "dynamodb.throughput.read.percent": "0.5",
                        "mapred.input.format.class": "org.apache.hadoop.dynamodb.read.DynamoDBInputFormat"}.items():
         read.set(key, value)
@@ -115,10 +128,12 @@ def connector_copy(spark: Any, source_url: str, target_url: str, source: str, ta
                        "mapred.output.key.class": "org.apache.hadoop.io.Text",
                        "mapred.output.value.class": "org.apache.hadoop.dynamodb.DynamoDBItemWritable"}.items():
         write.set(key, value)
-    cls = jvm.java.lang.Class
-    pairs = jsc.hadoopRDD(read, cls.forName("org.apache.hadoop.dynamodb.read.DynamoDBInputFormat"),
-                          cls.forName("org.apache.hadoop.io.Text"),
-                          cls.forName("org.apache.hadoop.dynamodb.DynamoDBItemWritable"), segments)
+    def cls(name: str) -> Any:  # through Spark's class loader, which holds the --packages jars
+        return jvm.org.apache.spark.util.Utils.classForName(name, True, False)
+
+    pairs = jsc.hadoopRDD(read, cls("org.apache.hadoop.dynamodb.read.DynamoDBInputFormat"),
+                          cls("org.apache.hadoop.io.Text"), cls("org.apache.hadoop.dynamodb.DynamoDBItemWritable"),
+                          segments)
     pairs.saveAsHadoopDataset(write)
 
 
@@ -182,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         if why_not is None:
             create(target_url, scc)
             with timed("emr copy"):
-                connector_copy(spark, source_url, target_url, source, scc, args.segments)
-            assert count(target_url, scc) == args.items
+                connector_copy(spark, source_url, target_url, source, scc, args.segments, args.items)
+            copied = count(target_url, scc)
+            assert copied == args.items, f"the connector copied {copied:,} of {args.items:,} items"
     finally:
         spark.stop()
         for url, table in ((source_url, source), (target_url, target), (target_url, scc)):
