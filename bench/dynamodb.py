@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     source_url, target_url = urls[f"{args.server}-source"], urls[f"{args.server}-target"]
     why_not = yardstick_available() if args.yardstick else "--no-yardstick"
-    conf = {"spark.ui.enabled": "false", **({} if why_not else {"spark.jars.packages": CONNECTOR})}
+    # DynamoDBSplit reports a length of 0, and Spark drops splits of length 0 unless told not to
+    yardstick_conf = {"spark.jars.packages": CONNECTOR, "spark.hadoopRDD.ignoreEmptySplits": "false"}
+    conf = {"spark.ui.enabled": "false", **({} if why_not else yardstick_conf)}
     spark = create_session(args.master, conf, app_name="migrator-bench-dynamodb")
     run = uuid.uuid4().hex[:6]
     source, target, scc = f"bench_{run}", f"bench_{run}_copy", f"bench_{run}_emr"
