@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from migrator.savepoints import list_savepoints, newest_savepoint
+from migrator.savepoints import newest_savepoint
 from tests.dynamodb.conftest import Pair, put_all, scan_all
-from tests.support.helpers import cli, load_yaml, popen_cli
+from tests.support.helpers import cli, load_yaml, popen_cli, wait_for_partial_savepoint
 
 pytestmark = pytest.mark.dynamodb
 
@@ -31,18 +30,6 @@ def _source(pair: Pair) -> str:
     return src
 
 
-def _wait_for_partial_savepoint(directory: Path, proc: Any, timeout: float = 180) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"migration ended early:\n{proc.stdout.read()}"
-        for path in reversed(list_savepoints(directory) if directory.exists() else []):
-            state = load_yaml(path).get("migratorState", {})
-            if 0 < state.get("rangesDone", 0) < state.get("rangesTotal", 0):
-                return path
-        time.sleep(0.2)
-    raise AssertionError("no savepoint with partial progress appeared")
-
-
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
 def test_a_stopped_copy_resumes_from_its_newest_savepoint_into_an_exact_copy(dynalite: Pair, tmp_path: Path,
                                                                              how: str) -> None:
@@ -52,7 +39,7 @@ def test_a_stopped_copy_resumes_from_its_newest_savepoint_into_an_exact_copy(dyn
     savepoints = tmp_path / "savepoints"
     proc = popen_cli("migrate", "--config", str(config))
     try:
-        partial = _wait_for_partial_savepoint(savepoints, proc)
+        partial = wait_for_partial_savepoint(savepoints, proc, timeout=180)
     finally:
         os.killpg(proc.pid, signal.SIGKILL if how == "SIGKILL" else signal.SIGTERM)
         code = proc.wait(60)

@@ -13,7 +13,7 @@ import yaml
 from migrator.backends.cassandra.raw import split_int_list
 from migrator.savepoints import list_savepoints, newest_savepoint
 from tests.support.constants import SOURCE_KS, TARGET_KS
-from tests.support.helpers import assert_same, cli, dump, load_yaml, popen_cli, recreate
+from tests.support.helpers import assert_same, cli, dump, load_yaml, popen_cli, recreate, wait_for_partial_savepoint
 
 pytestmark = pytest.mark.integration
 
@@ -36,23 +36,11 @@ def _fill(source, table: str, counters: bool) -> None:
     execute_concurrent_with_args(source, stmt, args, concurrency=64, raise_on_first_error=True)
 
 
-def _wait_for_partial_savepoint(directory: Path, proc, timeout: float = 240) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"migration ended early:\n{proc.stdout.read()}"
-        for path in reversed(list_savepoints(directory) if directory.exists() else []):
-            state = load_yaml(path).get("migratorState", {})
-            if 0 < state.get("rangesDone", 0) < state.get("rangesTotal", 0):
-                return path
-        time.sleep(0.2)
-    raise AssertionError("no savepoint with partial progress appeared")
-
-
 def _kill_part_way(config: Path, savepoints: Path) -> None:
     """Start a slowed migration and SIGKILL it once a savepoint shows some, not all, ranges finished."""
     proc = popen_cli("migrate", "--config", str(config), env=SLOW)
     try:
-        _wait_for_partial_savepoint(savepoints, proc)
+        wait_for_partial_savepoint(savepoints, proc)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
@@ -128,7 +116,7 @@ def test_sigterm_writes_a_final_savepoint_and_exits_4(source, target, raw_sessio
     config = make_config(table, source={"splitCount": SPLITS, "preserveTimestamps": True},
                          top={"savepoints": {"path": str(tmp_path / "sp"), "intervalSeconds": 1}})
     proc = popen_cli("migrate", "--config", str(config), env=SLOW)
-    _wait_for_partial_savepoint(tmp_path / "sp", proc)
+    wait_for_partial_savepoint(tmp_path / "sp", proc)
     before = len(list_savepoints(tmp_path / "sp"))
     proc.send_signal(signal.SIGTERM)
     output = proc.communicate(timeout=120)[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,18 @@ def popen_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
 def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
+
+
+def wait_for_partial_savepoint(directory: Path, proc: Any, timeout: float = 240) -> Path:
+    """The first savepoint in ``directory`` showing some, not all, splits done, while ``proc`` still runs."""
+    from migrator.savepoints import list_savepoints
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"migration ended early:\n{proc.stdout.read()}"
+        for path in reversed(list_savepoints(directory) if directory.exists() else []):
+            state = load_yaml(path).get("migratorState", {})
+            if 0 < state.get("rangesDone", 0) < state.get("rangesTotal", 0):
+                return path
+        time.sleep(0.2)
+    raise AssertionError("no savepoint with partial progress appeared")
