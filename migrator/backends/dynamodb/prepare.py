@@ -96,16 +96,15 @@ class DynamoRun:
             raise RuntimeFailure(f"the target table {self.target.table} does not exist at "
                                  f"{self.target_spec.address}: nothing to validate")
         read_rate, write_rate = self.rates()
-        copy = self.copy_plan()
         plan = ComparePlan(
             source=self.source_spec, target=self.target_spec, source_table=self.source.table,
             target_table=self.target.table, total_segments=self.total_segments,
             key_names=tuple(self.source_table.key_names), renames=tuple(self.renames.items()),
             ttl_attribute=self.source_table.ttl_attribute, tolerance=settings.floating_point_tolerance,
             ignore=tuple(settings.ignore_columns), failures_to_fetch=settings.failures_to_fetch,
-            read_units_per_s=read_rate, return_consumed=copy.return_consumed,
+            read_units_per_s=read_rate, return_consumed=self.return_consumed,
             copy_missing=settings.copy_missing_rows, copy_differing=settings.copy_differing_rows,
-            delete_extra=settings.delete_extra_rows, batch_items=copy.batch_items, write_units_per_s=write_rate,
+            delete_extra=settings.delete_extra_rows, batch_items=self.batch_items, write_units_per_s=write_rate,
         )
         return functools.partial(compare_item, plan, sink)
 
@@ -183,17 +182,25 @@ class DynamoRun:
     def copy_plan(self) -> CopyPlan:
         """The executors' copy plan."""
         read_rate, write_rate = self.rates()
-        batch = DYNAMODB_BATCH_ITEMS
-        if isinstance(self.target, AlternatorSettings) and self.target.max_items_per_batch:
-            batch = self.target.max_items_per_batch
         return CopyPlan(
             source=self.source_spec, target=self.target_spec, source_table=self.source.table,
             target_table=self.target.table, total_segments=self.total_segments,
             renames=tuple(self.renames.items()), ttl_attribute=self.source_table.ttl_attribute,
-            batch_items=batch, read_units_per_s=read_rate, write_units_per_s=write_rate,
-            return_consumed=not (self.source_spec.remove_consumed_capacity
-                                 or self.target_spec.remove_consumed_capacity),
+            batch_items=self.batch_items, read_units_per_s=read_rate, write_units_per_s=write_rate,
+            return_consumed=self.return_consumed,
         )
+
+    @property
+    def batch_items(self) -> int:
+        """Items per BatchWriteItem: 25, or Alternator's ``maxItemsPerBatch``."""
+        if isinstance(self.target, AlternatorSettings) and self.target.max_items_per_batch:
+            return self.target.max_items_per_batch
+        return DYNAMODB_BATCH_ITEMS
+
+    @property
+    def return_consumed(self) -> bool:
+        """Whether requests ask for ConsumedCapacity (not when either side strips it)."""
+        return not (self.source_spec.remove_consumed_capacity or self.target_spec.remove_consumed_capacity)
 
 
 def _key_text(info: table.TableInfo) -> str:
