@@ -8,7 +8,8 @@ only) the yardstick on the same servers and segment count: AWS's Hadoop DynamoDB
 and CPU seconds per process group for each phase, and ends with one line
 ``RESULT dynamodb_copy_ratio=<x> client_cpu_ratio=<y> migrate_items_per_s=<a> validate_items_per_s=<b>``:
 our copy rate over the connector's, and our client CPU per item (driver, JVM and Python workers)
-over the connector's.
+over the connector's; and ``load_items_per_s``, the rate of the load, which writes with a client
+cheap enough that it measures what one server process accepts: the ceiling of any copy.
 """
 
 from __future__ import annotations
@@ -77,14 +78,21 @@ def create(url: str, table: str) -> None:
 
 
 def load(spark: Any, url: str, table: str, items: int) -> None:
-    """Write ``items`` items of about ``ITEM_BYTES`` bytes, from Spark tasks (the migrator's batch writer)."""
+    """Write ``items`` items of about ``ITEM_BYTES`` bytes, from Spark tasks (the migrator's batch writer).
+
+    The writer's client costs little CPU, so the load's rate is about what the server can take: the
+    ceiling any copy into a server of the same kind meets.
+    """
     slices = [(start, min(items, start + 25_000)) for start in range(0, items, 25_000)]
 
     def write(parts: Any) -> None:
+        from migrator.backends.dynamodb.client import ClientSpec
         from migrator.backends.dynamodb.copier import BatchWriter
         from migrator.backends.dynamodb.pacing import Pacer
+        from migrator.backends.dynamodb.wire import wire_client
 
-        writer = BatchWriter(client(url), table, 25, Pacer(None), False)
+        spec = ClientSpec("load", url, "us-east-1", access_key=KEYS["accessKey"], secret_key=KEYS["secretKey"])
+        writer = BatchWriter(wire_client(spec), table, 25, Pacer(None), False)
         try:
             for start, stop in parts:
                 for i in range(start, stop):
@@ -196,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             with timed("validate"):
                 report = validate(loaded, spark)
             assert report.equal and report.counts.sourceRows == args.items, report.counts
+        client(target_url).delete_table(TableName=target)  # the connector writes into a server as empty as ours was
         if why_not is None:
             create(target_url, scc)
             with timed("emr copy"):
@@ -215,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         rate = args.items / phase.seconds if phase.seconds else 0.0
         print(f"  {name:9s} {phase.seconds:8.1f} s {rate:10,.0f} items/s  peak MiB: {mem}  cpu s: {cpu}")
     m = args.items / results["migrate"].seconds
+    load_rate = args.items / results["load"].seconds
     v = args.items / results["validate"].seconds
     if why_not is not None:
         print(f"  yardstick (emr-dynamodb-hadoop) not run: {why_not}")
@@ -224,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         copy_ratio = f"{m / (args.items / e.seconds):.2f}"
         cpu_ratio = f"{client_cpu(results['migrate']) / max(client_cpu(e), 1e-9):.2f}"
     print(f"RESULT dynamodb_copy_ratio={copy_ratio} client_cpu_ratio={cpu_ratio} migrate_items_per_s={m:.0f} "
-          f"validate_items_per_s={v:.0f}")
+          f"validate_items_per_s={v:.0f} load_items_per_s={load_rate:.0f}")
     return 0
 
 

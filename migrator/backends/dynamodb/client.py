@@ -31,7 +31,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from migrator.errors import RuntimeFailure
 
@@ -44,8 +44,7 @@ SDK_ATTEMPTS = 4  # botocore's own tries per request (connection errors, 5xx, th
 NODES_REFRESH_S = 10.0
 NODES_TIMEOUT_S = 5.0
 
-_clients: dict[ClientSpec, Any] = {}
-_lock = threading.Lock()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -138,13 +137,28 @@ def _session(spec: ClientSpec) -> Any:
                                   "of the job (driver and executors)") from None
 
 
-def client(spec: ClientSpec) -> Any:
-    """The process's boto3 DynamoDB client for ``spec`` (created on first use, thread-safe to share)."""
-    with _lock:
-        found = _clients.get(spec)
-        if found is None:
-            found = _clients[spec] = new_client(spec)
-        return found
+def credentials_of(spec: ClientSpec) -> Any:
+    """Botocore credentials for ``spec``: its keys, else its profile's or the default chain's (or None)."""
+    if spec.access_key is not None and spec.secret_key is not None:
+        from botocore.credentials import Credentials
+
+        return Credentials(spec.access_key, spec.secret_key, spec.session_token)
+    return _session(spec).get_credentials()
+
+
+def per_spec(make: Callable[[ClientSpec], T]) -> Callable[[ClientSpec], T]:
+    """``make(spec)`` made once per spec and process, on first use, and shared (thread-safe)."""
+    made: dict[ClientSpec, T] = {}
+    lock = threading.Lock()
+
+    def get(spec: ClientSpec) -> T:
+        with lock:
+            if spec not in made:
+                made[spec] = make(spec)
+            return made[spec]
+
+    get.__doc__ = f"The process's shared ``{make.__name__}`` for ``spec``, made on first use."
+    return get
 
 
 def new_client(spec: ClientSpec) -> Any:
@@ -169,6 +183,9 @@ def new_client(spec: ClientSpec) -> Any:
     if spec.alternator and spec.endpoint is not None:
         made.meta.events.register("before-sign.dynamodb.*", AlternatorNodes(spec).route)
     return made
+
+
+client = per_spec(new_client)  # the process's boto3 DynamoDB client for a spec
 
 
 def strip_consumed_capacity(params: dict[str, Any], **_: Any) -> None:
@@ -235,14 +252,18 @@ class AlternatorNodes:
 
     def route(self, request: Any, **_: Any) -> None:
         """A botocore hook run before signing: send the request to the next node (same scheme and port)."""
+        request.url = self.url_for(request.url)
+
+    def url_for(self, url: str) -> str:
+        """``url`` pointed at the next node (same scheme, port and path); unchanged while there is no list."""
         host = self.pick()
         if host is None:
-            return
-        parts = urllib.parse.urlsplit(request.url)
+            return url
+        parts = urllib.parse.urlsplit(url)
         netloc = f"[{host}]" if ":" in host else host
         if self.seed.port is not None:
             netloc = f"{netloc}:{self.seed.port}"
-        request.url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _get_json(url: str) -> Any:

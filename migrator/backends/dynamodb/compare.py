@@ -35,9 +35,10 @@ from typing import Any
 
 from migrator.backends.base import WorkItem
 from migrator.backends.dynamodb import items as ditems
-from migrator.backends.dynamodb.client import ClientSpec, client
+from migrator.backends.dynamodb.client import ClientSpec
 from migrator.backends.dynamodb.copier import BatchWriter
-from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled, consumed, read_units
+from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled
+from migrator.backends.dynamodb.wire import wire_client
 from migrator.differences import DifferenceSink, DifferenceWriter
 from migrator.errors import RuntimeFailure
 from migrator.report.model import DIFFERING, EXTRA, MISSING, ColumnStats, Example, RangeResult
@@ -105,8 +106,8 @@ class SegmentComparer:
         self.plan = plan
         self.segment = segment
         self.result = RangeResult(segment, segment, segment + 1)
-        self.source = client(plan.source)
-        self.target = client(plan.target)
+        self.source = wire_client(plan.source)
+        self.target = wire_client(plan.target)
         self.pacer = Pacer(plan.read_units_per_s)
         self.differences = differences
         self.now = time.time()
@@ -234,7 +235,7 @@ class SegmentComparer:
         while True:
             response = call_throttled(lambda: table_client.scan(**request))
             page = response.get("Items", [])
-            self._account(response, page)
+            self.pacer.reads(response, page)
             if page:
                 yield page
             if not response.get("LastEvaluatedKey"):
@@ -257,7 +258,7 @@ class SegmentComparer:
                     request["ReturnConsumedCapacity"] = "TOTAL"
                 response = call_throttled(lambda r=request: table_client.batch_get_item(**r))  # type: ignore[misc]
                 got = response.get("Responses", {}).get(table, [])
-                self._account(response, got)
+                self.pacer.reads(response, got)
                 for item in got:
                     found[key_text(item, names)] = item
                 left = (response.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
@@ -271,10 +272,6 @@ class SegmentComparer:
                     time.sleep(backoff(attempt))
                 pending = left
         return found
-
-    def _account(self, response: dict[str, Any], got: list[dict[str, Any]]) -> None:
-        units = consumed(response)
-        self.pacer.account(units if units is not None else read_units(sum(ditems.item_size(i) for i in got)))
 
 
 def _projection(names: Sequence[str]) -> dict[str, Any]:

@@ -21,8 +21,9 @@ from typing import Any
 
 from migrator.backends.base import CopyResult, WorkItem
 from migrator.backends.dynamodb import items as ditems
-from migrator.backends.dynamodb.client import ClientSpec, client
-from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled, consumed, read_units, write_units
+from migrator.backends.dynamodb.client import ClientSpec
+from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled
+from migrator.backends.dynamodb.wire import wire_client
 from migrator.errors import RuntimeFailure
 
 WRITES_IN_FLIGHT = 4
@@ -56,7 +57,7 @@ def copy_item(plan: CopyPlan, item: WorkItem) -> CopyResult:
 
 def copy_segment(plan: CopyPlan, segment: int) -> CopyResult:
     """Copy every item of one segment; returns once every write was acknowledged."""
-    source, target = client(plan.source), client(plan.target)
+    source, target = wire_client(plan.source), wire_client(plan.target)
     renames = dict(plan.renames)
     writer = BatchWriter(target, plan.target_table, plan.batch_items, Pacer(plan.write_units_per_s),
                          plan.return_consumed)
@@ -89,8 +90,7 @@ def scan_segment(source: Any, plan: CopyPlan, segment: int, pacer: Pacer) -> Ite
     while True:
         response = call_throttled(lambda: source.scan(**request))
         page = response.get("Items", [])
-        units = consumed(response)
-        pacer.account(units if units is not None else read_units(sum(ditems.item_size(i) for i in page)))
+        pacer.reads(response, page)
         if page:
             yield page
         last = response.get("LastEvaluatedKey")
@@ -154,11 +154,7 @@ class BatchWriter:
             response = call_throttled(lambda c=call: self.target.batch_write_item(**c))  # type: ignore[misc]
             left = (response.get("UnprocessedItems") or {}).get(self.table, [])
             accepted = len(requests) - len(left)
-            units = consumed(response)
-            if units is None:
-                units = sum(write_units(ditems.item_size(r["PutRequest"]["Item"]) if "PutRequest" in r else 1)
-                            for r in requests[:accepted])
-            self.pacer.account(units)
+            self.pacer.writes(response, requests[:accepted])
             self.written += accepted
             if not left:
                 return

@@ -1,7 +1,8 @@
-"""Items as the low-level API returns them (``{"name": {"S": "..."}}``), never converted to Python values.
+"""Items in DynamoDB's JSON wire form (``{"name": {"S": "..."}}``), never converted to Python values.
 
 Keeping the wire form is what makes a copy exact: numbers stay the decimal strings DynamoDB returned
-(38 digits, exponents, no float on the way), binaries stay bytes, sets keep their members. This
+(38 digits, exponents, no float on the way), binaries stay the base64 text the server sent (``wire``;
+boto3's form, with ``bytes``, is accepted too), sets keep their members. This
 module holds what the copy and the comparison need to know about an item: its key, its size, whether
 DynamoDB's TTL has expired it, and its attributes renamed.
 """
@@ -61,7 +62,7 @@ def value_size(value: Mapping[str, Any]) -> int:
     if kind == "S":
         return len(inner.encode())
     if kind == "B":
-        return len(inner)
+        return _binary_size(inner)
     if kind == "N":
         return _number_size(inner)
     if kind in ("BOOL", "NULL"):
@@ -69,7 +70,7 @@ def value_size(value: Mapping[str, Any]) -> int:
     if kind == "SS":
         return sum(len(s.encode()) for s in inner)
     if kind == "BS":
-        return sum(len(b) for b in inner)
+        return sum(_binary_size(b) for b in inner)
     if kind == "NS":
         return sum(_number_size(n) for n in inner)
     if kind == "L":
@@ -77,6 +78,13 @@ def value_size(value: Mapping[str, Any]) -> int:
     if kind == "M":
         return 3 + sum(1 + len(k.encode()) + value_size(v) for k, v in inner.items())
     raise ValueError(f"unknown DynamoDB attribute type {kind!r}")
+
+
+def _binary_size(value: str | bytes) -> int:
+    """Bytes of a binary: ``bytes`` as boto3 gives them, or base64 text as the wire carries it."""
+    if isinstance(value, bytes):
+        return len(value)
+    return len(value) * 3 // 4 - value[-2:].count("=")
 
 
 def _number_size(text: str) -> int:

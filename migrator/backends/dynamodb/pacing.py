@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from migrator.backends.dynamodb.items import item_size
+
 T = TypeVar("T")
 
 THROTTLE_ERRORS = frozenset({
@@ -63,6 +65,24 @@ class Pacer:
         self.started = clock()
         self.units = 0.0
         self._lock = threading.Lock()
+
+    def reads(self, response: dict[str, Any], items: list[dict[str, Any]]) -> None:
+        """Account a read: the units the response reports, else DynamoDB's estimate for ``items``.
+
+        Unpaced, nothing is computed: estimating sizes walks every attribute of every item.
+        """
+        if self.rate > 0:
+            units = consumed(response)
+            self.account(units if units is not None else read_units(sum(item_size(i) for i in items)))
+
+    def writes(self, response: dict[str, Any], requests: list[dict[str, Any]]) -> None:
+        """Account a batch write of the accepted ``requests``, as ``reads`` does (a delete counts one unit)."""
+        if self.rate > 0:
+            units = consumed(response)
+            if units is None:
+                units = sum(write_units(item_size(r["PutRequest"]["Item"])) if "PutRequest" in r else 1.0
+                            for r in requests)
+            self.account(units)
 
     def account(self, units: float) -> None:
         """Count ``units`` just consumed; sleep while the task is ahead of its rate."""

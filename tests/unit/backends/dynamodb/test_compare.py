@@ -65,7 +65,7 @@ def item(i: int, **extra: Any) -> dict[str, Any]:
 
 
 def run(monkeypatch, source: Table, target: Table, sink: DifferenceSink | None = None, **plan: Any) -> Any:
-    monkeypatch.setattr(compare, "client", lambda spec: source if spec.role == "source" else target)
+    monkeypatch.setattr(compare, "wire_client", lambda spec: source if spec.role == "source" else target)
     monkeypatch.setattr(time, "sleep", lambda s: None)
     defaults: dict[str, Any] = {"source": SOURCE, "target": TARGET, "source_table": "src", "target_table": "dst",
                                 "total_segments": 2, "key_names": ("id",)}

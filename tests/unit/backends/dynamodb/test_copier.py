@@ -71,7 +71,7 @@ def no_sleep(monkeypatch):
 
 
 def run(fake: FakeDynamo, monkeypatch, **plan: Any) -> Any:
-    monkeypatch.setattr(copier, "client", lambda spec: fake)
+    monkeypatch.setattr(copier, "wire_client", lambda spec: fake)
     defaults: dict[str, Any] = {"source": SPEC, "target": SPEC, "source_table": "src", "target_table": "dst",
                                 "total_segments": 4}
     return copy_segment(CopyPlan(**{**defaults, **plan}), 2)
