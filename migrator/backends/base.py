@@ -49,6 +49,7 @@ class Capabilities:
     creates_target: bool  # the copy creates a missing target table
     ordered_scan: bool  # both sides are read in one total order, so a compare is a merge-join
     repairs: bool  # validation can copy missing/differing rows and delete extra ones
+    write_times: bool = False  # the store keeps each value's write time (CQL WRITETIME), for reconcile's ``newest``
 
 
 @dataclass(frozen=True)

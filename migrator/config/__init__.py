@@ -15,6 +15,7 @@ from __future__ import annotations
 from migrator.config.loader import LoadedConfig, load_config
 from migrator.config.model import MigratorConfig, Rename
 from migrator.config.mysql import MySQLSource
+from migrator.config.reconcile import ReconcileSettings
 from migrator.config.savepoints import DEFAULT_SAVEPOINTS, Savepoints
 from migrator.config.secrets import REDACTED, SECRET_KEYS, is_secret_key, redact_tree
 from migrator.config.source import (
@@ -57,6 +58,7 @@ __all__ = [
     "MySQLSource",
     "ParquetSource",
     "ParquetTarget",
+    "ReconcileSettings",
     "Rename",
     "Savepoints",
     "Source",

@@ -2,8 +2,8 @@
 
 Top-level keys, as upstream (reference A): ``source``, ``target``, ``renames``, ``savepoints``,
 ``skipTokenRanges``, ``skipSegments``, ``skipParquetFiles``, ``validation``, plus our own
-``migratorState``. ``model_dump(by_alias=True, exclude_none=True)`` gives a tree that loads back into an
-equal model (a literal ``${`` in a value is dumped as ``$${``).
+``reconcile`` and ``migratorState``. ``model_dump(by_alias=True, exclude_none=True)`` gives a tree
+that loads back into an equal model (a literal ``${`` in a value is dumped as ``$${``).
 
 Parse-time rejections from upstream (reference 0.1): an Alternator source cannot stream changes nor
 feed a ``dynamodb-s3-export`` target; an S3-export source cannot stream changes.
@@ -28,6 +28,7 @@ from pydantic import (
 
 from migrator.config.base import ConfigModel, NonBlankStr, NonNegativeInt, Problem
 from migrator.config.envvars import escape_tree, expand_string
+from migrator.config.reconcile import ApplyCheckpointState, ReconcileSettings
 from migrator.config.savepoints import DEFAULT_SAVEPOINTS, Savepoints
 from migrator.config.secrets import secret_values_in
 from migrator.config.source import AlternatorSource, DynamoDBS3ExportSource, Source
@@ -67,7 +68,9 @@ class MigratorConfig(ConfigModel):
     skip_segments: list[NonNegativeInt] = Field(default_factory=list, alias="skipSegments")
     skip_parquet_files: list[str] = Field(default_factory=list, alias="skipParquetFiles")
     validation: ValidationSettings | None = None
+    reconcile: ReconcileSettings | None = None
     migrator_state: MigratorState | None = Field(default=None, alias="migratorState")
+    apply_checkpoint: ApplyCheckpointState | None = Field(default=None, alias="applyCheckpoint")
 
     _token_type: TokenType = PrivateAttr(default="long")
 

@@ -28,7 +28,9 @@ TOP_LEVEL_ORDER = (
     "skipSegments",
     "skipParquetFiles",
     "validation",
+    "reconcile",
     "migratorState",
+    "applyCheckpoint",
 )
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"

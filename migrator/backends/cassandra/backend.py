@@ -19,7 +19,8 @@ class CassandraBackend:
     name = "cassandra"
     types = ("cassandra", "scylla")
     writes_to = ("cassandra",)
-    capabilities = Capabilities(resumable=True, creates_target=True, ordered_scan=True, repairs=True)
+    capabilities = Capabilities(resumable=True, creates_target=True, ordered_scan=True, repairs=True,
+                                write_times=True)
 
     def check(self, config: MigratorConfig) -> None:
         """Refuse a secure bundle the Python driver cannot open (a remote URI); connects nowhere."""
