@@ -9,8 +9,12 @@ DynamoDB's TTL has expired it, and its attributes renamed.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import time
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 Item = dict[str, dict[str, Any]]
@@ -90,3 +94,43 @@ def _binary_size(value: str | bytes) -> int:
 def _number_size(text: str) -> int:
     digits = sum(1 for c in text.lstrip("-").split("E")[0].split("e")[0] if c.isdigit())
     return (digits + 1) // 2 + 1
+
+
+def item_digest(item: Mapping[str, Any], ignore: Sequence[str] = ()) -> str:
+    """A 16-byte hex digest of the item's value as DynamoDB defines equality (for reconcile).
+
+    Attribute order does not matter, numbers count by value (``1.50E+3`` is ``1500``), string,
+    number and binary sets by their members in any order; ``ignore`` names attributes left out.
+    """
+    canonical = {name: _canonical(value) for name, value in item.items() if name not in ignore}
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _canonical(value: Mapping[str, Any]) -> Any:
+    ((kind, inner),) = value.items()
+    if kind == "N":
+        return ["N", _number_text(inner)]
+    if kind == "NS":
+        return ["NS", sorted(_number_text(n) for n in inner)]
+    if kind in ("SS", "BS"):
+        return [kind, sorted(_binary_text(v) if kind == "BS" else v for v in inner)]
+    if kind == "B":
+        return ["B", _binary_text(inner)]
+    if kind == "L":
+        return ["L", [_canonical(v) for v in inner]]
+    if kind == "M":
+        return ["M", {k: _canonical(v) for k, v in inner.items()}]
+    return [kind, inner]
+
+
+def _number_text(text: str) -> str:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return text
+    return "0" if number.is_zero() else str(number.normalize())
+
+
+def _binary_text(value: str | bytes) -> str:
+    return base64.b64encode(value).decode() if isinstance(value, bytes) else value

@@ -35,3 +35,18 @@ def test_item_size_counts_names_and_values_by_dynamodb_s_rules():
     assert items.item_size({"b": {"B": b"\x00\x01"}, "t": {"BOOL": True}, "n": {"NULL": True}}) == 1 + 2 + 1 + 1 + 1 + 1
     assert items.item_size({"l": {"L": [{"S": "ab"}, {"N": "12345"}]}}) == 1 + 3 + (1 + 2) + (1 + 4)
     assert items.item_size({"m": {"M": {"k": {"SS": ["a", "bc"]}}}}) == 1 + 3 + 1 + 1 + 3
+
+
+def test_the_item_digest_follows_dynamodb_equality():
+    from migrator.backends.dynamodb.items import item_digest
+
+    one = {"id": {"S": "a"}, "n": {"N": "1.50E+3"}, "tags": {"SS": ["x", "y"]}, "b": {"B": "AAE="},
+           "m": {"M": {"z": {"N": "-0"}, "l": {"L": [{"NULL": True}, {"BOOL": False}]}}}}
+    same = {"m": {"M": {"l": {"L": [{"NULL": True}, {"BOOL": False}]}, "z": {"N": "0"}}}, "b": {"B": b"\x00\x01"},
+            "tags": {"SS": ["y", "x"]}, "n": {"N": "1500"}, "id": {"S": "a"}}
+    assert item_digest(one) == item_digest(same) and len(item_digest(one)) == 32
+    assert item_digest(one) != item_digest({**one, "n": {"N": "1501"}})
+    assert item_digest(one) != item_digest({**one, "n": {"S": "1500"}})  # a string is not a number
+    reordered = {"z": {"N": "0"}, "l": {"L": [{"BOOL": False}, {"NULL": True}]}}
+    assert item_digest(one) != item_digest({**one, "m": {"M": reordered}})  # a list's order is its value
+    assert item_digest({**one, "at": {"N": "5"}}, ignore=["at"]) == item_digest(one)
