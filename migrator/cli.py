@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--differences", metavar="DIR",
                           help="write every difference found into DIR, one JSON-lines file per range "
                           "(executors write it: use a shared filesystem on a cluster)")
+    sub.add_parser("diff", parents=[common, spark_opts],
+                   help="compare dev (the source) with production (the target): rows added, removed and in "
+                   "conflict, and each conflict's decision, written into reconcile.output; exit 1 if they differ")
     package = sub.add_parser("package", help="build dist/migrator.zip, the entry script and a packed environment "
                              "for spark-submit")
     package.add_argument("--dist", default="dist", metavar="DIR", help="output folder (default: dist)")
@@ -178,6 +181,8 @@ def _run(args: argparse.Namespace) -> int:
         return _migrate(loaded, args, conf)
     if args.command == "validate":
         return _validate(loaded, args, conf)
+    if args.command == "diff":
+        return _diff(loaded, args, conf)
     raise UsageError(f"unknown command {args.command!r}")
 
 
@@ -237,6 +242,21 @@ def _validate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, st
     if report.differences:
         print(f"every difference: {report.differences}/split-*.jsonl", file=sys.stderr)
     return EXIT_OK if report.equal else EXIT_DIFFERENCES
+
+
+def _diff(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, str]) -> int:
+    from migrator.reconcile.diff import diff, diff_preflight, summary_text, table_name
+    from migrator.spark import create_session
+
+    diff_preflight(loaded.model)  # fail on usage before paying for a Spark start
+    spark = create_session(args.master, conf)
+    try:
+        result = diff(loaded, spark)
+    finally:
+        _stop(spark)
+    print(summary_text(result, dev=table_name(loaded.model.source), prod=table_name(loaded.model.target)),
+          file=sys.stderr)
+    return EXIT_OK if result.identical else EXIT_DIFFERENCES
 
 
 def _stop(spark: Any) -> None:

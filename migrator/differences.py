@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from migrator.files import atomic_file
-from migrator.report.model import Example
+from migrator.report.model import Example, example_json
 from migrator.report.view import json_safe
 
 FILE_PATTERN = "split-{index:06d}.jsonl"
@@ -42,6 +42,8 @@ class DifferenceSink:
     """
 
     directory: str
+    digests: bool = False  # also each side's row digest and newest write time (reconcile's diff)
+    written_attribute: str | None = None  # where the store keeps no write times: the attribute holding one
 
 
 def split_file(directory: str | os.PathLike[str], index: int) -> Path:
@@ -71,7 +73,7 @@ class DifferenceWriter:
 
     def write(self, example: Example) -> None:
         """Append one difference."""
-        self._handle.write(json.dumps(json_safe(dataclasses.asdict(example)), ensure_ascii=False) + "\n")
+        self._handle.write(json.dumps(json_safe(example_json(dataclasses.asdict(example))), ensure_ascii=False) + "\n")
         self.count += 1
 
 
@@ -91,4 +93,4 @@ def _split_index(path: Path) -> int | None:
 
 
 def _fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {f.name: data[f.name] for f in dataclasses.fields(Example)}
+    return {f.name: data[f.name] for f in dataclasses.fields(Example) if f.name in data}

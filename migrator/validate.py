@@ -34,16 +34,19 @@ VALIDATION_EXAMPLE = ("the validate command needs a validation block, e.g. valid
                       "floatingPointTolerance: 0.001, timestampMsTolerance: 0}")
 
 
-def validate(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Path | None = None) -> ValidationReport:
+def validate(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Path | None = None,
+             digests: bool = False, written_attribute: str | None = None) -> ValidationReport:
     """Compare the source and target tables split by split; resumes from the savepoint's finished work.
 
     ``differences``: a directory every executor can write (local mode, or a shared filesystem) that
-    receives every difference found, one JSON-lines file per split.
+    receives every difference found, one JSON-lines file per split; with ``digests`` each difference
+    also carries both rows' digests and write times (``written_attribute`` where the store keeps none).
     """
     config = loaded.model
     settings, backend = validation_preflight(config)
     prepared = open_run(config, parallelism=spark.sparkContext.defaultParallelism, kind=VALIDATE, backend=backend)
-    sink = DifferenceSink(str(Path(differences).resolve())) if differences is not None else None
+    sink = DifferenceSink(str(Path(differences).resolve()), digests, written_attribute) \
+        if differences is not None else None
     try:
         for warning in prepared.warnings:
             log.warning("%s", warning)

@@ -47,6 +47,12 @@ class Example:
     range_index: int
     position: int  # order within the range scan, for a deterministic choice of examples
     token: int
+    # filled when the difference sink asks for them (reconcile's diff): each side's row digest, and the
+    # row's newest write time where the store keeps one (CQL: microseconds; DynamoDB: updatedAtAttribute)
+    source_digest: str | None = None
+    target_digest: str | None = None
+    source_written: float | None = None
+    target_written: float | None = None
 
 
 @dataclass
@@ -118,7 +124,23 @@ class ValidationReport:
         for r in data["ranges"]:
             if r["differences_file"] is None:
                 del r["differences_file"]
+            for example in r["examples"]:
+                example_json(example)
+        for examples in data["examples"].values():
+            for example in examples:
+                example_json(example)
         return data
+
+
+SIGNED = ("source_digest", "target_digest", "source_written", "target_written")
+
+
+def example_json(example: dict[str, Any]) -> dict[str, Any]:
+    """An example's plain data, without the digest fields a validation does not fill (reports read as before)."""
+    for name in SIGNED:
+        if example.get(name) is None:
+            example.pop(name, None)
+    return example
 
 
 def merge(report: ValidationReport, results: Iterable[RangeResult], failures_to_fetch: int) -> ValidationReport:

@@ -27,6 +27,7 @@ the extra key. They are counted in ``RangeResult.repaired`` and the items still 
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,10 @@ class ComparePlan:
     delete_extra: bool = False
     batch_items: int = 25
     write_units_per_s: float | None = None
+    # reconcile's diff: each difference carries both items' digests (the target pass then reads whole
+    # items, not keys only) and, when named, the attribute holding each item's update time
+    digests: bool = False
+    written_attribute: str | None = None
 
     @property
     def repairs(self) -> bool:
@@ -136,7 +141,7 @@ class SegmentComparer:
             self.result.source_rows += len(live)
             self._check_source_page(live)
         keys_only = [*p.target_key_names, *([self.target_ttl] if self.target_ttl else [])]
-        for page in self._scan(self.target, p.target_table, keys_only):
+        for page in self._scan(self.target, p.target_table, () if p.digests else keys_only):
             live = [i for i in page if not ditems.expired(i, self.target_ttl, self.now)]
             self.result.target_rows += len(live)
             self._check_target_page(live)
@@ -204,12 +209,23 @@ class SegmentComparer:
         key = ditems.key_of(item, self.plan.target_key_names)
         self._repair(kind, key, source)
         example = Example(kind, key, source, target, columns, self.segment, self.position, self.segment)
+        if self.plan.digests:
+            self._sign(example)
         self.position += 1
         if self.differences is not None:
             self.differences.write(example)
         if self.kept[kind] < self.plan.failures_to_fetch:
             self.kept[kind] += 1
             r.examples.append(example)
+
+    def _sign(self, example: Example) -> None:
+        """Both items' digests (the source's after renames, as the target would hold it) and update times."""
+        ignore, at = self.plan.ignore, self.renames.get(self.plan.written_attribute or "", self.plan.written_attribute)
+        for side, item in (("source", example.source), ("target", example.target)):
+            if item is None:
+                continue
+            setattr(example, f"{side}_digest", ditems.item_digest(item, ignore))
+            setattr(example, f"{side}_written", _number(item.get(at)) if at else None)
 
     def _repair(self, kind: str, key: dict[str, Any], source: dict[str, Any] | None) -> None:
         p, writer = self.plan, self.writer
@@ -272,6 +288,24 @@ class SegmentComparer:
                     time.sleep(backoff(attempt))
                 pending = left
         return found
+
+
+def _number(value: dict[str, Any] | None) -> float | None:
+    """An update-time attribute's value as a number (N, or an ISO-8601 S), None when absent or unreadable."""
+    if not value:
+        return None
+    if "N" in value:
+        try:
+            return float(value["N"])
+        except ValueError:
+            return None
+    if "S" in value:
+        try:
+            moment = dt.datetime.fromisoformat(value["S"].replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
+    return None
 
 
 def _projection(names: Sequence[str]) -> dict[str, Any]:

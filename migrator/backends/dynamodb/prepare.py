@@ -105,6 +105,7 @@ class DynamoRun:
             read_units_per_s=read_rate, return_consumed=self.return_consumed,
             copy_missing=settings.copy_missing_rows, copy_differing=settings.copy_differing_rows,
             delete_extra=settings.delete_extra_rows, batch_items=self.batch_items, write_units_per_s=write_rate,
+            digests=sink is not None and sink.digests, written_attribute=sink.written_attribute if sink else None,
         )
         return functools.partial(compare_item, plan, sink)
 
