@@ -23,7 +23,7 @@ from migrator.backends.cassandra.compare_plan import ComparePlan, row_key
 from migrator.backends.cassandra.connection import cached_session, consistency, prepared
 from migrator.backends.cassandra.raw import bind_raw
 from migrator.backends.cassandra.repair import Repairer
-from migrator.backends.cassandra.rowdiff import Difference, Row, RowDiffer
+from migrator.backends.cassandra.rowdiff import Difference, Row, RowDiffer, metadata_value
 from migrator.backends.cassandra.scan import scan_pages
 from migrator.differences import DifferenceSink, DifferenceWriter
 from migrator.join import EQUAL, merge_join
@@ -170,9 +170,20 @@ class RangeComparer:
     def _example(self, kind: str, s: Row | None, t: Row | None, columns: list[str]) -> Example:
         row = s if s is not None else t
         assert row is not None
-        return Example(kind, self._key(row), self._display(s, self.differ.decode_src),
-                       self._display(t, self.differ.decode_tgt), columns, self.result.index, self.position,
-                       self.token(row))
+        example = Example(kind, self._key(row), self._display(s, self.differ.decode_src),
+                          self._display(t, self.differ.decode_tgt), columns, self.result.index, self.position,
+                          self.token(row))
+        if self.plan.digests:
+            if s is not None:
+                example.source_digest, example.source_written = self.differ.src_digest.digest(s).hex(), self._written(s)
+            if t is not None:
+                example.target_digest, example.target_written = self.differ.tgt_digest.digest(t).hex(), self._written(t)
+        return example
+
+    def _written(self, row: Row) -> float | None:
+        """The row's newest cell WRITETIME (microseconds), None when it has no cell with one."""
+        times = [w for pos, multicell in self.plan.written for w in _writetimes(row[pos], multicell)]
+        return float(max(times)) if times else None
 
     def _recheck(self) -> None:
         if not self.pending:
@@ -229,6 +240,14 @@ class RangeComparer:
         row = t if kind == EXTRA else s
         assert row is not None
         self.repairer.repair(kind, row)
+
+
+def _writetimes(raw: bytes | None, multicell: bool) -> list[int]:
+    """A scanned WRITETIME(): nothing for a null, one time, or one per collection element."""
+    if raw is None:
+        return []
+    value = metadata_value(raw, multicell)
+    return [v for v in value if v is not None] if isinstance(value, tuple) else [value]
 
 
 def recheck_kind(source: Row | None, target: Row | None) -> str | None:

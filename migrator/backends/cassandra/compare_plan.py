@@ -53,6 +53,10 @@ class ComparePlan:
     delete_partition_cql: str = ""  # ... or an extra partition's static row
     clear_cql: str = ""  # DELETE ... USING TIMESTAMP ? for one row
     partitioner: str = "Murmur3Partitioner"
+    # reconcile's diff: examples carry both rows' digests and newest write time, read from these
+    # WRITETIME() selectors (position, multicell), which are not compared
+    digests: bool = False
+    written: tuple[tuple[int, bool], ...] = ()
 
 
 def row_key(plan: ComparePlan, row: Sequence[bytes | None]) -> tuple[bool, list[bytes | None]]:
@@ -83,10 +87,12 @@ class Sides:
 
 
 def build_compare_plan(sides: Sides, v: ValidationSettings, user_types: dict[str, tuple[tuple[str, str], ...]],
-                       repair: CopyPlan | None = None) -> ComparePlan:
+                       repair: CopyPlan | None = None, *, digests: bool = False) -> ComparePlan:
     """Lay out both scans identically: key columns, compared cells, then their metadata.
 
-    ``repair`` is the copy plan repairs write with (see ``repair_plan``), when any repair is on.
+    ``repair`` is the copy plan repairs write with (see ``repair_plan``), when any repair is on. With
+    ``digests`` (reconcile's diff) both scans also read each cell's WRITETIME, for the rows' newest
+    write time; those are never compared.
     """
     source, target, renames = sides.source, sides.target, sides.renames
     ignored = set(v.ignore_columns)
@@ -113,6 +119,13 @@ def build_compare_plan(sides: Sides, v: ValidationSettings, user_types: dict[str
         tolerance = v.column_tolerances.get(m.target.name, v.column_tolerances.get(m.source.name))
         columns.append(CompareColumn(m.target.name, m.source.cql_type, m.target.cql_type, first_cell + i, wt, tt,
                                      bool(m.source.multicell), tolerance))
+    written = []
+    if digests and not source.is_counter_table:
+        for m in cells:
+            if not m.source.multicell or sides.collection_metadata:
+                written.append((len(src_sel), bool(m.source.multicell)))
+                src_sel.append(cql.writetime(m.source.name))
+                tgt_sel.append(cql.writetime(m.target.name))
     where = sides.source_settings.where
     src_pk = [c.name for c in source.partition_key]
     tgt_pk = [mappings[c].target.name for c in src_pk]
@@ -137,6 +150,7 @@ def build_compare_plan(sides: Sides, v: ValidationSettings, user_types: dict[str
         delete_cql=f"DELETE FROM {target.qualified} WHERE {cql.key_condition(tgt_keys)}",
         delete_partition_cql=f"DELETE FROM {target.qualified} WHERE {cql.key_condition(tgt_pk)}",
         clear_cql=f"DELETE FROM {target.qualified} USING TIMESTAMP ? WHERE {cql.key_condition(tgt_keys)}",
+        digests=digests, written=tuple(written),
     )
 
 

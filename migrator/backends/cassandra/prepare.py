@@ -106,7 +106,8 @@ class CqlRun:
             t = self.target
             raise RuntimeFailure(f"the target table {t.keyspace}.{t.table} does not exist: nothing to validate")
         repair = repair_plan(self.copy_plan(), settings, self.target) if settings.repair_keys else None
-        plan = build_compare_plan(self.sides(), settings, self.source_user_types(), repair)
+        plan = build_compare_plan(self.sides(), settings, self.source_user_types(), repair,
+                                  digests=sink is not None and sink.digests)
         return functools.partial(compare_item, plan, sink)
 
     def sides(self) -> Sides:
