@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("diff", parents=[common, spark_opts],
                    help="compare dev (the source) with production (the target): rows added, removed and in "
                    "conflict, and each conflict's decision, written into reconcile.output; exit 1 if they differ")
+    apply = sub.add_parser("apply", parents=[common],
+                           help="make a reviewed pack's changes to production (the target), checking each row "
+                           "first; exit 1 if rows changed since the diff were skipped")
+    apply.add_argument("--pack", required=True, metavar="DIR", help="the pack folder written by migrator diff")
+    apply.add_argument("--dry-run", action="store_true", help="read production and report, write nothing")
+    apply.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     package = sub.add_parser("package", help="build dist/migrator.zip, the entry script and a packed environment "
                              "for spark-submit")
     package.add_argument("--dist", default="dist", metavar="DIR", help="output folder (default: dist)")
@@ -183,6 +189,8 @@ def _run(args: argparse.Namespace) -> int:
         return _validate(loaded, args, conf)
     if args.command == "diff":
         return _diff(loaded, args, conf)
+    if args.command == "apply":
+        return _apply(loaded, args)
     raise UsageError(f"unknown command {args.command!r}")
 
 
@@ -257,6 +265,18 @@ def _diff(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, str]) 
     print(summary_text(result, dev=table_name(loaded.model.source), prod=table_name(loaded.model.target)),
           file=sys.stderr)
     return EXIT_OK if result.identical else EXIT_DIFFERENCES
+
+
+def _apply(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from migrator.reconcile.apply import apply
+
+    result = apply(loaded, Path(args.pack), dry_run=args.dry_run, resume=args.resume)
+    print(result.text(), file=sys.stderr)
+    if result.interrupted_by:
+        return EXIT_INTERRUPTED
+    return EXIT_DIFFERENCES if result.skipped else EXIT_OK
 
 
 def _stop(spark: Any) -> None:

@@ -30,6 +30,7 @@ from migrator.errors import ConfigError, SavepointMismatch
 
 if TYPE_CHECKING:
     from migrator.config import MigratorConfig, MigratorState, ValidationSettings
+    from migrator.reconcile.changes import ChangeFormat
     from migrator.report.model import RangeResult
 
 Kind = Literal["migrate", "validate"]
@@ -157,6 +158,10 @@ class Backend(Protocol):
 
     def prepare(self, config: MigratorConfig, *, parallelism: int) -> Prepared:
         """Connect, read and check both sides, plan the work (minus the savepoint's); writes nothing."""
+        ...
+
+    def changes(self, config: MigratorConfig) -> ChangeFormat | None:
+        """Reconcile's pack format and applier for the target table; None where this version has none yet."""
         ...
 
 

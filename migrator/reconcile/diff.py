@@ -32,7 +32,9 @@ from migrator.config import LoadedConfig, MigratorConfig, ValidationSettings
 from migrator.differences import read_differences
 from migrator.errors import ConfigError
 from migrator.files import atomic_file, write_atomically
+from migrator.reconcile.checkpoints import config_hash
 from migrator.reconcile.decisions import DECISIONS, Conflict, decide
+from migrator.reconcile.pack import PackWriter
 from migrator.reconcile.preflight import settings_of, strategy_problems
 from migrator.reconcile.resolutions import Resolutions
 from migrator.report.model import DIFFERING, EXTRA, MISSING, Example
@@ -71,6 +73,7 @@ class DiffResult:
     tables: dict[str, TableDiff]
     seconds: float
     voided: int = 0  # recorded decisions found void because a row changed since
+    pack: Path | None = None  # None: the backend writes no pack yet
 
     @property
     def identical(self) -> bool:
@@ -108,35 +111,52 @@ def diff(loaded: LoadedConfig, spark: SparkSession) -> DiffResult:
     started = time.monotonic()
     validate(comparing, spark, differences=differences, digests=True, written_attribute=settings.updated_at_attribute)
     table = table_name(config.target)
-    result = summarize(differences, output, table, settings.strategy_for(table))
+    fmt = backend_for(config).changes(config)
+    pack = PackWriter(output, fmt, table=table, dev=table_name(config.source), allow_deletes=settings.allow_deletes,
+                      config_hash=config_hash(loaded.raw)) if fmt is not None else None
+    result = summarize(differences, output, table, settings.strategy_for(table), pack)
+    result.pack = pack.folder if pack is not None else None
     result.seconds = time.monotonic() - started
     write_summary(result, dev=table_name(config.source), prod=table)
     return result
 
 
-def summarize(differences: Path, output: Path, table: str, strategy: str) -> DiffResult:
-    """Read every difference once: count them, decide each conflict, stream conflicts.json."""
+def summarize(differences: Path, output: Path, table: str, strategy: str, pack: PackWriter | None = None) -> DiffResult:
+    """Read every difference once: count them, decide each conflict, stream conflicts.json and the pack."""
     resolutions = Resolutions(output / "resolutions.json")
     tally = TableDiff(table, strategy)
     output.mkdir(parents=True, exist_ok=True)
-    with atomic_file(output / "conflicts.json") as handle:
-        handle.write('{"conflicts": [')
-        first = True
-        for example in read_differences(differences):
-            if example.kind == MISSING:
-                tally.added += 1
-            elif example.kind == EXTRA:
-                tally.removed += 1
-            elif example.kind == DIFFERING:
-                tally.conflicts += 1
-                conflict = conflict_of(table, example)
-                recorded = resolutions.lookup(conflict)
-                decision = recorded or decide(strategy, conflict)
-                tally.decisions[decision] += 1
-                _write_conflict(handle, conflict, decision, "resolutions.json" if recorded else f"strategy {strategy}",
-                                first)
-                first = False
-        handle.write("\n]}\n")
+    try:
+        with atomic_file(output / "conflicts.json") as handle:
+            handle.write('{"conflicts": [')
+            first = True
+            for example in read_differences(differences):
+                if example.kind == MISSING:
+                    tally.added += 1
+                    if pack is not None:
+                        pack.added(example)
+                elif example.kind == EXTRA:
+                    tally.removed += 1
+                    if pack is not None:
+                        pack.removed(example)
+                elif example.kind == DIFFERING:
+                    tally.conflicts += 1
+                    conflict = conflict_of(table, example)
+                    recorded = resolutions.lookup(conflict)
+                    decision = recorded or decide(strategy, conflict)
+                    by = "resolutions.json" if recorded else f"strategy {strategy}"
+                    tally.decisions[decision] += 1
+                    _write_conflict(handle, conflict, decision, by, first)
+                    if pack is not None:
+                        pack.conflict(example, decision, by)
+                    first = False
+            handle.write("\n]}\n")
+    except BaseException:
+        if pack is not None:
+            pack.close(failed=True)
+        raise
+    if pack is not None:
+        pack.close()
     return DiffResult(output, {table: tally}, 0.0, voided=resolutions.voided)
 
 
@@ -161,7 +181,8 @@ def write_summary(result: DiffResult, *, dev: str, prod: str) -> None:
     data = {"writtenAt": now, "dev": dev, "production": prod, "identical": result.identical,
             "seconds": round(result.seconds, 1), "voidedDecisions": result.voided,
             "tables": {name: t.to_json() for name, t in result.tables.items()},
-            "files": {"conflicts": "conflicts.json", "differences": "differences/", "resolutions": "resolutions.json"}}
+            "files": {"conflicts": "conflicts.json", "differences": "differences/", "resolutions": "resolutions.json",
+                      **({"pack": "pack/"} if result.pack is not None else {})}}
     write_atomically(result.output / "summary.json", json.dumps(data, indent=2) + "\n")
     write_atomically(result.output / "summary.txt", summary_text(result, dev=dev, prod=prod) + "\n")
 
@@ -178,5 +199,7 @@ def summary_text(result: DiffResult, *, dev: str, prod: str) -> str:
                          + ", ".join(f"{d} {t.decisions.get(d, 0):,}" for d in DECISIONS))
     if result.voided:
         lines.append(f"  {result.voided:,} recorded decision(s) are void (a row changed since) and must be made again")
-    lines.append(f"  written to {result.output}: summary.json, summary.txt, conflicts.json, differences/")
+    lines.append(f"  written to {result.output}: summary.json, summary.txt, conflicts.json, differences/"
+                 + (", pack/ (review it, then: migrator apply --config <config> --pack " + str(result.pack) + ")"
+                    if result.pack is not None else " (this version writes no pack for this database yet)"))
     return "\n".join(lines)

@@ -7,14 +7,19 @@ Dev is the config's source, production its target.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from migrator.backends.dynamodb.items import item_digest
-from tests.dynamodb.conftest import Pair, put_all
-from tests.support.helpers import cli
+from migrator.reconcile.checkpoints import MISMATCH
+from tests.dynamodb.conftest import Pair, put_all, scan_all
+from tests.support.helpers import cli, popen_cli
 
 pytestmark = pytest.mark.dynamodb
 
@@ -79,3 +84,86 @@ def test_identical_tables_diff_clean_and_newest_without_a_time_attribute_is_refu
     refused = dynalite.config(tmp_path, dev_table, prod_table, reconcile={"strategy": "newest"})
     done = cli("diff", "--config", str(refused), timeout=120)
     assert done.returncode == 2 and "updatedAtAttribute" in done.stderr and "Traceback" not in done.stderr
+
+
+def _expected_production(dev: dict[int, Any], prod: dict[int, Any], *, deletes: bool) -> dict[str, Any]:
+    rows = {i: item(i) for i in range(4, 40)} | {i: dev[i] for i in (0, 1, 40, 41, 42)} | {i: prod[i] for i in (2, 3)}
+    if not deletes:
+        rows |= {i: prod[i] for i in (50, 51)}
+    return {repr([r["id"]]): r for r in rows.values()}
+
+
+def test_the_pack_is_reviewable_and_apply_makes_production_as_decided(servers: Pair, tmp_path: Path) -> None:
+    config, output, dev, prod = diverged(servers, tmp_path, strategy="newest", updatedAtAttribute="updatedAt",
+                                         allowDeletes=True)
+    assert cli("diff", "--config", str(config), timeout=300).returncode == 1
+    pack = output / "pack"
+    manifest = json.loads((pack / "pack.json").read_text())
+    [entry] = manifest["tables"].values()
+    assert {k: entry[k] for k in ("added", "conflictsForDev", "deletes", "deletesDisabled", "keptProduction",
+                                  "pending")} == {"added": 3, "conflictsForDev": 2, "deletes": 2,
+                                                  "deletesDisabled": 0, "keptProduction": 2, "pending": 0}
+    lines = [json.loads(line) for line in (pack / entry["file"]).read_text().splitlines() if not line.startswith("#")]
+    assert [c["op"] for c in lines] == ["put"] * 5 + ["delete"] * 2  # deletes last
+    dry = cli("apply", "--config", str(config), "--pack", str(pack), "--dry-run", timeout=120)
+    assert dry.returncode == 0 and "7 changes would be applied" in dry.stderr, dry.stderr
+    assert len(scan_all(servers.target, manifest["production"])) == 42  # the dry run wrote nothing
+    done = cli("apply", "--config", str(config), "--pack", str(pack), timeout=120)
+    assert done.returncode == 0 and "7 changes were applied" in done.stderr, done.stderr
+    assert scan_all(servers.target, manifest["production"]) == _expected_production(dev, prod, deletes=True)
+    assert not list((output / "checkpoints").glob("apply_*.yaml"))  # a finished run removes its checkpoint
+    again = cli("apply", "--config", str(config), "--pack", str(pack), timeout=120)
+    assert again.returncode == 0 and "0 changes were applied, 7 already in place" in again.stderr, again.stderr
+
+
+def test_a_row_changed_after_the_diff_is_skipped_and_deletes_stay_commented(dynalite: Pair, tmp_path: Path) -> None:
+    config, output, dev, prod = diverged(dynalite, tmp_path, strategy="theirs")
+    assert cli("diff", "--config", str(config), timeout=300).returncode == 1
+    pack = output / "pack"
+    manifest = json.loads((pack / "pack.json").read_text())
+    [entry] = manifest["tables"].values()
+    text = (pack / entry["file"]).read_text()
+    assert entry["deletesDisabled"] == 2 and text.count('\n# {"op":"delete"') == 2
+    table = manifest["production"]
+    changed = item(2, value="changed in production after the diff", updated=999)
+    dynalite.target.put_item(TableName=table, Item=changed)
+    done = cli("apply", "--config", str(config), "--pack", str(pack), timeout=120)
+    assert done.returncode == 1 and "1 skipped" in done.stderr, done.stderr
+    now = scan_all(dynalite.target, table)
+    assert now[repr([changed["id"]])] == changed  # never overwritten
+    assert now[repr([dev[3]["id"]])] == dev[3] and repr([prod[50]["id"]]) in now  # theirs applied; no delete
+    skipped = [json.loads(line) for line in (output / "apply" / "skipped.jsonl").read_text().splitlines()]
+    assert [s["key"]["id"]["S"] for s in skipped] == ["row002"]
+
+
+def test_apply_killed_mid_way_resumes_from_its_checkpoint_and_a_changed_config_is_refused(dynalite: Pair,
+                                                                                           tmp_path: Path) -> None:
+    dev_table = dynalite.create("source", dynalite.table_name("many"), KEY)
+    prod_table = dynalite.create("target", dynalite.table_name("many_prod"), KEY)
+    rows = [item(i, value="x" * 200) for i in range(3000)]
+    put_all(dynalite.source, dev_table, rows)
+    output = tmp_path / "reconcile"
+    config = dynalite.config(tmp_path, dev_table, prod_table, reconcile={"output": str(output), "applyBatchRows": 10})
+    assert cli("diff", "--config", str(config), timeout=300).returncode == 1
+    pack = output / "pack"
+    proc = popen_cli("apply", "--config", str(config), "--pack", str(pack))
+    deadline = time.monotonic() + 120
+    while not list((output / "checkpoints").glob("apply_*.yaml")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    [checkpoint] = (output / "checkpoints").glob("apply_*.yaml")
+    done_before = next(iter(yaml.safe_load(checkpoint.read_text())["applyCheckpoint"]["tables"].values()))["done"]
+    assert 0 < done_before < 3000
+    changed = yaml.safe_load(config.read_text())
+    changed["reconcile"]["applyBatchRows"] = 20
+    other = tmp_path / "changed.yaml"
+    other.write_text(yaml.safe_dump(changed))
+    refused = cli("apply", "--config", str(other), "--pack", str(pack), "--resume", timeout=120)
+    assert refused.returncode == 2 and MISMATCH in refused.stderr and "without --resume" in refused.stderr
+    assert checkpoint.exists()  # refused: nothing lost
+    resumed = cli("apply", "--config", str(checkpoint), "--pack", str(pack), "--resume", timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from checkpoint" in resumed.stderr
+    assert scan_all(dynalite.target, prod_table) == {repr([r["id"]]): r for r in rows}

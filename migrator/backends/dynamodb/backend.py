@@ -9,7 +9,9 @@ compared segment by segment (a comparison probes the other table: ``compare``).
 from __future__ import annotations
 
 from migrator.backends.base import Capabilities
-from migrator.backends.dynamodb.prepare import DynamoRun, prepare
+from migrator.backends.dynamodb.client import spec_from_settings
+from migrator.backends.dynamodb.prepare import DYNAMODB_BATCH_ITEMS, AlternatorSettings, DynamoRun, prepare
+from migrator.backends.dynamodb.reconcile import DynamoChanges
 from migrator.config import MigratorConfig
 
 
@@ -27,6 +29,16 @@ class DynamoDBBackend:
     def prepare(self, config: MigratorConfig, *, parallelism: int) -> DynamoRun:
         """Describe both tables, check the target's key, plan the segments."""
         return prepare(config, parallelism=parallelism)
+
+    def changes(self, config: MigratorConfig) -> DynamoChanges:
+        """Reconcile's changes to the target table: JSON lines, applied by read-compare-write."""
+        target = config.target
+        spec = spec_from_settings("target", target)
+        ignore = tuple(config.validation.ignore_columns) if config.validation is not None else ()
+        batch = (target.max_items_per_batch if isinstance(target, AlternatorSettings) and target.max_items_per_batch
+                 else DYNAMODB_BATCH_ITEMS)
+        return DynamoChanges(spec, str(getattr(target, "table", "")), ignore=ignore, batch_items=batch,
+                             return_consumed=not spec.remove_consumed_capacity)
 
 
 BACKEND = DynamoDBBackend()

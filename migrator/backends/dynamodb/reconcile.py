@@ -1,0 +1,141 @@
+"""Reconcile's changes for a DynamoDB or Alternator production table: JSON lines in the pack, checked batch writes.
+
+Pack file ``<table>.jsonl``: one change per line, ``{"op": "put" | "delete", "key": ..., "expect": ...,
+"want": ..., "item": ..., "why": ...}``, items in DynamoDB's JSON wire form exactly as ``diff`` read
+them from dev (renamed as production holds them). A delete the config does not allow is written
+with ``# `` in front: a comment, skipped by ``apply``. Lines starting with ``#`` are comments.
+
+Applying a batch is a **read-compare**, then a write: BatchGetItem reads the batch's production
+items, each is digested as ``diff`` digested it (``items.item_digest``, ``ignoreColumns`` left out);
+an item whose digest is the one the change was decided on is written (BatchWriteItem puts the dev
+item whole, or deletes the key), one that already is what the change wants is left alone, and any
+other is skipped and reported. DynamoDB's conditional writes are not used: BatchWriteItem takes no
+conditions, and a condition cannot say "this item still has that digest" without naming every
+attribute; one conditional PutItem per item would cost a round trip each. The window between the
+read and the write is one batch's round trip; a write landing in it is overwritten (documented).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from migrator.backends.dynamodb import items as ditems
+from migrator.backends.dynamodb.client import ClientSpec
+from migrator.backends.dynamodb.compare import PROBE_KEYS, UNPROCESSED_ROUNDS, key_text
+from migrator.backends.dynamodb.copier import BatchWriter
+from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled
+from migrator.backends.dynamodb.wire import wire_client
+from migrator.errors import RuntimeFailure
+from migrator.reconcile.changes import ALREADY, APPLIED, DELETE, SKIPPED, Change
+
+
+class DynamoChanges:
+    """The ``ChangeFormat`` of a DynamoDB production table."""
+
+    extension = "jsonl"
+
+    def __init__(self, target: ClientSpec, table: str, *, ignore: tuple[str, ...] = (), batch_items: int = 25,
+                 return_consumed: bool = True) -> None:
+        self.target = target
+        self.table = table
+        self.ignore = ignore
+        self.batch_items = batch_items
+        self.return_consumed = return_consumed
+
+    def header(self, table: str, dev: str, production: str) -> list[str]:
+        """Comment lines opening the pack file."""
+        return [f"# migrator reconcile pack: dev {dev} -> production {production}",
+                "# one change per line: op, key, expect (production's digest at diff time; null: absent), "
+                "want (the digest it leaves), item (written whole), why",
+                "# lines starting with # are not applied (deletes stay commented out unless reconcile.allowDeletes)"]
+
+    def render(self, change: Change) -> str:
+        """One JSON line (commented out when disabled)."""
+        line = json.dumps({"op": change.op, "key": change.key, "expect": change.expect, "want": change.want,
+                           **({"item": change.row} if change.row is not None else {}), "why": change.why},
+                          ensure_ascii=False, separators=(",", ":"))
+        return ("" if change.enabled else "# ") + line + "\n"
+
+    def parse(self, lines: Iterable[str]) -> Iterator[Change]:
+        """The enabled changes of a pack file."""
+        for line in lines:
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            data = json.loads(text)
+            yield Change(data["op"], data["key"], data.get("expect"), data.get("want"), data.get("item"),
+                         data.get("why", ""))
+
+    def applier(self) -> DynamoApplier:
+        """A client to production."""
+        return DynamoApplier(self)
+
+
+class DynamoApplier:
+    """Read-compare-write of change batches against the production table."""
+
+    def __init__(self, fmt: DynamoChanges) -> None:
+        self.fmt = fmt
+        self.client = wire_client(fmt.target)
+
+    def apply(self, changes: list[Change], *, dry_run: bool = False) -> list[str]:
+        """Each change's outcome (``APPLIED``/``ALREADY``/``SKIPPED``); writes nothing with ``dry_run``."""
+        current = self._digests([c.key for c in changes])
+        outcomes = []
+        to_write = []
+        for change in changes:
+            now = current.get(key_text(change.key, sorted(change.key)))
+            if now == change.want:
+                outcomes.append(ALREADY)
+            elif now == change.expect:
+                outcomes.append(APPLIED)
+                to_write.append(change)
+            else:
+                outcomes.append(SKIPPED)
+        if to_write and not dry_run:
+            self._write(to_write)
+        return outcomes
+
+    def close(self) -> None:
+        """Nothing to release: the process's wire client is shared."""
+
+    def _digests(self, keys: list[dict[str, Any]]) -> dict[str, str]:
+        """``{key text: digest}`` of the production items that exist among ``keys``."""
+        found: dict[str, str] = {}
+        table = self.fmt.table
+        for start in range(0, len(keys), PROBE_KEYS):
+            pending = keys[start : start + PROBE_KEYS]
+            names = sorted(pending[0]) if pending else []
+            fruitless = 0
+            while pending:
+                request: dict[str, Any] = {"RequestItems": {table: {"Keys": pending, "ConsistentRead": True}}}
+                response = call_throttled(lambda r=request: self.client.batch_get_item(**r))  # type: ignore[misc]
+                got = response.get("Responses", {}).get(table, [])
+                for item in got:
+                    found[key_text(item, names)] = ditems.item_digest(item, self.fmt.ignore)
+                left = (response.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
+                fruitless = 0 if got or len(left) < len(pending) else fruitless + 1
+                if left and fruitless >= UNPROCESSED_ROUNDS:
+                    raise RuntimeFailure(f"{table}: the server answered none of {len(left)} keys in "
+                                         f"{UNPROCESSED_ROUNDS} batch reads in a row (unprocessed keys)",
+                                         hint="raise the table's read capacity, then apply again with --resume")
+                if left:
+                    time.sleep(backoff(fruitless + 1))
+                pending = left
+        return found
+
+    def _write(self, changes: list[Change]) -> None:
+        writer = BatchWriter(self.client, self.fmt.table, self.fmt.batch_items, Pacer(None), self.fmt.return_consumed)
+        try:
+            for change in changes:
+                if change.op == DELETE:
+                    writer.delete(change.key)
+                else:
+                    assert change.row is not None
+                    writer.put(change.row)
+            writer.finish()
+        finally:
+            writer.close()
