@@ -72,7 +72,7 @@ class PackWriter:
 
     def added(self, example: Example) -> None:
         """A row only dev has: written."""
-        self.handle.write(self.fmt.render(Change(PUT, example.key, None, example.source_digest, example.source,
+        self.handle.write(self.fmt.render(Change(PUT, example.key, None, example.source_digest, _row(example),
                                                  "added")))
         self.entry.counts["added"] += 1
 
@@ -80,7 +80,7 @@ class PackWriter:
         """A conflict: dev's row written over production's when decided so."""
         if decision == USE_DEV:
             self.handle.write(self.fmt.render(Change(PUT, example.key, example.target_digest, example.source_digest,
-                                                     example.source, f"conflict, dev's row ({by})")))
+                                                     _row(example), f"conflict, dev's row ({by})")))
             self.entry.counts["conflictsForDev"] += 1
         else:
             self.entry.counts["keptProduction" if decision == KEEP_PROD else "pending"] += 1
@@ -89,8 +89,8 @@ class PackWriter:
         """A row only production has: deleted last, and only when the config allows deletes."""
         why = "removed: only in production" + ("" if self.allow_deletes else
                                                 " (disabled: reconcile.allowDeletes is false)")
-        self.deletes.write(self.fmt.render(Change(DELETE, example.key, example.target_digest, None, None, why,
-                                                  enabled=self.allow_deletes)))
+        self.deletes.write(self.fmt.render(Change(DELETE, example.key, example.target_digest, None, example.literals,
+                                                  why, enabled=self.allow_deletes)))
         self.entry.counts["deletes" if self.allow_deletes else "deletesDisabled"] += 1
 
     def close(self, *, failed: bool = False) -> None:
@@ -111,6 +111,11 @@ class PackWriter:
                     "tables": {self.table: self.entry.to_json()}}
         write_atomically(self.folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         write_atomically(self.folder / "summary.txt", pack_text(manifest) + "\n")
+
+
+def _row(example: Example) -> dict[str, Any] | None:
+    """The row a put writes, in the backend's form: CQL literals where the backend gave them, else dev's row."""
+    return example.literals if example.literals is not None else example.source
 
 
 def pack_text(manifest: dict[str, Any]) -> str:

@@ -53,6 +53,9 @@ class Example:
     target_digest: str | None = None
     source_written: float | None = None
     target_written: float | None = None
+    # CQL: the row a reconcile pack writes, as literals by target column (the source row for MISSING and
+    # DIFFERING, the key alone for EXTRA); DynamoDB needs none (its items are exact JSON already)
+    literals: dict[str, str] | None = None
 
 
 @dataclass
@@ -132,7 +135,7 @@ class ValidationReport:
         return data
 
 
-SIGNED = ("source_digest", "target_digest", "source_written", "target_written")
+SIGNED = ("source_digest", "target_digest", "source_written", "target_written", "literals")
 
 
 def example_json(example: dict[str, Any]) -> dict[str, Any]:

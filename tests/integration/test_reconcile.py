@@ -6,8 +6,20 @@ import json
 
 import pytest
 
+from migrator.backends.cassandra.literals import cell_literal, statement_insert
+from migrator.backends.cassandra.ordering import parse_cql_type
+from migrator.backends.cassandra.values import decoder_for
+from tests.integration.test_migrate_types import (
+    COLLECTION_ROWS,
+    COLLECTIONS,
+    NATIVE_ROWS,
+    NATIVES,
+    UDT_ROWS,
+    UDT_TABLE,
+    UDTS,
+)
 from tests.support.constants import SOURCE_KS, TARGET_KS
-from tests.support.helpers import cli, recreate, write_config
+from tests.support.helpers import assert_same, cli, dump, recreate, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +72,59 @@ def test_diff_counts_exactly_and_newest_follows_writetime(source, target, endpoi
     again = {c["key"]["c"]: c for c in json.loads((output / "conflicts.json").read_text())["conflicts"]}
     assert {c: (v["devDigest"], v["prodDigest"]) for c, v in again.items()} == \
         {c: (v["devDigest"], v["prodDigest"]) for c, v in conflicts.items()}
+
+
+@pytest.mark.parametrize(("table", "columns", "rows", "types"), [
+    ("natives", NATIVES, NATIVE_ROWS, []),
+    ("collections", COLLECTIONS, COLLECTION_ROWS, []),
+    ("udts", UDT_TABLE, UDT_ROWS, UDTS),
+])
+def test_pack_literals_write_back_every_type_exactly(source, target, raw_sessions, table, columns, rows, types):
+    """Each row read raw, decoded, written as an INSERT of literals into the target: the cells are byte-equal."""
+    recreate(source, target, table, columns, types=types)
+    for statement in rows:
+        source.execute(statement.format(t=f"{SOURCE_KS}.{table}"))
+    src, _ = raw_sessions
+    src.cluster.refresh_table_metadata(SOURCE_KS, table)
+    tm = src.cluster.metadata.keyspaces[SOURCE_KS].tables[table]
+    user_types = {name: tuple(zip(u.field_names, u.field_types, strict=True))
+                  for name, u in src.cluster.metadata.keyspaces[SOURCE_KS].user_types.items()}
+    names = list(tm.columns)
+    parsed = [parse_cql_type(tm.columns[n].cql_type, user_types) for n in names]
+    decoders = [decoder_for(tm.columns[n].cql_type, user_types) for n in names]
+    for row in src.execute(f"SELECT {', '.join(names)} FROM {SOURCE_KS}.{table}"):
+        cells = {n: cell_literal(t, raw, d(raw)) for n, t, d, raw in zip(names, parsed, decoders, row, strict=True)
+                 if raw is not None}
+        target.execute(statement_insert(f"{TARGET_KS}.{table}", cells))
+    assert_same(dump(src, SOURCE_KS, table, with_meta=False), dump(raw_sessions[1], TARGET_KS, table, with_meta=False))
+
+
+def _rows(session, ks: str) -> dict[tuple[int, int], tuple]:
+    return {(r[0], r[1]): (r[2], r[3]) for r in session.execute(f"SELECT k, c, v, tags FROM {ks}.diverged")}
+
+
+def test_the_cql_pack_is_reviewable_and_apply_makes_production_as_decided(source, target, endpoints,
+                                                                          tmp_path) -> None:
+    _diverge(source, target)
+    output = tmp_path / "reconcile"
+    config = write_config(tmp_path, endpoints, "diverged", top={"reconcile": {
+        "output": str(output), "strategy": "newest", "allowDeletes": True, "applyBatchRows": 3}})
+    dev, prod = _rows(source, SOURCE_KS), _rows(target, TARGET_KS)
+    assert cli("diff", "--config", str(config), timeout=300).returncode == 1
+    pack = output / "pack"
+    text = (pack / f"{TARGET_KS}.diverged.cql").read_text()
+    statements = [line for line in text.splitlines() if line and not line.startswith("-- ")]
+    assert len(statements) == 8 and all(s.startswith(("INSERT INTO", "DELETE FROM")) for s in statements)
+    assert statements[-2:] == [f'DELETE FROM "{TARGET_KS}"."diverged" WHERE "k" = 200 AND "c" = {c};' for c in (0, 1)]
+    assert f'INSERT INTO "{TARGET_KS}"."diverged" ("k", "c", "tags", "v") VALUES (100, 0, null, \'new\');' in text
+    changed_after_diff = (0, 0)
+    target.execute(f"UPDATE {TARGET_KS}.diverged SET v = 'changed after the diff' WHERE k = 0 AND c = 0")
+    done = cli("apply", "--config", str(config), "--pack", str(pack), timeout=300)
+    assert done.returncode == 1 and "7 changes were applied" in done.stderr and "1 skipped" in done.stderr, \
+        done.stderr
+    expected = {key: row for key, row in prod.items() if key[0] != 200}
+    expected |= {key: dev[key] for key in ((0, 1), (0, 3), (100, 0), (100, 1), (100, 2))}
+    expected[changed_after_diff] = ("changed after the diff", prod[changed_after_diff][1])
+    assert _rows(target, TARGET_KS) == expected
+    again = cli("apply", "--config", str(config), "--pack", str(pack), timeout=300)
+    assert "0 changes were applied, 7 already in place, 1 skipped" in again.stderr, again.stderr

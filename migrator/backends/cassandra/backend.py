@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from migrator.backends.base import Capabilities
 from migrator.backends.cassandra.prepare import CqlRun, prepare
+from migrator.backends.cassandra.reconcile import CqlChanges
 from migrator.config import MigratorConfig
 from migrator.errors import ConfigError
 
@@ -39,9 +40,9 @@ class CassandraBackend:
         """Connect to both clusters, read and check both tables, plan the token ranges."""
         return prepare(config, parallelism=parallelism)
 
-    def changes(self, config: MigratorConfig) -> None:
-        """Reconcile's CQL pack is not written by this version yet: ``diff`` writes the summary and conflicts."""
-        return None
+    def changes(self, config: MigratorConfig) -> CqlChanges:
+        """Reconcile's changes to the target table: a CQL file, applied by read-compare-write."""
+        return CqlChanges(config)
 
 
 BACKEND = CassandraBackend()

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from migrator.backends.base import WorkItem
-from migrator.backends.cassandra import ordering, values
+from migrator.backends.cassandra import literals, ordering, values
 from migrator.backends.cassandra.compare_plan import ComparePlan, row_key
 from migrator.backends.cassandra.connection import cached_session, consistency, prepared
 from migrator.backends.cassandra.raw import bind_raw
@@ -59,6 +59,7 @@ class RangeComparer:
         self.tgt = cached_session(plan.target, raw=True)
         self.differ = RowDiffer(plan.columns, plan.settings, plan.user_types)
         self.decode_key = [values.decoder_for(t, plan.user_types) for t in plan.key_types]
+        self._types: tuple[list[Any], list[Any]] | None = None  # parsed key and cell types, for pack literals
         self.clustering_key = ordering.clustering_key_function(
             plan.clustering_types, plan.clustering_reversed, plan.user_types
         )
@@ -178,7 +179,22 @@ class RangeComparer:
                 example.source_digest, example.source_written = self.differ.src_digest.digest(s).hex(), self._written(s)
             if t is not None:
                 example.target_digest, example.target_written = self.differ.tgt_digest.digest(t).hex(), self._written(t)
+            example.literals = self._literals(s) if s is not None else self._literals(row, key_only=True)
         return example
+
+    def _literals(self, row: Row, *, key_only: bool = False) -> dict[str, str]:
+        """The row as CQL literals by target column name: key, then (unless ``key_only``) every compared cell."""
+        if self._types is None:
+            user_types = self.plan.user_types
+            self._types = ([ordering.parse_cql_type(t, user_types) for t in self.plan.key_types],
+                           [ordering.parse_cql_type(c.source_type, user_types) for c in self.plan.columns])
+        key_types, cell_types = self._types
+        out = {name: literals.cell_literal(t, row[i], decode(row[i])) for name, t, decode, i in
+               zip(self.plan.key_names, key_types, self.decode_key, self.key_positions, strict=True)}
+        if not key_only:
+            for col, t, decode in zip(self.plan.columns, cell_types, self.differ.decode_src, strict=True):
+                out[col.name] = literals.cell_literal(t, row[col.position], decode(row[col.position]))
+        return out
 
     def _written(self, row: Row) -> float | None:
         """The row's newest cell WRITETIME (microseconds), None when it has no cell with one."""

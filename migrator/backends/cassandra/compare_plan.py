@@ -57,6 +57,8 @@ class ComparePlan:
     # WRITETIME() selectors (position, multicell), which are not compared
     digests: bool = False
     written: tuple[tuple[int, bool], ...] = ()
+    target_selectors: tuple[str, ...] = ()  # the target scan's select list, to read rows by a literal key
+    target_qualified: str = ""
 
 
 def row_key(plan: ComparePlan, row: Sequence[bytes | None]) -> tuple[bool, list[bytes | None]]:
@@ -150,7 +152,7 @@ def build_compare_plan(sides: Sides, v: ValidationSettings, user_types: dict[str
         delete_cql=f"DELETE FROM {target.qualified} WHERE {cql.key_condition(tgt_keys)}",
         delete_partition_cql=f"DELETE FROM {target.qualified} WHERE {cql.key_condition(tgt_pk)}",
         clear_cql=f"DELETE FROM {target.qualified} USING TIMESTAMP ? WHERE {cql.key_condition(tgt_keys)}",
-        digests=digests, written=tuple(written),
+        digests=digests, written=tuple(written), target_selectors=tuple(tgt_sel), target_qualified=target.qualified,
     )
 
 
