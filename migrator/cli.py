@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("diff", parents=[common, spark_opts],
                    help="compare dev (the source) with production (the target): rows added, removed and in "
                    "conflict, and each conflict's decision, written into reconcile.output; exit 1 if they differ")
+    resolve = sub.add_parser("resolve-conflicts", parents=[common],
+                             help="decide, one by one, the conflicts no strategy decided; rebuilds the pack; "
+                             "exit 1 while any is undecided")
+    resolve.add_argument("--auto", action="store_true",
+                         help="ask nothing: apply the strategies and recorded decisions (for CI)")
+    resolve.add_argument("--resume", action="store_true", help="skip conflicts that already have a decision")
     apply = sub.add_parser("apply", parents=[common],
                            help="make a reviewed pack's changes to production (the target), checking each row "
                            "first; exit 1 if rows changed since the diff were skipped")
@@ -191,6 +197,8 @@ def _run(args: argparse.Namespace) -> int:
         return _diff(loaded, args, conf)
     if args.command == "apply":
         return _apply(loaded, args)
+    if args.command == "resolve-conflicts":
+        return _resolve(loaded, args)
     raise UsageError(f"unknown command {args.command!r}")
 
 
@@ -265,6 +273,18 @@ def _diff(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, str]) 
     print(summary_text(result, dev=table_name(loaded.model.source), prod=table_name(loaded.model.target)),
           file=sys.stderr)
     return EXIT_OK if result.identical else EXIT_DIFFERENCES
+
+
+def _resolve(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    from migrator.reconcile.diff import summary_text, table_name
+    from migrator.reconcile.resolve import resolve
+
+    pending, result = resolve(loaded, auto=args.auto, resume=args.resume)
+    print(summary_text(result, dev=table_name(loaded.model.source), prod=table_name(loaded.model.target)),
+          file=sys.stderr)
+    if pending:
+        print(f"{pending:,} conflict(s) still pending: run migrator resolve-conflicts --resume", file=sys.stderr)
+    return EXIT_DIFFERENCES if pending else EXIT_OK
 
 
 def _apply(loaded: LoadedConfig, args: argparse.Namespace) -> int:

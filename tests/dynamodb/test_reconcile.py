@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import re
+import select
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +24,7 @@ import yaml
 from migrator.backends.dynamodb.items import item_digest
 from migrator.reconcile.checkpoints import MISMATCH
 from tests.dynamodb.conftest import Pair, put_all, scan_all
-from tests.support.helpers import cli, popen_cli
+from tests.support.helpers import ROOT, cli, popen_cli
 
 pytestmark = pytest.mark.dynamodb
 
@@ -167,3 +172,82 @@ def test_apply_killed_mid_way_resumes_from_its_checkpoint_and_a_changed_config_i
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming from checkpoint" in resumed.stderr
     assert scan_all(dynalite.target, prod_table) == {repr([r["id"]]): r for r in rows}
+
+
+def run_pty(args: list[str], answer: Any, timeout: float = 120) -> tuple[int, str]:
+    """Run the migrator on a pseudo-terminal; ``answer(text since the last prompt)`` types each reply."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "migrator", *args], stdin=slave, stdout=slave, stderr=slave,
+                            cwd=ROOT, start_new_session=True)
+    os.close(slave)
+    seen, since = b"", b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen, since = seen + chunk, since + chunk
+                if b"save and quit: " in since:
+                    os.write(master, (answer(since.decode(errors="replace")) + "\n").encode())
+                    since = b""
+            elif proc.poll() is not None:
+                break
+        return proc.wait(timeout=30), seen.decode(errors="replace")
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_conflicts_are_resolved_interactively_saved_at_once_and_resumed(dynalite: Pair, tmp_path: Path) -> None:
+    config, output, _, _ = diverged(dynalite, tmp_path, strategy="manual")
+    assert cli("diff", "--config", str(config), timeout=300).returncode == 1
+    answers = iter(["d", "p", "q"])
+    decided: dict[str, str] = {}
+
+    def first_session(text: str) -> str:
+        key = re.findall(r'"S": "(row\d+)"', text)[-1]
+        reply = next(answers)
+        if reply != "q":
+            decided[key] = reply
+        return reply
+
+    code, shown = run_pty(["resolve-conflicts", "--config", str(config)], first_session)
+    assert code == 1, shown  # two conflicts still pending
+    assert "production (ours)" in shown and "dev (theirs)" in shown and '"S": "prod"' in shown
+    saved = json.loads((output / "resolutions.json").read_text())["decisions"]
+    assert {d["key"]["id"]["S"]: d["decision"] for d in saved} == \
+        {k: {"d": "use_dev", "p": "keep_prod"}[v] for k, v in decided.items()}
+    asked_again: list[str] = []
+
+    def second_session(text: str) -> str:
+        asked_again.append(re.findall(r'"S": "(row\d+)"', text)[-1])
+        return "D"  # dev for the rest of the table
+
+    code, shown = run_pty(["resolve-conflicts", "--config", str(config), "--resume"], second_session)
+    assert code == 0, shown
+    assert len(asked_again) == 1 and asked_again[0] not in decided  # decided ones are not asked again
+    conflicts = {c["key"]["id"]["S"]: c for c in json.loads((output / "conflicts.json").read_text())["conflicts"]}
+    expected = {k: "use_dev" for k in ("row000", "row001", "row002", "row003")} | \
+        {k: "keep_prod" for k, v in decided.items() if v == "p"}
+    assert {k: c["decision"] for k, c in conflicts.items()} == expected
+    assert all(c["decidedBy"] == "resolutions.json" for c in conflicts.values())
+    [entry] = json.loads((output / "pack" / "pack.json").read_text())["tables"].values()
+    assert (entry["conflictsForDev"], entry["keptProduction"], entry["pending"]) == (3, 1, 0)
+    assert cli("resolve-conflicts", "--config", str(config), "--auto", timeout=120).returncode == 0
+    # a row changed since: its decision is void, the conflict is pending again after the next diff
+    kept = next(k for k, v in decided.items() if v == "p")
+    dynalite.source.put_item(TableName=json.loads((output / "summary.json").read_text())["dev"],
+                             Item=item(int(kept[3:]), value="dev changed again", updated=400))
+    assert cli("diff", "--config", str(config), timeout=300).returncode == 1
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["voidedDecisions"] == 1
+    assert next(iter(summary["tables"].values()))["decisions"] == {"keep_prod": 0, "use_dev": 3, "pending": 1}
+    auto = cli("resolve-conflicts", "--config", str(config), "--auto", timeout=120)
+    assert auto.returncode == 1 and "1 conflict(s) still pending" in auto.stderr
