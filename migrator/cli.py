@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("diff", parents=[common, spark_opts],
                    help="compare dev (the source) with production (the target): rows added, removed and in "
                    "conflict, and each conflict's decision, written into reconcile.output; exit 1 if they differ")
+    sub.add_parser("schema-diff", parents=[common],
+                   help="compare dev's table schema with production's; exit 1 on drift")
+    sub.add_parser("schema-migrate", parents=[common],
+                   help="write the statements that bring production's schema in line with dev's, for review")
     resolve = sub.add_parser("resolve-conflicts", parents=[common],
                              help="decide, one by one, the conflicts no strategy decided; rebuilds the pack; "
                              "exit 1 while any is undecided")
@@ -199,6 +203,18 @@ def _run(args: argparse.Namespace) -> int:
         return _apply(loaded, args)
     if args.command == "resolve-conflicts":
         return _resolve(loaded, args)
+    if args.command == "schema-diff":
+        from migrator.reconcile.schema import run_schema_diff
+
+        drifts, text = run_schema_diff(loaded)
+        print(text, file=sys.stderr)
+        return EXIT_DIFFERENCES if drifts else EXIT_OK
+    if args.command == "schema-migrate":
+        from migrator.reconcile.schema import run_schema_migrate
+
+        path, count = run_schema_migrate(loaded)
+        print(f"schema migration: {count} statement(s) to run in {path} (review it first)", file=sys.stderr)
+        return EXIT_OK
     raise UsageError(f"unknown command {args.command!r}")
 
 

@@ -31,6 +31,7 @@ from migrator.errors import ConfigError, SavepointMismatch
 if TYPE_CHECKING:
     from migrator.config import MigratorConfig, MigratorState, ValidationSettings
     from migrator.reconcile.changes import ChangeFormat
+    from migrator.reconcile.schema import SchemaSupport
     from migrator.report.model import RangeResult
 
 Kind = Literal["migrate", "validate"]
@@ -162,6 +163,10 @@ class Backend(Protocol):
 
     def changes(self, config: MigratorConfig) -> ChangeFormat | None:
         """Reconcile's pack format and applier for the target table; None where this version has none yet."""
+        ...
+
+    def schema(self, config: MigratorConfig) -> SchemaSupport:
+        """Schema entries of both tables and the statements that align production (schema-diff/-migrate)."""
         ...
 
 

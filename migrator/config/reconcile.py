@@ -37,6 +37,7 @@ class ReconcileSettings(ConfigModel):
     updated_at_attribute: NonBlankStr | None = Field(default=None, alias="updatedAtAttribute",
                                                      examples=["updatedAt"])
     allow_deletes: bool = Field(default=False, alias="allowDeletes")
+    allow_destructive_schema_changes: bool = Field(default=False, alias="allowDestructiveSchemaChanges")
     checkpoint_expiry_hours: PositiveHours = Field(default=24.0, alias="checkpointExpiryHours")
     apply_batch_rows: PositiveInt = Field(default=100, alias="applyBatchRows")
 

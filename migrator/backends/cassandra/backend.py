@@ -10,6 +10,7 @@ from __future__ import annotations
 from migrator.backends.base import Capabilities
 from migrator.backends.cassandra.prepare import CqlRun, prepare
 from migrator.backends.cassandra.reconcile import CqlChanges
+from migrator.backends.cassandra.schema_diff import CqlSchema
 from migrator.config import MigratorConfig
 from migrator.errors import ConfigError
 
@@ -43,6 +44,11 @@ class CassandraBackend:
     def changes(self, config: MigratorConfig) -> CqlChanges:
         """Reconcile's changes to the target table: a CQL file, applied by read-compare-write."""
         return CqlChanges(config)
+
+
+    def schema(self, config: MigratorConfig) -> CqlSchema:
+        """Schema entries of both tables, and the statements that align production."""
+        return CqlSchema(config)
 
 
 BACKEND = CassandraBackend()

@@ -12,6 +12,7 @@ from migrator.backends.base import Capabilities
 from migrator.backends.dynamodb.client import spec_from_settings
 from migrator.backends.dynamodb.prepare import DYNAMODB_BATCH_ITEMS, AlternatorSettings, DynamoRun, prepare
 from migrator.backends.dynamodb.reconcile import DynamoChanges
+from migrator.backends.dynamodb.schema_diff import DynamoSchema
 from migrator.config import MigratorConfig
 
 
@@ -39,6 +40,11 @@ class DynamoDBBackend:
                  else DYNAMODB_BATCH_ITEMS)
         return DynamoChanges(spec, str(getattr(target, "table", "")), ignore=ignore, batch_items=batch,
                              return_consumed=not spec.remove_consumed_capacity)
+
+
+    def schema(self, config: MigratorConfig) -> DynamoSchema:
+        """Schema entries of both tables, and the statements that align production."""
+        return DynamoSchema(config)
 
 
 BACKEND = DynamoDBBackend()
