@@ -251,3 +251,23 @@ def test_conflicts_are_resolved_interactively_saved_at_once_and_resumed(dynalite
     assert next(iter(summary["tables"].values()))["decisions"] == {"keep_prod": 0, "use_dev": 3, "pending": 1}
     auto = cli("resolve-conflicts", "--config", str(config), "--auto", timeout=120)
     assert auto.returncode == 1 and "1 conflict(s) still pending" in auto.stderr
+
+
+def test_schema_diff_and_migrate_add_a_missing_gsi(servers: Pair, tmp_path: Path) -> None:
+    gsi = {"IndexName": "by_v", "KeySchema": [{"AttributeName": "v", "KeyType": "HASH"}],
+           "Projection": {"ProjectionType": "ALL"}}
+    dev_table = servers.create("source", servers.table_name("shape"), KEY, GlobalSecondaryIndexes=[gsi])
+    prod_table = servers.create("target", servers.table_name("shape_prod"), KEY)
+    output = tmp_path / "out"
+    config = servers.config(tmp_path, dev_table, prod_table, reconcile={"output": str(output)})
+    done = cli("schema-diff", "--config", str(config), timeout=120)
+    assert done.returncode == 1 and "global index by_v: only in dev" in done.stderr, done.stderr
+    assert cli("schema-migrate", "--config", str(config), timeout=120).returncode == 0
+    [request] = [json.loads(line) for line in (output / "schema_migration.jsonl").read_text().splitlines()
+                 if not line.startswith("#")]
+    assert request["operation"] == "UpdateTable"
+    servers.target.update_table(**request["request"])
+    deadline = time.monotonic() + 60
+    while cli("schema-diff", "--config", str(config), timeout=120).returncode != 0:
+        assert time.monotonic() < deadline, (output / "schema_diff.txt").read_text()
+        time.sleep(1)

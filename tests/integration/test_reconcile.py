@@ -128,3 +128,30 @@ def test_the_cql_pack_is_reviewable_and_apply_makes_production_as_decided(source
     assert _rows(target, TARGET_KS) == expected
     again = cli("apply", "--config", str(config), "--pack", str(pack), timeout=300)
     assert "0 changes were applied, 7 already in place, 1 skipped" in again.stderr, again.stderr
+
+
+def test_schema_diff_finds_drift_and_schema_migrate_aligns_what_is_safe(source, target, endpoints, tmp_path) -> None:
+    source.execute(f"DROP TABLE IF EXISTS {SOURCE_KS}.shaped")
+    target.execute(f"DROP TABLE IF EXISTS {TARGET_KS}.shaped")
+    source.execute(f"CREATE TABLE {SOURCE_KS}.shaped (k int, c int, n bigint, extra int, s text static, "
+                   "PRIMARY KEY (k, c)) WITH default_time_to_live = 600")
+    source.execute(f"CREATE INDEX IF NOT EXISTS shaped_by_extra ON {SOURCE_KS}.shaped (extra)")
+    target.execute(f"CREATE TABLE {TARGET_KS}.shaped (k int, c int, n int, gone text, PRIMARY KEY (k, c))")
+    output = tmp_path / "reconcile"
+    config = write_config(tmp_path, endpoints, "shaped", top={"reconcile": {"output": str(output)}})
+    done = cli("schema-diff", "--config", str(config), timeout=120)
+    assert done.returncode == 1, done.stderr
+    drift = {(d["section"], d["name"]): d["kind"] for d in json.loads((output / "schema_diff.json").read_text())[
+        "differences"]}
+    assert drift == {("column", "extra"): "only in dev", ("column", "s"): "only in dev",
+                     ("column", "gone"): "only in production", ("column", "n"): "differs",
+                     ("option", "default_time_to_live"): "only in dev", ("index", "shaped_by_extra"): "only in dev"}
+    assert cli("schema-migrate", "--config", str(config), timeout=120).returncode == 0
+    lines = (output / "schema_migration.cql").read_text().splitlines()
+    runnable = [line for line in lines if line and not line.startswith("--")]
+    assert len(runnable) == 4 and any("DROP" in line for line in lines if line.startswith("-- "))
+    for statement in runnable:
+        target.execute(statement)
+    again = cli("schema-diff", "--config", str(config), timeout=120)
+    left = {(d["section"], d["name"]) for d in json.loads((output / "schema_diff.json").read_text())["differences"]}
+    assert again.returncode == 1 and left == {("column", "gone"), ("column", "n")}  # only what loses data
