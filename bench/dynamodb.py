@@ -46,7 +46,8 @@ def endpoint(url: str) -> dict[str, Any]:
     return {"host": host, "port": int(port)}
 
 
-def config_text(source_url: str, target_url: str, source: str, target: str, segments: int, savepoints: str) -> str:
+def config_text(source_url: str, target_url: str, source: str, target: str, segments: int, savepoints: str,
+                reconcile: dict[str, Any] | None = None) -> str:
     def side(url: str, table: str) -> dict[str, Any]:
         return {"type": "dynamodb", "table": table, "endpoint": endpoint(url), "region": "us-east-1",
                 "credentials": KEYS}
@@ -57,7 +58,29 @@ def config_text(source_url: str, target_url: str, source: str, target: str, segm
         "savepoints": {"path": savepoints, "intervalSeconds": 30},
         "validation": {"compareTimestamps": False, "ttlToleranceMillis": 0, "writetimeToleranceMillis": 0,
                        "failuresToFetch": 10, "floatingPointTolerance": 0.0, "timestampMsTolerance": 0},
+        **({"reconcile": reconcile} if reconcile else {}),
     })
+
+
+def time_reconcile(spark: Any, args: Any, target_url: str, tmp: str, source_url: str, source: str, target: str,
+                   timed: Any) -> None:
+    """Every target item rewritten (all conflict), then ``diff`` and ``apply`` of its pack, timed."""
+    from pathlib import Path
+
+    from migrator.config import load_config
+    from migrator.reconcile.apply import apply
+    from migrator.reconcile.diff import diff
+
+    load(spark, target_url, target, args.items, value="w")
+    output = Path(tmp) / "reconcile"
+    loaded = load_config(config_text(source_url, target_url, source, target, args.segments, tmp,
+                                     {"output": str(output), "strategy": "theirs", "applyBatchRows": 1000}))
+    with timed("diff"):
+        found = diff(loaded, spark)
+    assert next(iter(found.tables.values())).conflicts == args.items, found.tables
+    with timed("apply"):
+        applied = apply(loaded, output / "pack")
+    assert applied.skipped == 0 and sum(c.get("applied", 0) for c in applied.outcomes.values()) == args.items
 
 
 def client(url: str) -> Any:
@@ -77,7 +100,7 @@ def create(url: str, table: str) -> None:
     wait_active(c, table)
 
 
-def load(spark: Any, url: str, table: str, items: int) -> None:
+def load(spark: Any, url: str, table: str, items: int, *, value: str = "v") -> None:
     """Write ``items`` items of about ``ITEM_BYTES`` bytes, from Spark tasks (the migrator's batch writer).
 
     The writer's client costs little CPU, so the load's rate is about what the server can take: the
@@ -96,7 +119,7 @@ def load(spark: Any, url: str, table: str, items: int) -> None:
         try:
             for start, stop in parts:
                 for i in range(start, stop):
-                    writer.put({"id": {"S": f"item-{i:010d}"}, "n": {"N": str(i * 7)}, "s": {"S": "v" * 120},
+                    writer.put({"id": {"S": f"item-{i:010d}"}, "n": {"N": str(i * 7)}, "s": {"S": value * 120},
                                 "tags": {"SS": [f"t{i % 10}", "all"]}, "m": {"M": {"k": {"N": str(i % 1000)}}}})
             writer.finish()
         finally:
@@ -166,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segments", type=int, default=8, help="scanSegments, for both contenders")
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--no-yardstick", dest="yardstick", action="store_false")
+    parser.add_argument("--reconcile", action="store_true",
+                        help="also time reconcile: every target item rewritten, then diff and apply of the pack")
     args = parser.parse_args(argv)
 
     from migrator.config import load_config
@@ -204,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             with timed("validate"):
                 report = validate(loaded, spark)
             assert report.equal and report.counts.sourceRows == args.items, report.counts
+            if args.reconcile:
+                time_reconcile(spark, args, target_url, tmp, source_url, source, target, timed)
         client(target_url).delete_table(TableName=target)  # the connector writes into a server as empty as ours was
         if why_not is None:
             create(target_url, scc)
@@ -233,8 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         e = results["emr copy"]
         copy_ratio = f"{m / (args.items / e.seconds):.2f}"
         cpu_ratio = f"{client_cpu(results['migrate']) / max(client_cpu(e), 1e-9):.2f}"
+    reconcile = ""
+    if "diff" in results:
+        reconcile = (f" diff_vs_validate={results['validate'].seconds / results['diff'].seconds:.2f}"
+                     f" apply_vs_migrate={results['migrate'].seconds / results['apply'].seconds:.2f}")
     print(f"RESULT dynamodb_copy_ratio={copy_ratio} client_cpu_ratio={cpu_ratio} migrate_items_per_s={m:.0f} "
-          f"validate_items_per_s={v:.0f} load_items_per_s={load_rate:.0f}")
+          f"validate_items_per_s={v:.0f} load_items_per_s={load_rate:.0f}{reconcile}")
     return 0
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from migrator.backends.dynamodb import items as ditems
@@ -30,6 +31,8 @@ from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled
 from migrator.backends.dynamodb.wire import wire_client
 from migrator.errors import RuntimeFailure
 from migrator.reconcile.changes import ALREADY, APPLIED, DELETE, SKIPPED, Change
+
+READS_IN_FLIGHT = 8
 
 
 class DynamoChanges:
@@ -80,6 +83,7 @@ class DynamoApplier:
     def __init__(self, fmt: DynamoChanges) -> None:
         self.fmt = fmt
         self.client = wire_client(fmt.target)
+        self.pool = ThreadPoolExecutor(max_workers=READS_IN_FLIGHT, thread_name_prefix="dynamodb-apply-read")
 
     def apply(self, changes: list[Change], *, dry_run: bool = False) -> list[str]:
         """Each change's outcome (``APPLIED``/``ALREADY``/``SKIPPED``); writes nothing with ``dry_run``."""
@@ -100,31 +104,38 @@ class DynamoApplier:
         return outcomes
 
     def close(self) -> None:
-        """Nothing to release: the process's wire client is shared."""
+        """Stop the read threads (the process's wire client is shared)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _digests(self, keys: list[dict[str, Any]]) -> dict[str, str]:
-        """``{key text: digest}`` of the production items that exist among ``keys``."""
+        """``{key text: digest}`` of the production items that exist among ``keys`` (reads of 100 keys in parallel)."""
+        found: dict[str, str] = {}
+        chunks = [keys[start : start + PROBE_KEYS] for start in range(0, len(keys), PROBE_KEYS)]
+        for part in self.pool.map(self._read, chunks):
+            found.update(part)
+        return found
+
+    def _read(self, pending: list[dict[str, Any]]) -> dict[str, str]:
+        """One BatchGetItem of at most 100 keys, unprocessed keys asked again (bounded)."""
         found: dict[str, str] = {}
         table = self.fmt.table
-        for start in range(0, len(keys), PROBE_KEYS):
-            pending = keys[start : start + PROBE_KEYS]
-            names = sorted(pending[0]) if pending else []
-            fruitless = 0
-            while pending:
-                request: dict[str, Any] = {"RequestItems": {table: {"Keys": pending, "ConsistentRead": True}}}
-                response = call_throttled(lambda r=request: self.client.batch_get_item(**r))  # type: ignore[misc]
-                got = response.get("Responses", {}).get(table, [])
-                for item in got:
-                    found[key_text(item, names)] = ditems.item_digest(item, self.fmt.ignore)
-                left = (response.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
-                fruitless = 0 if got or len(left) < len(pending) else fruitless + 1
-                if left and fruitless >= UNPROCESSED_ROUNDS:
-                    raise RuntimeFailure(f"{table}: the server answered none of {len(left)} keys in "
-                                         f"{UNPROCESSED_ROUNDS} batch reads in a row (unprocessed keys)",
-                                         hint="raise the table's read capacity, then apply again with --resume")
-                if left:
-                    time.sleep(backoff(fruitless + 1))
-                pending = left
+        names = sorted(pending[0]) if pending else []
+        fruitless = 0
+        while pending:
+            request: dict[str, Any] = {"RequestItems": {table: {"Keys": pending, "ConsistentRead": True}}}
+            response = call_throttled(lambda r=request: self.client.batch_get_item(**r))  # type: ignore[misc]
+            got = response.get("Responses", {}).get(table, [])
+            for item in got:
+                found[key_text(item, names)] = ditems.item_digest(item, self.fmt.ignore)
+            left = (response.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
+            fruitless = 0 if got or len(left) < len(pending) else fruitless + 1
+            if left and fruitless >= UNPROCESSED_ROUNDS:
+                raise RuntimeFailure(f"{table}: the server answered none of {len(left)} keys in "
+                                     f"{UNPROCESSED_ROUNDS} batch reads in a row (unprocessed keys)",
+                                     hint="raise the table's read capacity, then apply again with --resume")
+            if left:
+                time.sleep(backoff(fruitless + 1))
+            pending = left
         return found
 
     def _write(self, changes: list[Change]) -> None:
