@@ -116,7 +116,7 @@ class JobRunner:
 
     def __init__(self, spark: SparkSession, raw: dict[str, Any], savepoints: Savepoints, prepared: Prepared,
                  ledger: SplitLedger, *, kind: Kind, description: str,
-                 extra_state: Callable[[], dict[str, Any]] | None = None) -> None:
+                 extra_state: Callable[[], dict[str, Any]] | None = None, command: str | None = None) -> None:
         self.spark = spark
         self.raw = raw
         self.savepoints = savepoints
@@ -125,6 +125,7 @@ class JobRunner:
         self.kind = kind
         self.description = description
         self.extra_state = extra_state or (lambda: {})
+        self.command = command or kind  # the command that resumes from this run's savepoints
         self.group = f"migrator-{kind}-{uuid.uuid4().hex[:8]}"
         self.savepoint_stats = SavepointStats(0, 0.0, 0.0)
 
@@ -150,7 +151,7 @@ class JobRunner:
         header = [
             f"savepoint written {now} ({reason})",
             f"{self.kind}: {ledger.rows():,} rows, {ledger.done_count()}/{run.splits_total} ranges done",
-            f"resume with: migrator {self.kind} --config <this file>",
+            f"resume with: migrator {self.command} --config <this file>",
             run.savepoint_note,
         ]
         return render_yaml(tree, header=header)

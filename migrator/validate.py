@@ -35,12 +35,14 @@ VALIDATION_EXAMPLE = ("the validate command needs a validation block, e.g. valid
 
 
 def validate(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Path | None = None,
-             digests: bool = False, written_attribute: str | None = None) -> ValidationReport:
+             digests: bool = False, written_attribute: str | None = None,
+             command: str = "validate") -> ValidationReport:
     """Compare the source and target tables split by split; resumes from the savepoint's finished work.
 
     ``differences``: a directory every executor can write (local mode, or a shared filesystem) that
     receives every difference found, one JSON-lines file per split; with ``digests`` each difference
     also carries both rows' digests and write times (``written_attribute`` where the store keeps none).
+    ``command`` is what the savepoints say resumes the run (``diff`` runs this job too).
     """
     config = loaded.model
     settings, backend = validation_preflight(config)
@@ -71,7 +73,7 @@ def validate(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Pa
         return {"counts": dataclasses.asdict(report.counts), "report": report.to_json()}
 
     runner = JobRunner(spark, loaded.raw, config.savepoints, prepared, ledger, kind=VALIDATE,
-                       description=f"validate {prepared.source_identity}", extra_state=state)
+                       description=f"{command} {prepared.source_identity}", extra_state=state, command=command)
     started = time.monotonic()
     runner.run(task, pending)
     report = partial()

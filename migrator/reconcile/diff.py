@@ -109,7 +109,8 @@ def diff(loaded: LoadedConfig, spark: SparkSession) -> DiffResult:
     comparing = loaded if config.validation is not None else LoadedConfig(
         config.model_copy(update={"validation": ValidationSettings.model_validate(EXACT)}), loaded.raw, loaded.source)
     started = time.monotonic()
-    validate(comparing, spark, differences=differences, digests=True, written_attribute=settings.updated_at_attribute)
+    validate(comparing, spark, differences=differences, digests=True, written_attribute=settings.updated_at_attribute,
+             command="diff")
     table = table_name(config.target)
     fmt = backend_for(config).changes(config)
     pack = PackWriter(output, fmt, table=table, dev=table_name(config.source), allow_deletes=settings.allow_deletes,
