@@ -97,7 +97,7 @@ def schema_text(drifts: list[Drift], *, dev: str, production: str) -> str:
     return "\n".join([head + f"{len(drifts)} difference(s)"] + [f"  {d.text()}" for d in drifts])
 
 
-def run_schema_diff(loaded: Any) -> tuple[list[Drift], str]:
+def run_schema_diff(loaded: Any, support: SchemaSupport | None = None) -> tuple[list[Drift], str]:
     """Describe both tables, write schema_diff.json/.txt; the drifts and the text."""
     from migrator.backends.base import backend_for
     from migrator.reconcile.diff import table_name
@@ -105,7 +105,7 @@ def run_schema_diff(loaded: Any) -> tuple[list[Drift], str]:
 
     config = loaded.model
     output = Path(settings_of(config).output)
-    support = backend_for(config).schema(config)
+    support = support or backend_for(config).schema(config)
     dev, production = support.describe()
     drifts = schema_diff(dev, production, getattr(support, "order", ()))
     names = {"dev": table_name(config.source), "production": table_name(config.target)}
@@ -121,8 +121,8 @@ def run_schema_migrate(loaded: Any) -> tuple[Path, int]:
 
     config = loaded.model
     settings = settings_of(config)
-    drifts, _ = run_schema_diff(loaded)
     support = backend_for(config).schema(config)
+    drifts, _ = run_schema_diff(loaded, support)  # the same object: it keeps what it described
     lines = support.statements(drifts, destructive=settings.allow_destructive_schema_changes) if drifts else []
     comment = "--" if support.extension == "cql" else "#"
     head = [f"{comment} schema migration: production {table_name(config.target)} to match dev "

@@ -23,8 +23,9 @@ import yaml
 
 from migrator.backends.dynamodb.items import item_digest
 from migrator.reconcile.checkpoints import MISMATCH
+from migrator.savepoints import newest_savepoint
 from tests.dynamodb.conftest import Pair, put_all, scan_all
-from tests.support.helpers import ROOT, cli, popen_cli
+from tests.support.helpers import ROOT, cli, popen_cli, wait_for_partial_savepoint
 
 pytestmark = pytest.mark.dynamodb
 
@@ -253,7 +254,9 @@ def test_conflicts_are_resolved_interactively_saved_at_once_and_resumed(dynalite
     assert auto.returncode == 1 and "1 conflict(s) still pending" in auto.stderr
 
 
-def test_schema_diff_and_migrate_add_a_missing_gsi(servers: Pair, tmp_path: Path) -> None:
+def test_schema_diff_and_migrate_add_a_missing_gsi(moto: Pair, tmp_path: Path) -> None:
+    """moto only: dynalite's UpdateTable wants ProvisionedThroughput for a new GSI even on an on-demand table."""
+    servers = moto
     gsi = {"IndexName": "by_v", "KeySchema": [{"AttributeName": "v", "KeyType": "HASH"}],
            "Projection": {"ProjectionType": "ALL"}}
     dev_table = servers.create("source", servers.table_name("shape"), KEY, GlobalSecondaryIndexes=[gsi])
@@ -271,3 +274,24 @@ def test_schema_diff_and_migrate_add_a_missing_gsi(servers: Pair, tmp_path: Path
     while cli("schema-diff", "--config", str(config), timeout=120).returncode != 0:
         assert time.monotonic() < deadline, (output / "schema_diff.txt").read_text()
         time.sleep(1)
+
+
+def test_a_diff_stopped_by_sigterm_resumes_from_its_savepoint_to_the_same_counts(dynalite: Pair,
+                                                                                 tmp_path: Path) -> None:
+    dev_table = dynalite.create("source", dynalite.table_name("long"), KEY)
+    prod_table = dynalite.create("target", dynalite.table_name("long_prod"), KEY)
+    put_all(dynalite.source, dev_table, [item(i) for i in range(4000)])
+    put_all(dynalite.target, prod_table, [item(i, value="prod" if i % 10 == 0 else "same") for i in range(200, 4100)])
+    output = tmp_path / "out"
+    config = dynalite.config(tmp_path, dev_table, prod_table, source={"scanSegments": 40, "maxMapTasks": 40},
+                             reconcile={"output": str(output), "strategy": "theirs"})
+    proc = popen_cli("diff", "--config", str(config), "--master", "local[1]")
+    wait_for_partial_savepoint(tmp_path / "savepoints", proc)
+    os.killpg(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=120) == 4
+    savepoint = newest_savepoint(tmp_path / "savepoints")
+    assert savepoint is not None and "resume with: migrator diff" in savepoint.read_text()
+    done = cli("diff", "--config", str(savepoint), timeout=300)
+    assert done.returncode == 1, done.stderr
+    counts = next(iter(json.loads((output / "summary.json").read_text())["tables"].values()))
+    assert (counts["added"], counts["removed"], counts["conflicts"]) == (200, 100, 380)

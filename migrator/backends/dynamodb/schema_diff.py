@@ -33,6 +33,7 @@ class DynamoSchema:
         self.config = config
         self.table = str(getattr(config.target, "table", ""))
         self._dev: dict[str, Any] = {}
+        self._prod: dict[str, Any] = {}
 
     def describe(self) -> tuple[Description, Description]:
         """(dev, production) entries."""
@@ -45,6 +46,8 @@ class DynamoSchema:
                 raise RuntimeFailure(f"table {name} does not exist at the {role}", hint=f"fix {role}.table")
             if role == "source":
                 self._dev = info.description
+            else:
+                self._prod = info.description
             out.append(_entries(info, renames))
         return out[0], out[1]
 
@@ -90,15 +93,20 @@ class DynamoSchema:
         keys = [{"AttributeName": renames.get(e["AttributeName"], e["AttributeName"]), "KeyType": e["KeyType"]}
                 for e in index["KeySchema"]]
         used = {e["AttributeName"] for e in index["KeySchema"]}
-        definitions = [{"AttributeName": renames.get(a["AttributeName"], a["AttributeName"]),
-                        "AttributeType": a["AttributeType"]}
-                       for a in self._dev.get("AttributeDefinitions") or [] if a["AttributeName"] in used]
+        # the new index's keys, and production's own key attributes (kept alongside, as DynamoDB describes them)
+        definitions = {renames.get(a["AttributeName"], a["AttributeName"]): a["AttributeType"]
+                       for a in self._dev.get("AttributeDefinitions") or [] if a["AttributeName"] in used}
+        table_keys = {e["AttributeName"] for e in self._prod.get("KeySchema") or []}
+        for a in self._prod.get("AttributeDefinitions") or []:
+            if a["AttributeName"] in table_keys:
+                definitions.setdefault(a["AttributeName"], a["AttributeType"])
         create: dict[str, Any] = {"IndexName": name, "KeySchema": keys, "Projection": index["Projection"]}
         throughput = index.get("ProvisionedThroughput") or {}
         if throughput.get("ReadCapacityUnits"):
             create["ProvisionedThroughput"] = {"ReadCapacityUnits": throughput["ReadCapacityUnits"],
                                                "WriteCapacityUnits": throughput["WriteCapacityUnits"]}
-        return {"TableName": self.table, "AttributeDefinitions": definitions,
+        return {"TableName": self.table,
+                "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in definitions.items()],
                 "GlobalSecondaryIndexUpdates": [{"Create": create}]}
 
 

@@ -47,11 +47,14 @@ def test_dynamodb_requests_create_gsis_and_ttl_and_comment_what_cannot_change():
     drifts = [Drift("key schema", "", "id HASH N", "id HASH S"), Drift("local index", "l", "x", None),
               Drift("global index", "by_email", "email HASH S; projection ALL", None),
               Drift("global index", "old", None, "x HASH S; projection ALL"), Drift("ttl", "", "expires", "disabled")]
+    schema._prod = {"KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}
     lines = schema.statements(drifts, destructive=False)
     assert lines[0].startswith("# key schema") and lines[1].startswith("# local index l")
     create = json.loads(lines[2])
     assert create == {"operation": "UpdateTable", "request": {
-        "TableName": "users_prod", "AttributeDefinitions": [{"AttributeName": "email", "AttributeType": "S"}],
+        "TableName": "users_prod", "AttributeDefinitions": [{"AttributeName": "email", "AttributeType": "S"},
+                                                            {"AttributeName": "id", "AttributeType": "S"}],
         "GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "by_email", "Projection": {"ProjectionType": "ALL"},
                                                     "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}]}}]}}
     assert json.loads(lines[3])["request"]["TimeToLiveSpecification"] == {"Enabled": True, "AttributeName": "expires"}
