@@ -31,6 +31,7 @@ from migrator.report.model import Example, example_json
 from migrator.report.view import json_safe
 
 FILE_PATTERN = "split-{index:06d}.jsonl"
+_FIELDS = dataclasses.fields(Example)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,9 @@ class DifferenceWriter:
 
     def write(self, example: Example) -> None:
         """Append one difference."""
-        self._handle.write(json.dumps(json_safe(example_json(dataclasses.asdict(example))), ensure_ascii=False) + "\n")
+        # a shallow dict: json_safe builds new containers anyway (dataclasses.asdict would deep-copy every value first)
+        fields = {f.name: getattr(example, f.name) for f in _FIELDS}
+        self._handle.write(json.dumps(json_safe(example_json(fields)), ensure_ascii=False) + "\n")
         self.count += 1
 
 
