@@ -161,8 +161,8 @@ class Backend(Protocol):
         """Connect, read and check both sides, plan the work (minus the savepoint's); writes nothing."""
         ...
 
-    def changes(self, config: MigratorConfig) -> ChangeFormat | None:
-        """Reconcile's pack format and applier for the target table; None where this version has none yet."""
+    def changes(self, config: MigratorConfig) -> ChangeFormat:
+        """Reconcile's pack format and applier for the target table."""
         ...
 
     def schema(self, config: MigratorConfig) -> SchemaSupport:

@@ -17,6 +17,7 @@ checkpoint of the last acknowledged batch stays).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import signal
@@ -106,8 +107,6 @@ def apply(loaded: LoadedConfig, pack: Path, *, dry_run: bool = False, resume: bo
     settings = settings_of(config)
     manifest = pack_manifest(pack)
     fmt = backend_for(config).changes(config)
-    if fmt is None:
-        raise ConfigError([("target.type", f"this version cannot apply a pack to {config.target.type} yet")])
     output = Path(settings.output)
     checkpoints = Checkpoints(output / "checkpoints", loaded.raw, expiry_hours=settings.checkpoint_expiry_hours)
     resuming = resume or config.apply_checkpoint is not None
@@ -119,14 +118,12 @@ def apply(loaded: LoadedConfig, pack: Path, *, dry_run: bool = False, resume: bo
     for notice in checkpoint.notices if checkpoint is not None else []:
         log.warning("%s", notice)
     result = ApplyResult(pack, dry_run=dry_run)
-    applier = fmt.applier()
-    stack = contextlib.ExitStack()
-    stack.callback(applier.close)
     started = time.monotonic()
     report_dir = output / "apply"
     report_dir.mkdir(parents=True, exist_ok=True)
-    with stack, _Stop() as stop, open(report_dir / "skipped.jsonl", "a" if checkpoint and checkpoint.resumed else "w",
-                               encoding="utf-8") as skipped:
+    with contextlib.closing(fmt.applier()) as applier, _Stop() as stop, \
+            open(report_dir / "skipped.jsonl", "a" if checkpoint and checkpoint.resumed else "w",
+                 encoding="utf-8") as skipped:
         for table, entry in manifest["tables"].items():
             total = entry["added"] + entry["conflictsForDev"] + entry["deletes"]
             progress = checkpoint.progress(table, total) if checkpoint is not None else None
@@ -135,26 +132,15 @@ def apply(loaded: LoadedConfig, pack: Path, *, dry_run: bool = False, resume: bo
                 counts.update({APPLIED: progress.applied, ALREADY: progress.already, SKIPPED: progress.skipped})
             start = progress.done if progress is not None else 0
             with open(pack / entry["file"], encoding="utf-8") as lines:
-                batch = []
-                position = 0
-                for change in fmt.parse(lines):
-                    position += 1
-                    if position <= start:
-                        continue
-                    batch.append(change)
-                    if len(batch) >= settings.apply_batch_rows:
-                        _batch(applier, batch, counts, progress, skipped, dry_run)
-                        if checkpoint is not None:
-                            checkpoints.save(checkpoint)
-                        _progress(table, counts, total, started)
-                        batch = []
-                        if stop.signal:
-                            result.interrupted_by = stop.signal
-                            break
-                if batch and not result.interrupted_by:
+                remaining = itertools.islice(fmt.parse(lines), start, None)  # after the checkpoint's acknowledged ones
+                while batch := list(itertools.islice(remaining, settings.apply_batch_rows)):
                     _batch(applier, batch, counts, progress, skipped, dry_run)
                     if checkpoint is not None:
                         checkpoints.save(checkpoint)
+                    _progress(table, counts, total, started)
+                    if stop.signal:
+                        result.interrupted_by = stop.signal
+                        break
             if result.interrupted_by:
                 break
     result.seconds = time.monotonic() - started

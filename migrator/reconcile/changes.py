@@ -40,6 +40,23 @@ class Change:
     enabled: bool = True  # a delete the config does not allow is written to the pack disabled
 
 
+def classify(changes: list[Change], current: Iterable[str | None]) -> tuple[list[str], list[Change]]:
+    """Each change's outcome given production's digest now (None: no row), and the changes to write.
+
+    ``want`` is checked first: a delete wants no row, so an absent row is ``ALREADY`` for it.
+    """
+    outcomes, to_write = [], []
+    for change, now in zip(changes, current, strict=True):
+        if now == change.want:
+            outcomes.append(ALREADY)
+        elif now == change.expect:
+            outcomes.append(APPLIED)
+            to_write.append(change)
+        else:
+            outcomes.append(SKIPPED)
+    return outcomes, to_write
+
+
 class Applier(Protocol):
     """Writes changes to production, each only if production still is what the diff saw."""
 

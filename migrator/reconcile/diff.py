@@ -73,7 +73,7 @@ class DiffResult:
     tables: dict[str, TableDiff]
     seconds: float
     voided: int = 0  # recorded decisions found void because a row changed since
-    pack: Path | None = None  # None: the backend writes no pack yet
+    pack: Path | None = None  # the pack's folder
 
     @property
     def identical(self) -> bool:
@@ -106,23 +106,34 @@ def diff(loaded: LoadedConfig, spark: SparkSession) -> DiffResult:
     differences = output / "differences"
     if config.migrator_state is None and differences.exists():
         shutil.rmtree(differences)  # a fresh diff: never mix in an older run's files
-    comparing = loaded if config.validation is not None else LoadedConfig(
-        config.model_copy(update={"validation": ValidationSettings.model_validate(EXACT)}), loaded.raw, loaded.source)
+    comparing = LoadedConfig(config.model_copy(update={"validation": comparison_settings(config)}), loaded.raw,
+                             loaded.source)
     started = time.monotonic()
     validate(comparing, spark, differences=differences, digests=True, written_attribute=settings.updated_at_attribute,
              command="diff")
-    table = table_name(config.target)
-    fmt = backend_for(config).changes(config)
-    pack = PackWriter(output, fmt, table=table, dev=table_name(config.source), allow_deletes=settings.allow_deletes,
-                      config_hash=config_hash(loaded.raw)) if fmt is not None else None
-    result = summarize(differences, output, table, settings.strategy_for(table), pack)
-    result.pack = pack.folder if pack is not None else None
-    result.seconds = time.monotonic() - started
-    write_summary(result, dev=table_name(config.source), prod=table)
+    return write_outputs(loaded, seconds=time.monotonic() - started)
+
+
+def comparison_settings(config: MigratorConfig) -> ValidationSettings:
+    """The config's ``validation`` block, else an exact comparison (no tolerance)."""
+    return config.validation or ValidationSettings.model_validate(EXACT)
+
+
+def write_outputs(loaded: LoadedConfig, *, seconds: float = 0.0) -> DiffResult:
+    """From the difference files and today's decisions: conflicts.json, the pack and the summary."""
+    config = loaded.model
+    settings = settings_of(config)
+    output = Path(settings.output)
+    table, dev = table_name(config.target), table_name(config.source)
+    pack = PackWriter(output, backend_for(config).changes(config), table=table, dev=dev,
+                      allow_deletes=settings.allow_deletes, config_hash=config_hash(loaded.raw))
+    result = summarize(output / "differences", output, table, settings.strategy_for(table), pack)
+    result.seconds = seconds
+    write_summary(result, dev=dev, prod=table)
     return result
 
 
-def summarize(differences: Path, output: Path, table: str, strategy: str, pack: PackWriter | None = None) -> DiffResult:
+def summarize(differences: Path, output: Path, table: str, strategy: str, pack: PackWriter) -> DiffResult:
     """Read every difference once: count them, decide each conflict, stream conflicts.json and the pack."""
     resolutions = Resolutions(output / "resolutions.json")
     tally = TableDiff(table, strategy)
@@ -134,12 +145,10 @@ def summarize(differences: Path, output: Path, table: str, strategy: str, pack: 
             for example in read_differences(differences):
                 if example.kind == MISSING:
                     tally.added += 1
-                    if pack is not None:
-                        pack.added(example)
+                    pack.added(example)
                 elif example.kind == EXTRA:
                     tally.removed += 1
-                    if pack is not None:
-                        pack.removed(example)
+                    pack.removed(example)
                 elif example.kind == DIFFERING:
                     tally.conflicts += 1
                     conflict = conflict_of(table, example)
@@ -148,17 +157,14 @@ def summarize(differences: Path, output: Path, table: str, strategy: str, pack: 
                     by = "resolutions.json" if recorded else f"strategy {strategy}"
                     tally.decisions[decision] += 1
                     _write_conflict(handle, conflict, decision, by, first)
-                    if pack is not None:
-                        pack.conflict(example, decision, by)
+                    pack.conflict(example, decision, by)
                     first = False
             handle.write("\n]}\n")
     except BaseException:
-        if pack is not None:
-            pack.close(failed=True)
+        pack.close(failed=True)
         raise
-    if pack is not None:
-        pack.close()
-    return DiffResult(output, {table: tally}, 0.0, voided=resolutions.voided)
+    pack.close()
+    return DiffResult(output, {table: tally}, 0.0, voided=resolutions.voided, pack=pack.folder)
 
 
 def conflict_of(table: str, example: Example) -> Conflict:
@@ -183,7 +189,7 @@ def write_summary(result: DiffResult, *, dev: str, prod: str) -> None:
             "seconds": round(result.seconds, 1), "voidedDecisions": result.voided,
             "tables": {name: t.to_json() for name, t in result.tables.items()},
             "files": {"conflicts": "conflicts.json", "differences": "differences/", "resolutions": "resolutions.json",
-                      **({"pack": "pack/"} if result.pack is not None else {})}}
+                      "pack": "pack/"}}
     write_atomically(result.output / "summary.json", json.dumps(data, indent=2) + "\n")
     write_atomically(result.output / "summary.txt", summary_text(result, dev=dev, prod=prod) + "\n")
 
@@ -201,6 +207,5 @@ def summary_text(result: DiffResult, *, dev: str, prod: str) -> str:
     if result.voided:
         lines.append(f"  {result.voided:,} recorded decision(s) are void (a row changed since) and must be made again")
     lines.append(f"  written to {result.output}: summary.json, summary.txt, conflicts.json, differences/"
-                 + (", pack/ (review it, then: migrator apply --config <config> --pack " + str(result.pack) + ")"
-                    if result.pack is not None else " (this version writes no pack for this database yet)"))
+                 + f", pack/ (review it, then: migrator apply --config <config> --pack {result.pack})")
     return "\n".join(lines)

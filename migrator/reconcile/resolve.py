@@ -24,13 +24,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from migrator.backends.base import backend_for
 from migrator.config import LoadedConfig
 from migrator.errors import ConfigError
-from migrator.reconcile.checkpoints import config_hash
 from migrator.reconcile.decisions import KEEP_PROD, PENDING, USE_DEV, Conflict
-from migrator.reconcile.diff import DiffResult, summarize, table_name, write_summary
-from migrator.reconcile.pack import PackWriter
+from migrator.reconcile.diff import DiffResult, write_outputs
 from migrator.reconcile.preflight import settings_of
 from migrator.reconcile.resolutions import Resolutions
 
@@ -55,21 +52,6 @@ def _conflict(entry: dict[str, Any]) -> Conflict:
                     tuple(entry["columns"]), entry.get("prodWritten"), entry.get("devWritten"), entry["columns"])
 
 
-def rebuild(loaded: LoadedConfig) -> DiffResult:
-    """conflicts.json, the summary and the pack again, from the difference files and today's decisions."""
-    config = loaded.model
-    settings = settings_of(config)
-    output = Path(settings.output)
-    table = table_name(config.target)
-    fmt = backend_for(config).changes(config)
-    pack = PackWriter(output, fmt, table=table, dev=table_name(config.source), allow_deletes=settings.allow_deletes,
-                      config_hash=config_hash(loaded.raw)) if fmt is not None else None
-    result = summarize(output / "differences", output, table, settings.strategy_for(table), pack)
-    result.pack = pack.folder if pack is not None else None
-    write_summary(result, dev=table_name(config.source), prod=table)
-    return result
-
-
 def show(entry: dict[str, Any]) -> str:
     """A conflict side by side: key, write times, each differing column in production and in dev."""
     def cell(value: Any) -> str:
@@ -90,7 +72,7 @@ def resolve(loaded: LoadedConfig, *, auto: bool = False, resume: bool = False,
     output = Path(settings_of(loaded.model).output)
     if not auto:
         _session(output, resume=resume, ask=ask, say=say)
-    result = rebuild(loaded)
+    result = write_outputs(loaded)
     pending = sum(t.decisions.get(PENDING, 0) for t in result.tables.values())
     return pending, result
 

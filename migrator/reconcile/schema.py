@@ -70,6 +70,14 @@ class SchemaSupport(Protocol):
         ...
 
 
+LOSSY = "(loses data: reconcile.allowDestructiveSchemaChanges)"
+
+
+def lossy_line(statement: str, *, destructive: bool, comment: str) -> str:
+    """A statement that loses data: as is when allowed, else commented out with ``comment`` and the reason."""
+    return statement if destructive else f"{comment} {statement}  {LOSSY}"
+
+
 def schema_diff(dev: Description, production: Description, order: tuple[str, ...] = ()) -> list[Drift]:
     """Every entry not the same on both sides, by section (in ``order``, then by name) and name."""
     rank = {section: i for i, section in enumerate(order)}

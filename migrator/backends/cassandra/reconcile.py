@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from migrator.backends.cassandra.literals import statement_delete, statement_insert, where
-from migrator.reconcile.changes import ALREADY, APPLIED, DELETE, SKIPPED, Change
+from migrator.reconcile.changes import DELETE, Change, classify
 
 MARK = "-- change "
 CONCURRENCY = 32
@@ -86,11 +86,10 @@ class CqlApplier:
         from migrator.backends.cassandra.connection import cached_session
         from migrator.backends.cassandra.prepare import prepare
         from migrator.backends.cassandra.rowdiff import RowDiffer
-        from migrator.config import ValidationSettings
-        from migrator.reconcile.diff import EXACT
+        from migrator.reconcile.diff import comparison_settings
 
         config = fmt.config
-        settings = config.validation or ValidationSettings.model_validate(EXACT)
+        settings = comparison_settings(config)
         run = prepare(config, parallelism=1)
         try:
             from migrator.backends.cassandra.compare_plan import build_compare_plan
@@ -106,16 +105,7 @@ class CqlApplier:
 
     def apply(self, changes: list[Change], *, dry_run: bool = False) -> list[str]:
         """Each change's outcome (``APPLIED``/``ALREADY``/``SKIPPED``); writes nothing with ``dry_run``."""
-        current = self._digests(changes)
-        outcomes, to_write = [], []
-        for change, now in zip(changes, current, strict=True):
-            if now == change.want:
-                outcomes.append(ALREADY)
-            elif now == change.expect:
-                outcomes.append(APPLIED)
-                to_write.append(change)
-            else:
-                outcomes.append(SKIPPED)
+        outcomes, to_write = classify(changes, self._digests(changes))
         if to_write and not dry_run:
             self._run([change.row["statement"] for change in to_write if change.row is not None], self.session)
         return outcomes

@@ -17,9 +17,8 @@ from migrator.backends.cassandra import cql
 from migrator.backends.cassandra.connection import connect, spec_from_settings
 from migrator.config import CassandraSource, CassandraTarget, MigratorConfig
 from migrator.errors import RuntimeFailure
-from migrator.reconcile.schema import ONLY_DEV, ONLY_PROD, Description, Drift
+from migrator.reconcile.schema import ONLY_DEV, ONLY_PROD, Description, Drift, lossy_line
 
-LOSSY = "(loses data: reconcile.allowDestructiveSchemaChanges)"
 SECTIONS = ("partition key", "clustering", "column", "option", "index", "view")
 
 
@@ -54,7 +53,7 @@ class CqlSchema:
         safe, lossy = [], []
 
         def maybe(statement: str) -> str:
-            return statement if destructive else f"-- {statement}  {LOSSY}"
+            return lossy_line(statement, destructive=destructive, comment="--")
 
         for d in drifts:
             if d.section in ("partition key", "clustering"):

@@ -260,34 +260,46 @@ class SegmentComparer:
 
     def _probe(self, table_client: Any, table: str, keys: list[dict[str, Any]],
                projection: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
-        """The items of ``keys`` that exist, by ``key_text``; unprocessed keys asked again (bounded)."""
+        """The items of ``keys`` that exist, by ``key_text``."""
         names = [k for k in keys[0]] if keys else []
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(keys), PROBE_KEYS):
-            pending = keys[start : start + PROBE_KEYS]
-            fruitless = 0
-            attempt = 0
-            while pending:
-                ask: dict[str, Any] = {"Keys": pending, **_projection(projection)}
-                request: dict[str, Any] = {"RequestItems": {table: ask}}
-                if self.plan.return_consumed:
-                    request["ReturnConsumedCapacity"] = "TOTAL"
-                response = call_throttled(lambda r=request: table_client.batch_get_item(**r))  # type: ignore[misc]
-                got = response.get("Responses", {}).get(table, [])
-                self.pacer.reads(response, got)
-                for item in got:
-                    found[key_text(item, names)] = item
-                left = (response.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
-                fruitless = 0 if got or len(left) < len(pending) else fruitless + 1
-                if left and fruitless >= UNPROCESSED_ROUNDS:
-                    raise RuntimeFailure(f"{table}: the server answered none of {len(left)} keys in "
-                                         f"{UNPROCESSED_ROUNDS} batch reads in a row (unprocessed keys)",
-                                         hint="lower source.throughputReadPercent, then resume the validation")
-                if left:
-                    attempt += 1
-                    time.sleep(backoff(attempt))
-                pending = left
+            for item in batch_get(table_client, table, keys[start : start + PROBE_KEYS], _projection(projection),
+                                  return_consumed=self.plan.return_consumed, pacer=self.pacer,
+                                  hint="lower source.throughputReadPercent, then resume the validation"):
+                found[key_text(item, names)] = item
         return found
+
+
+def batch_get(table_client: Any, table: str, keys: list[dict[str, Any]], ask: dict[str, Any] | None = None, *,
+              return_consumed: bool = False, pacer: Pacer | None = None, hint: str) -> list[dict[str, Any]]:
+    """The items of at most ``PROBE_KEYS`` keys that exist (BatchGetItem, ``ask`` added to the table's request).
+
+    Unprocessed keys are asked again after a capped exponential pause; after ``UNPROCESSED_ROUNDS``
+    rounds in a row answering none of them, ``RuntimeFailure`` with ``hint``.
+    """
+    found: list[dict[str, Any]] = []
+    pending = keys
+    fruitless = attempt = 0
+    while pending:
+        request: dict[str, Any] = {"RequestItems": {table: {"Keys": pending, **(ask or {})}}}
+        if return_consumed:
+            request["ReturnConsumedCapacity"] = "TOTAL"
+        response = call_throttled(lambda r=request: table_client.batch_get_item(**r))  # type: ignore[misc]
+        got = response.get("Responses", {}).get(table, [])
+        if pacer is not None:
+            pacer.reads(response, got)
+        found += got
+        left = (response.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
+        fruitless = 0 if got or len(left) < len(pending) else fruitless + 1
+        if left and fruitless >= UNPROCESSED_ROUNDS:
+            raise RuntimeFailure(f"{table}: the server answered none of {len(left)} keys in "
+                                 f"{UNPROCESSED_ROUNDS} batch reads in a row (unprocessed keys)", hint=hint)
+        if left:
+            attempt += 1
+            time.sleep(backoff(attempt))
+        pending = left
+    return found
 
 
 def _number(value: dict[str, Any] | None) -> float | None:

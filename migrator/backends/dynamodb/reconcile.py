@@ -18,19 +18,17 @@ read and the write is one batch's round trip; a write landing in it is overwritt
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from migrator.backends.dynamodb import items as ditems
 from migrator.backends.dynamodb.client import ClientSpec
-from migrator.backends.dynamodb.compare import PROBE_KEYS, UNPROCESSED_ROUNDS, key_text
+from migrator.backends.dynamodb.compare import PROBE_KEYS, batch_get, key_text
 from migrator.backends.dynamodb.copier import BatchWriter
-from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled
+from migrator.backends.dynamodb.pacing import Pacer
 from migrator.backends.dynamodb.wire import wire_client
-from migrator.errors import RuntimeFailure
-from migrator.reconcile.changes import ALREADY, APPLIED, DELETE, SKIPPED, Change
+from migrator.reconcile.changes import DELETE, Change, classify
 
 READS_IN_FLIGHT = 8
 
@@ -88,17 +86,7 @@ class DynamoApplier:
     def apply(self, changes: list[Change], *, dry_run: bool = False) -> list[str]:
         """Each change's outcome (``APPLIED``/``ALREADY``/``SKIPPED``); writes nothing with ``dry_run``."""
         current = self._digests([c.key for c in changes])
-        outcomes = []
-        to_write = []
-        for change in changes:
-            now = current.get(key_text(change.key, sorted(change.key)))
-            if now == change.want:
-                outcomes.append(ALREADY)
-            elif now == change.expect:
-                outcomes.append(APPLIED)
-                to_write.append(change)
-            else:
-                outcomes.append(SKIPPED)
+        outcomes, to_write = classify(changes, (current.get(key_text(c.key, sorted(c.key))) for c in changes))
         if to_write and not dry_run:
             self._write(to_write)
         return outcomes
@@ -115,28 +103,12 @@ class DynamoApplier:
             found.update(part)
         return found
 
-    def _read(self, pending: list[dict[str, Any]]) -> dict[str, str]:
-        """One BatchGetItem of at most 100 keys, unprocessed keys asked again (bounded)."""
-        found: dict[str, str] = {}
-        table = self.fmt.table
-        names = sorted(pending[0]) if pending else []
-        fruitless = 0
-        while pending:
-            request: dict[str, Any] = {"RequestItems": {table: {"Keys": pending, "ConsistentRead": True}}}
-            response = call_throttled(lambda r=request: self.client.batch_get_item(**r))  # type: ignore[misc]
-            got = response.get("Responses", {}).get(table, [])
-            for item in got:
-                found[key_text(item, names)] = ditems.item_digest(item, self.fmt.ignore)
-            left = (response.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", [])
-            fruitless = 0 if got or len(left) < len(pending) else fruitless + 1
-            if left and fruitless >= UNPROCESSED_ROUNDS:
-                raise RuntimeFailure(f"{table}: the server answered none of {len(left)} keys in "
-                                     f"{UNPROCESSED_ROUNDS} batch reads in a row (unprocessed keys)",
-                                     hint="raise the table's read capacity, then apply again with --resume")
-            if left:
-                time.sleep(backoff(fruitless + 1))
-            pending = left
-        return found
+    def _read(self, keys: list[dict[str, Any]]) -> dict[str, str]:
+        """One BatchGetItem of at most 100 keys (consistent): ``{key text: digest}`` of those that exist."""
+        names = sorted(keys[0]) if keys else []
+        items = batch_get(self.client, self.fmt.table, keys, {"ConsistentRead": True},
+                          hint="raise the table's read capacity, then apply again with --resume")
+        return {key_text(item, names): ditems.item_digest(item, self.fmt.ignore) for item in items}
 
     def _write(self, changes: list[Change]) -> None:
         writer = BatchWriter(self.client, self.fmt.table, self.fmt.batch_items, Pacer(None), self.fmt.return_consumed)

@@ -18,7 +18,7 @@ from migrator.backends.dynamodb import table as dtable
 from migrator.backends.dynamodb.client import client, spec_from_settings
 from migrator.config import MigratorConfig
 from migrator.errors import RuntimeFailure
-from migrator.reconcile.schema import ONLY_DEV, ONLY_PROD, Description, Drift
+from migrator.reconcile.schema import ONLY_DEV, ONLY_PROD, Description, Drift, lossy_line
 
 SECTIONS = ("key schema", "local index", "global index", "ttl", "billing")
 
@@ -59,7 +59,7 @@ class DynamoSchema:
             return json.dumps({"operation": operation, "request": request}, ensure_ascii=False)
 
         def maybe(text: str) -> str:
-            return text if destructive else f"# {text}  (loses data: reconcile.allowDestructiveSchemaChanges)"
+            return lossy_line(text, destructive=destructive, comment="#")
 
         for d in drifts:
             if d.section in ("key schema", "local index"):
