@@ -7,7 +7,9 @@ with one line ``RESULT migrate_ratio=<x> validate_ratio=<y> migrate_rows_per_s=<
 Connector yardstick (on Spark 3.5 only, else n/a): its plain DataFrame copy, or with ``--preserve``
 its copy with per-row WRITETIME and TTL, upstream's method (none exists for non-frozen collections,
 whose elements each carry their own). With ``--preserve`` the same run also times a plain-mode
-migrate of the same rows, and ``preserve_cost`` is plain rows/s over preserve rows/s.
+migrate of the same rows, and ``preserve_cost`` is plain rows/s over preserve rows/s. With
+``--reconcile`` every target row is then rewritten with other values, and ``validate``, ``diff`` and
+``apply`` of its pack are timed on the diverged tables (``diff_vs_validate``, ``apply_vs_migrate``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import yaml
 from bench import yardstick
 from bench.load import create_tables, load
 from bench.measure import Phase, settle
+from bench.reconcile import ratios, time_phases
 from bench.resume import kill_and_resume
 from bench.shapes import SHAPES, Shape
 from scripts.localenv import require_services
@@ -32,7 +35,7 @@ KEYSPACE = "bench"
 
 
 def config_text(env: dict[str, str], table: str, splits: int, savepoints: str, target_table: str = "",
-                fetch_size: int = 5000, preserve: bool = False) -> str:
+                fetch_size: int = 5000, preserve: bool = False, reconcile: dict[str, Any] | None = None) -> str:
     common = {"keyspace": KEYSPACE, "consistencyLevel": "LOCAL_ONE"}
     return yaml.safe_dump({
         "source": {"type": "cassandra", "host": env["MIGRATOR_SOURCE_HOST"], "port": int(env["MIGRATOR_SOURCE_PORT"]),
@@ -43,6 +46,7 @@ def config_text(env: dict[str, str], table: str, splits: int, savepoints: str, t
         "savepoints": {"path": savepoints, "intervalSeconds": 30},
         "validation": {"compareTimestamps": False, "ttlToleranceMillis": 0, "writetimeToleranceMillis": 0,
                        "failuresToFetch": 10, "floatingPointTolerance": 0.0, "timestampMsTolerance": 0},
+        **({"reconcile": reconcile} if reconcile else {}),
     })
 
 
@@ -111,6 +115,18 @@ def resume_check(env: dict[str, str], spark: Any, tgt_session: Any, table: str, 
     return measured
 
 
+def time_reconcile(env: dict[str, str], spark: Any, target: Any, table: str, args: Any, tmp: str,
+                   timed: Callable[[str], Phase]) -> None:
+    """Every target row rewritten with other values (all conflict), then validate, diff and apply, timed."""
+    from migrator.config import load_config
+
+    load(spark, target, KEYSPACE, table, args.shape, args.rows, seed=1)
+    output = Path(tmp) / "reconcile"
+    loaded = load_config(config_text(env, table, args.splits, tmp, fetch_size=args.fetch_size,
+                                     reconcile={"output": str(output), "strategy": "theirs"}))
+    time_phases(spark, loaded, output, args.rows, timed)
+
+
 def rate(rows: int, seconds: float) -> float:
     return rows / seconds if seconds > 0 else 0.0
 
@@ -128,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="time only the migrator (e.g. for a second size)")
     parser.add_argument("--no-resume-check", dest="resume_check", action="store_false",
                         help="skip the SIGKILL-and-resume measurement")
+    parser.add_argument("--reconcile", action="store_true",
+                        help="also time reconcile: every target row rewritten, then validate, diff and apply")
     parser.add_argument("--reuse-source", action="store_true",
                         help="keep the source table of an earlier run with the same --rows and --shape (no load)")
     args = parser.parse_args(argv)
@@ -190,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             savepoint_cost = outcome.savepoints
             if args.resume_check:
                 resumed = resume_check(env, spark, tgt_session, table, args, Path(tmp))
+            if args.reconcile:
+                time_reconcile(env, spark, target, table, args, tmp, timed)
         if why_not is None:
             run_yardstick(spark, tgt_session, table, shape, args.rows, timed, args.preserve)
         src_session.cluster.shutdown()
@@ -219,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     cost = ""
     if args.preserve:
         cost = f" preserve_cost={rate(args.rows, results['migrate (plain)'].seconds) / m:.2f}"
+    if args.reconcile:
+        cost += ratios(results)
     print(f"RESULT migrate_ratio={mr} validate_ratio={vr} migrate_rows_per_s={m:.0f} validate_rows_per_s={v:.0f}"
           + cost)
     return 0

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from bench.measure import Phase, settle
+from bench.reconcile import ratios, time_phases
 from scripts.localenv import dynamodb_urls
 
 CONNECTOR = "com.amazon.emr:emr-dynamodb-hadoop:4.16.0"
@@ -64,23 +65,16 @@ def config_text(source_url: str, target_url: str, source: str, target: str, segm
 
 def time_reconcile(spark: Any, args: Any, target_url: str, tmp: str, source_url: str, source: str, target: str,
                    timed: Any) -> None:
-    """Every target item rewritten (all conflict), then ``diff`` and ``apply`` of its pack, timed."""
+    """Every target item rewritten (all conflict), then ``validate``, ``diff`` and ``apply`` of its pack, timed."""
     from pathlib import Path
 
     from migrator.config import load_config
-    from migrator.reconcile.apply import apply
-    from migrator.reconcile.diff import diff
 
     load(spark, target_url, target, args.items, value="w")
     output = Path(tmp) / "reconcile"
     loaded = load_config(config_text(source_url, target_url, source, target, args.segments, tmp,
-                                     {"output": str(output), "strategy": "theirs", "applyBatchRows": 1000}))
-    with timed("diff"):
-        found = diff(loaded, spark)
-    assert next(iter(found.tables.values())).conflicts == args.items, found.tables
-    with timed("apply"):
-        applied = apply(loaded, output / "pack")
-    assert applied.skipped == 0 and sum(c.get("applied", 0) for c in applied.outcomes.values()) == args.items
+                                     {"output": str(output), "strategy": "theirs"}))
+    time_phases(spark, loaded, output, args.items, timed)
 
 
 def client(url: str) -> Any:
@@ -260,12 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         e = results["emr copy"]
         copy_ratio = f"{m / (args.items / e.seconds):.2f}"
         cpu_ratio = f"{client_cpu(results['migrate']) / max(client_cpu(e), 1e-9):.2f}"
-    reconcile = ""
-    if "diff" in results:
-        reconcile = (f" diff_vs_validate={results['validate'].seconds / results['diff'].seconds:.2f}"
-                     f" apply_vs_migrate={results['migrate'].seconds / results['apply'].seconds:.2f}")
+    reconcile_ratios = ratios(results) if "diff" in results else ""
     print(f"RESULT dynamodb_copy_ratio={copy_ratio} client_cpu_ratio={cpu_ratio} migrate_items_per_s={m:.0f} "
-          f"validate_items_per_s={v:.0f} load_items_per_s={load_rate:.0f}{reconcile}")
+          f"validate_items_per_s={v:.0f} load_items_per_s={load_rate:.0f}{reconcile_ratios}")
     return 0
 
 

@@ -18,7 +18,8 @@ def create_tables(session: Any, keyspace: str, table: str, shape_name: str) -> N
     session.execute(f"CREATE TABLE {keyspace}.{table} {SHAPES[shape_name].columns}", timeout=120)
 
 
-def load(spark: Any, spec: ConnectionSpec, keyspace: str, table: str, shape_name: str, rows: int) -> None:
+def load(spark: Any, spec: ConnectionSpec, keyspace: str, table: str, shape_name: str, rows: int,
+         seed: int = 0) -> None:
     """Write ``rows`` generated rows of the shape into keyspace.table (which must exist)."""
     shape = SHAPES[shape_name]
     slices = [(start, min(rows, start + ROWS_PER_TASK)) for start in range(0, rows, ROWS_PER_TASK)]
@@ -39,7 +40,7 @@ def load(spark: Any, spec: ConnectionSpec, keyspace: str, table: str, shape_name
         stmt.consistency_level = ConsistencyLevel.LOCAL_ONE
         batcher = Batcher(session, WriteWindow(session, 128), keyspace, ConsistencyLevel.LOCAL_ONE)
         for start, stop in items:
-            for row in shape.rows(start, stop):
+            for row in shape.rows(start, stop, seed):
                 bound = BoundStatement(stmt).bind(row)
                 batcher.add(stmt, bound.values, bound.routing_key)
         batcher.drain()

@@ -21,8 +21,9 @@ class Shape:
         """The non-key columns."""
         return [c for c in self.insert_columns if c not in self.key]
 
-    def rows(self, start: int, stop: int) -> Iterator[tuple[Any, ...]]:
-        rnd = random.Random(start)
+    def rows(self, start: int, stop: int, seed: int = 0) -> Iterator[tuple[Any, ...]]:
+        """Rows ``start`` to ``stop``; another ``seed`` gives the same keys with other values."""
+        rnd = random.Random(start + seed * 10**12)
         for i in range(start, stop):
             yield ROW_MAKERS[self.name](i, rnd)
 

@@ -28,10 +28,11 @@ from typing import IO, Any
 
 from migrator.files import atomic_file
 from migrator.report.model import Example, example_json
-from migrator.report.view import json_safe
+from migrator.report.view import json_text
 
 FILE_PATTERN = "split-{index:06d}.jsonl"
 _FIELDS = dataclasses.fields(Example)
+_NAMES = frozenset(f.name for f in _FIELDS)
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,9 @@ class DifferenceWriter:
 
     def write(self, example: Example) -> None:
         """Append one difference."""
-        # a shallow dict: json_safe builds new containers anyway (dataclasses.asdict would deep-copy every value first)
+        # a shallow dict (dataclasses.asdict would deep-copy every value first)
         fields = {f.name: getattr(example, f.name) for f in _FIELDS}
-        self._handle.write(json.dumps(json_safe(example_json(fields)), ensure_ascii=False) + "\n")
+        self._handle.write(json_text(example_json(fields)) + "\n")
         self.count += 1
 
 
@@ -96,4 +97,4 @@ def _split_index(path: Path) -> int | None:
 
 
 def _fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {f.name: data[f.name] for f in dataclasses.fields(Example) if f.name in data}
+    return {name: value for name, value in data.items() if name in _NAMES}

@@ -39,7 +39,7 @@ class ReconcileSettings(ConfigModel):
     allow_deletes: bool = Field(default=False, alias="allowDeletes")
     allow_destructive_schema_changes: bool = Field(default=False, alias="allowDestructiveSchemaChanges")
     checkpoint_expiry_hours: PositiveHours = Field(default=24.0, alias="checkpointExpiryHours")
-    apply_batch_rows: PositiveInt = Field(default=100, alias="applyBatchRows")
+    apply_batch_rows: PositiveInt = Field(default=1000, alias="applyBatchRows")
 
     def strategy_for(self, table: str) -> str:
         """The strategy deciding ``table``'s conflicts: its override, else the default."""

@@ -38,6 +38,7 @@ class Change:
     row: dict[str, Any] | None = None  # the row to write, in the backend's form
     why: str = ""  # "added", "conflict: <decided by>", "removed"
     enabled: bool = True  # a delete the config does not allow is written to the pack disabled
+    address: dict[str, Any] | None = None  # the backend's way back to the production row (``Example.address``)
 
 
 def classify(changes: list[Change], current: Iterable[str | None]) -> tuple[list[str], list[Change]]:

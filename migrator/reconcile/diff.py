@@ -38,7 +38,7 @@ from migrator.reconcile.pack import PackWriter
 from migrator.reconcile.preflight import settings_of, strategy_problems
 from migrator.reconcile.resolutions import Resolutions
 from migrator.report.model import DIFFERING, EXTRA, MISSING, Example
-from migrator.report.view import json_safe
+from migrator.report.view import json_text
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -179,7 +179,7 @@ def _write_conflict(handle: IO[str], conflict: Conflict, decision: str, by: str,
     entry = {"table": conflict.table, "key": conflict.key, "prodDigest": conflict.prod_digest,
              "devDigest": conflict.dev_digest, "columns": conflict.values, "prodWritten": conflict.prod_written,
              "devWritten": conflict.dev_written, "decision": decision, "decidedBy": by}
-    handle.write(("\n " if first else ",\n ") + json.dumps(json_safe(entry), ensure_ascii=False))
+    handle.write(("\n " if first else ",\n ") + json_text(entry))
 
 
 def write_summary(result: DiffResult, *, dev: str, prod: str) -> None:

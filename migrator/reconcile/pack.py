@@ -73,14 +73,15 @@ class PackWriter:
     def added(self, example: Example) -> None:
         """A row only dev has: written."""
         self.handle.write(self.fmt.render(Change(PUT, example.key, None, example.source_digest, _row(example),
-                                                 "added")))
+                                                 "added", address=example.address)))
         self.entry.counts["added"] += 1
 
     def conflict(self, example: Example, decision: str, by: str) -> None:
         """A conflict: dev's row written over production's when decided so."""
         if decision == USE_DEV:
             self.handle.write(self.fmt.render(Change(PUT, example.key, example.target_digest, example.source_digest,
-                                                     _row(example), f"conflict, dev's row ({by})")))
+                                                     _row(example), f"conflict, dev's row ({by})",
+                                                     address=example.address)))
             self.entry.counts["conflictsForDev"] += 1
         else:
             self.entry.counts["keptProduction" if decision == KEEP_PROD else "pending"] += 1
@@ -90,7 +91,7 @@ class PackWriter:
         why = "removed: only in production" + ("" if self.allow_deletes else
                                                 " (disabled: reconcile.allowDeletes is false)")
         self.deletes.write(self.fmt.render(Change(DELETE, example.key, example.target_digest, None, example.literals,
-                                                  why, enabled=self.allow_deletes)))
+                                                  why, enabled=self.allow_deletes, address=example.address)))
         self.entry.counts["deletes" if self.allow_deletes else "deletesDisabled"] += 1
 
     def close(self, *, failed: bool = False) -> None:

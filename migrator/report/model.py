@@ -56,6 +56,8 @@ class Example:
     # CQL: the row a reconcile pack writes, as literals by target column (the source row for MISSING and
     # DIFFERING, the key alone for EXTRA); DynamoDB needs none (its items are exact JSON already)
     literals: dict[str, str] | None = None
+    # where apply finds the row in production again, opaque to reconcile (CQL: its token and key bytes)
+    address: dict[str, Any] | None = None
 
 
 @dataclass
@@ -135,7 +137,7 @@ class ValidationReport:
         return data
 
 
-SIGNED = ("source_digest", "target_digest", "source_written", "target_written", "literals")
+SIGNED = ("source_digest", "target_digest", "source_written", "target_written", "literals", "address")
 
 
 def example_json(example: dict[str, Any]) -> dict[str, Any]:

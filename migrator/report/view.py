@@ -49,6 +49,17 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+def json_text(value: Any) -> str:
+    """``value`` as compact-enough JSON text; values JSON cannot hold go through ``json_safe`` first.
+
+    Rows read as JSON (DynamoDB's wire form) are dumped directly, skipping ``json_safe``'s walk.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, check_circular=False)
+    except (TypeError, ValueError):
+        return json.dumps(json_safe(value), ensure_ascii=False)
+
+
 def _one_line(value: Any) -> str:
     return json.dumps(json_safe(value), ensure_ascii=False).translate(_ESCAPE_C1)
 

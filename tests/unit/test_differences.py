@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -125,6 +126,14 @@ def test_without_a_sink_the_writer_is_none(tmp_path):
         assert writer is None
     with pytest.raises(Boom), DifferenceWriter.open(None, 3):
         raise Boom  # errors still reach the caller
+
+
+def test_json_native_rows_are_written_as_json_safe_would_write_them(tmp_path):
+    from migrator.report.view import json_safe, json_text
+
+    item = {"id": {"S": "k\u00e9"}, "n": {"N": "1.50"}, "l": {"L": [{"BOOL": True}, {"NULL": True}]}}
+    assert json_text(item) == json.dumps(json_safe(item), ensure_ascii=False)
+    assert json_text({"x": float("nan"), (1, 2): 3}) == json.dumps({"x": "nan", "(1, 2)": 3})
 
 
 def test_values_that_are_not_json_native_come_back_json_safe(tmp_path):

@@ -180,6 +180,12 @@ class RangeComparer:
             if t is not None:
                 example.target_digest, example.target_written = self.differ.tgt_digest.digest(t).hex(), self._written(t)
             example.literals = self._literals(s) if s is not None else self._literals(row, key_only=True)
+            example.address = {"token": example.token,
+                               "key": [cell.hex() if (cell := row[i]) is not None else None
+                                       for i in self.key_positions]}
+            if example.target_written is not None and example.target_written >= time.time() * 1e6:
+                # a write at the coordinator's time would lose to these cells: write just after them
+                example.address["after"] = int(example.target_written) + 1
         return example
 
     def _literals(self, row: Row, *, key_only: bool = False) -> dict[str, str]:

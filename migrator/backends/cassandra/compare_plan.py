@@ -97,6 +97,11 @@ def build_compare_plan(sides: Sides, v: ValidationSettings, user_types: dict[str
     write time; those are never compared.
     """
     source, target, renames = sides.source, sides.target, sides.renames
+    if digests and source.is_counter_table:
+        raise ConfigError([("source.table", f"{source.qualified} is a counter table, which reconcile does not handle "
+                                            "(a counter cannot be written with a value, only added to)\n    fix: "
+                                            "bring production's counters to dev's with migrator migrate (it adds "
+                                            "each difference), and check them with migrator validate")])
     ignored = set(v.ignore_columns)
     unknown = sorted(ignored - {c.name for c in source.columns} - {renames.get(c.name, c.name) for c in source.columns})
     if unknown:

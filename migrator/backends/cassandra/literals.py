@@ -106,14 +106,16 @@ def _duration(value: Duration) -> str:
     return f"{sign}{abs(months)}mo{abs(days)}d{abs(nanos)}ns"
 
 
-def statement_insert(qualified: str, row: dict[str, str]) -> str:
-    """``INSERT INTO t ("a", "b") VALUES (<a>, <b>);`` from column literals."""
-    return f"INSERT INTO {qualified} ({cql.column_list(list(row))}) VALUES ({', '.join(row.values())});"
+def statement_insert(qualified: str, row: dict[str, str], timestamp: int | None = None) -> str:
+    """``INSERT INTO t ("a", "b") VALUES (<a>, <b>) [USING TIMESTAMP <t>];`` from column literals."""
+    using = f" USING TIMESTAMP {timestamp}" if timestamp is not None else ""
+    return f"INSERT INTO {qualified} ({cql.column_list(list(row))}) VALUES ({', '.join(row.values())}){using};"
 
 
-def statement_delete(qualified: str, key: dict[str, str]) -> str:
-    """``DELETE FROM t WHERE "k" = <k> AND ...;`` from key literals."""
-    return f"DELETE FROM {qualified} WHERE {where(key)};"
+def statement_delete(qualified: str, key: dict[str, str], timestamp: int | None = None) -> str:
+    """``DELETE FROM t [USING TIMESTAMP <t>] WHERE "k" = <k> AND ...;`` from key literals."""
+    using = f" USING TIMESTAMP {timestamp}" if timestamp is not None else ""
+    return f"DELETE FROM {qualified}{using} WHERE {where(key)};"
 
 
 def where(key: dict[str, str]) -> str:

@@ -7,7 +7,8 @@ compared in two passes, each bounded by one scan page plus one probe of at most 
 1. scan the source's segment; for each page, fetch the same keys from the target with BatchGetItem
    and compare item by item: an absent item is **missing**, a different one **differing**;
 2. scan the target's segment (keys and the TTL attribute only); for each page, ask the source for
-   the same keys (keys only): a key the source lacks is **extra**.
+   the same keys (keys only): a key the source lacks is **extra** (for reconcile's diff, the extra
+   items are then read whole from the target, for their digests).
 
 Every item of either table is in exactly one segment of its own scan, so the totals are exact and
 each item is probed once from each side. Compared with a Spark shuffle of both tables (keys and
@@ -72,8 +73,8 @@ class ComparePlan:
     delete_extra: bool = False
     batch_items: int = 25
     write_units_per_s: float | None = None
-    # reconcile's diff: each difference carries both items' digests (the target pass then reads whole
-    # items, not keys only) and, when named, the attribute holding each item's update time
+    # reconcile's diff: each difference carries both items' digests (extra items are then read whole)
+    # and, when named, the attribute holding each item's update time
     digests: bool = False
     written_attribute: str | None = None
 
@@ -141,7 +142,7 @@ class SegmentComparer:
             self.result.source_rows += len(live)
             self._check_source_page(live)
         keys_only = [*p.target_key_names, *([self.target_ttl] if self.target_ttl else [])]
-        for page in self._scan(self.target, p.target_table, () if p.digests else keys_only):
+        for page in self._scan(self.target, p.target_table, keys_only):
             live = [i for i in page if not ditems.expired(i, self.target_ttl, self.now)]
             self.result.target_rows += len(live)
             self._check_target_page(live)
@@ -169,10 +170,14 @@ class SegmentComparer:
         keys = [{back.get(k, k): v for k, v in ditems.key_of(i, p.target_key_names).items()} for i in page]
         projection = [*p.key_names, *([p.ttl_attribute] if p.ttl_attribute else [])]
         found = self._probe(self.source, p.source_table, keys, projection)
-        for item, key in zip(page, keys, strict=True):
-            source_item = found.get(key_text(key, p.key_names))
-            if source_item is None or ditems.expired(source_item, p.ttl_attribute, self.now):
-                self._found(EXTRA, None, item, [])
+        extra = [item for item, key in zip(page, keys, strict=True)
+                 if (source_item := found.get(key_text(key, p.key_names))) is None
+                 or ditems.expired(source_item, p.ttl_attribute, self.now)]
+        if extra and p.digests:  # the page holds keys only: the extra items whole, for their digests
+            whole = self._probe(self.target, p.target_table, [ditems.key_of(i, p.target_key_names) for i in extra])
+            extra = [whole.get(key_text(i, p.target_key_names), i) for i in extra]
+        for item in extra:
+            self._found(EXTRA, None, item, [])
 
     # --- comparing ---
 

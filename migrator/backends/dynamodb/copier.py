@@ -144,27 +144,34 @@ class BatchWriter:
         self.in_flight.append(self.pool.submit(self._write, requests))
 
     def _write(self, requests: list[dict[str, Any]]) -> None:
-        """One batch, with its unprocessed items re-sent until all are accepted (or the bound is hit)."""
-        fruitless = 0
-        attempt = 0
-        while requests:
-            call: dict[str, Any] = {"RequestItems": {self.table: requests}}
-            if self.return_consumed:
-                call["ReturnConsumedCapacity"] = "TOTAL"
-            response = call_throttled(lambda c=call: self.target.batch_write_item(**c))  # type: ignore[misc]
-            left = (response.get("UnprocessedItems") or {}).get(self.table, [])
-            accepted = len(requests) - len(left)
-            self.pacer.writes(response, requests[:accepted])
-            self.written += accepted
-            if not left:
-                return
-            fruitless = 0 if accepted else fruitless + 1
-            if fruitless >= UNPROCESSED_ROUNDS:
-                raise RuntimeFailure(
-                    f"{self.table}: the server accepted none of {len(left)} items in {UNPROCESSED_ROUNDS} "
-                    "batch writes in a row (unprocessed items)",
-                    hint="lower target.throughputWritePercent or raise the table's write capacity, then resume",
-                )
-            attempt += 1
-            time.sleep(backoff(attempt))
-            requests = left
+        self.written += write_batch(self.target, self.table, requests, self.pacer, self.return_consumed)
+
+
+def write_batch(target: Any, table: str, requests: list[dict[str, Any]], pacer: Pacer, return_consumed: bool) -> int:
+    """One BatchWriteItem of ``requests``, unprocessed ones re-sent until all are accepted; returns how many.
+
+    After ``UNPROCESSED_ROUNDS`` rounds in a row in which the server accepted none, ``RuntimeFailure``.
+    """
+    fruitless = attempt = written = 0
+    while requests:
+        call: dict[str, Any] = {"RequestItems": {table: requests}}
+        if return_consumed:
+            call["ReturnConsumedCapacity"] = "TOTAL"
+        response = call_throttled(lambda c=call: target.batch_write_item(**c))  # type: ignore[misc]
+        left = (response.get("UnprocessedItems") or {}).get(table, [])
+        accepted = len(requests) - len(left)
+        pacer.writes(response, requests[:accepted])
+        written += accepted
+        if not left:
+            break
+        fruitless = 0 if accepted else fruitless + 1
+        if fruitless >= UNPROCESSED_ROUNDS:
+            raise RuntimeFailure(
+                f"{table}: the server accepted none of {len(left)} items in {UNPROCESSED_ROUNDS} "
+                "batch writes in a row (unprocessed items)",
+                hint="lower target.throughputWritePercent or raise the table's write capacity, then resume",
+            )
+        attempt += 1
+        time.sleep(backoff(attempt))
+        requests = left
+    return written

@@ -107,8 +107,13 @@ def item_digest(item: Mapping[str, Any], ignore: Sequence[str] = ()) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+_AS_IS = frozenset(("S", "BOOL", "NULL"))  # kinds whose wire form already is canonical
+
+
 def _canonical(value: Mapping[str, Any]) -> Any:
     ((kind, inner),) = value.items()
+    if kind in _AS_IS:
+        return value
     if kind == "N":
         return ["N", _number_text(inner)]
     if kind == "NS":

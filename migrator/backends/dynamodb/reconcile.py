@@ -5,14 +5,15 @@ Pack file ``<table>.jsonl``: one change per line, ``{"op": "put" | "delete", "ke
 them from dev (renamed as production holds them). A delete the config does not allow is written
 with ``# `` in front: a comment, skipped by ``apply``. Lines starting with ``#`` are comments.
 
-Applying a batch is a **read-compare**, then a write: BatchGetItem reads the batch's production
-items, each is digested as ``diff`` digested it (``items.item_digest``, ``ignoreColumns`` left out);
-an item whose digest is the one the change was decided on is written (BatchWriteItem puts the dev
-item whole, or deletes the key), one that already is what the change wants is left alone, and any
-other is skipped and reported. DynamoDB's conditional writes are not used: BatchWriteItem takes no
-conditions, and a condition cannot say "this item still has that digest" without naming every
-attribute; one conditional PutItem per item would cost a round trip each. The window between the
-read and the write is one batch's round trip; a write landing in it is overwritten (documented).
+Applying a batch is a **read-compare**, then a write, in tasks of up to 100 rows, several in flight:
+a task reads its rows' production items with one BatchGetItem and digests each as ``diff`` did
+(``items.item_digest``, ``ignoreColumns`` left out). An item whose digest is the one the change was
+decided on is written (BatchWriteItem puts the dev item whole, or deletes the key), one that already
+is what the change wants is left alone, and any other is skipped and reported. DynamoDB's
+conditional writes are not used: BatchWriteItem takes no conditions, and a condition cannot say
+"this item still has that digest" (it can test the attributes it names, never the absence of others);
+one conditional PutItem per item would cost a round trip each. The window between a task's read and
+its write is that task's round trips; a write landing in it is overwritten (documented).
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from typing import Any
 from migrator.backends.dynamodb import items as ditems
 from migrator.backends.dynamodb.client import ClientSpec
 from migrator.backends.dynamodb.compare import PROBE_KEYS, batch_get, key_text
-from migrator.backends.dynamodb.copier import BatchWriter
+from migrator.backends.dynamodb.copier import write_batch
 from migrator.backends.dynamodb.pacing import Pacer
 from migrator.backends.dynamodb.wire import wire_client
 from migrator.reconcile.changes import DELETE, Change, classify
 
-READS_IN_FLIGHT = 8
+TASKS_IN_FLIGHT = 10
+SMALLEST_TASK = 25
+UNPACED = Pacer(None)
 
 
 class DynamoChanges:
@@ -75,50 +78,55 @@ class DynamoChanges:
         return DynamoApplier(self)
 
 
+def tasks(changes: list[Change]) -> list[list[Change]]:
+    """A batch cut into even tasks of at most 100 rows (one BatchGetItem each).
+
+    Small batches are cut into up to ``TASKS_IN_FLIGHT`` tasks of at least ``SMALLEST_TASK`` rows.
+    """
+    if not changes:
+        return []
+    count = max(-(-len(changes) // PROBE_KEYS), min(TASKS_IN_FLIGHT, -(-len(changes) // SMALLEST_TASK)))
+    size = -(-len(changes) // count)
+    return [changes[start : start + size] for start in range(0, len(changes), size)]
+
+
 class DynamoApplier:
-    """Read-compare-write of change batches against the production table."""
+    """Read-compare-write of change batches against the production table, 100 rows per task, tasks in parallel.
+
+    Each task reads its rows (one BatchGetItem), decides, and writes those still as the diff saw them
+    (BatchWriteItem requests of ``batch_items``), so reads of one task overlap writes of another.
+    ``apply`` returns once every task's writes were acknowledged.
+    """
 
     def __init__(self, fmt: DynamoChanges) -> None:
         self.fmt = fmt
         self.client = wire_client(fmt.target)
-        self.pool = ThreadPoolExecutor(max_workers=READS_IN_FLIGHT, thread_name_prefix="dynamodb-apply-read")
+        self.pool = ThreadPoolExecutor(max_workers=TASKS_IN_FLIGHT, thread_name_prefix="dynamodb-apply")
 
     def apply(self, changes: list[Change], *, dry_run: bool = False) -> list[str]:
         """Each change's outcome (``APPLIED``/``ALREADY``/``SKIPPED``); writes nothing with ``dry_run``."""
+        return [outcome for part in self.pool.map(lambda c: self._apply(c, dry_run), tasks(changes))
+                for outcome in part]
+
+    def close(self) -> None:
+        """Stop the threads (the process's wire client is shared)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _apply(self, changes: list[Change], dry_run: bool) -> list[str]:
         current = self._digests([c.key for c in changes])
         outcomes, to_write = classify(changes, (current.get(key_text(c.key, sorted(c.key))) for c in changes))
         if to_write and not dry_run:
-            self._write(to_write)
+            requests = [{"DeleteRequest": {"Key": c.key}} if c.op == DELETE else {"PutRequest": {"Item": c.row}}
+                        for c in to_write]
+            size = self.fmt.batch_items
+            for start in range(0, len(requests), size):
+                write_batch(self.client, self.fmt.table, requests[start : start + size], UNPACED,
+                            self.fmt.return_consumed)
         return outcomes
 
-    def close(self) -> None:
-        """Stop the read threads (the process's wire client is shared)."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
     def _digests(self, keys: list[dict[str, Any]]) -> dict[str, str]:
-        """``{key text: digest}`` of the production items that exist among ``keys`` (reads of 100 keys in parallel)."""
-        found: dict[str, str] = {}
-        chunks = [keys[start : start + PROBE_KEYS] for start in range(0, len(keys), PROBE_KEYS)]
-        for part in self.pool.map(self._read, chunks):
-            found.update(part)
-        return found
-
-    def _read(self, keys: list[dict[str, Any]]) -> dict[str, str]:
         """One BatchGetItem of at most 100 keys (consistent): ``{key text: digest}`` of those that exist."""
         names = sorted(keys[0]) if keys else []
         items = batch_get(self.client, self.fmt.table, keys, {"ConsistentRead": True},
                           hint="raise the table's read capacity, then apply again with --resume")
         return {key_text(item, names): ditems.item_digest(item, self.fmt.ignore) for item in items}
-
-    def _write(self, changes: list[Change]) -> None:
-        writer = BatchWriter(self.client, self.fmt.table, self.fmt.batch_items, Pacer(None), self.fmt.return_consumed)
-        try:
-            for change in changes:
-                if change.op == DELETE:
-                    writer.delete(change.key)
-                else:
-                    assert change.row is not None
-                    writer.put(change.row)
-            writer.finish()
-        finally:
-            writer.close()

@@ -24,7 +24,7 @@ def test_the_block_loads_with_defaults_and_per_table_overrides():
     assert (settings.strategy, settings.strategy_for("demo.events"), settings.strategy_for("other")) == \
         ("theirs", "newest", "theirs")
     assert (settings.output, settings.allow_deletes, settings.checkpoint_expiry_hours, settings.apply_batch_rows) == \
-        ("reconcile", False, 24.0, 100)
+        ("reconcile", False, 24.0, 1000)
 
 
 def test_a_bad_strategy_and_a_typo_are_refused():
