@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,13 +82,73 @@ class DifferenceWriter:
         self.count += 1
 
 
-def read_differences(directory: str | os.PathLike[str]) -> Iterator[Example]:
-    """Every difference in a sink's directory, split by split, in the order they were found."""
-    for _, path in sorted((index, path) for path in Path(directory).glob("split-*.jsonl")
-                          if (index := _split_index(path)) is not None):
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                yield Example(**_fields(json.loads(line)))
+def read_differences(directory: str | os.PathLike[str], *, start: int = 0) -> Iterator[Example]:
+    """Every difference in a sink's directory (splits from index ``start``), split by split, in the order found."""
+    for index, path in sorted((index, path) for path in Path(directory).glob("split-*.jsonl")
+                              if (index := _split_index(path)) is not None):
+        if index >= start:
+            yield from _read(path)
+
+
+class Abandoned(Exception):
+    """The job failed: what a ``DifferenceFollower`` yielded so far is incomplete."""
+
+
+class DifferenceFollower:
+    """Every difference, read while the job still runs: split files in index order, as each is published.
+
+    ``examples`` waits for split 0's file, then split 1's, and so on (a split's file appears whole,
+    when the split is done). Once ``finished`` is set, the files left are read in index order, so it
+    yields what ``read_differences`` gives after the job. Setting ``abandoned`` makes it raise
+    ``Abandoned``. A split run again after its file was read (a resumed job re-doing a split the
+    savepoint missed) replaces that file: ``changed`` then says the pass must be made again.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], *, poll_s: float = 0.1) -> None:
+        self.directory = directory
+        self.poll_s = poll_s
+        self.finished = threading.Event()
+        self.abandoned = threading.Event()
+        self._read: dict[Path, tuple[int, int, int]] = {}  # files read while the job ran: their identity then
+
+    def examples(self) -> Iterator[Example]:
+        """The differences (see the class docstring)."""
+        index = 0
+        while not self.finished.is_set():
+            if self.abandoned.is_set():
+                raise Abandoned
+            path = split_file(self.directory, index)
+            try:
+                self._read[path] = _identity(path)
+            except FileNotFoundError:
+                self.finished.wait(self.poll_s)
+                continue
+            yield from _read(path)
+            index += 1
+        if self.abandoned.is_set():
+            raise Abandoned
+        yield from read_differences(self.directory, start=index)
+
+    def changed(self) -> bool:
+        """Whether a file read while the job ran was replaced since."""
+        for path, identity in self._read.items():
+            try:
+                if _identity(path) != identity:
+                    return True
+            except FileNotFoundError:
+                return True
+        return False
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+def _read(path: Path) -> Iterator[Example]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            yield Example(**_fields(json.loads(line)))
 
 
 def _split_index(path: Path) -> int | None:

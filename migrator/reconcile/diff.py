@@ -2,8 +2,9 @@
 
 The comparison is the validation job itself (same splits, savepoints and resume, exact totals), run
 with a difference sink that asks each backend for both rows' digests and write times. Executors write
-every difference to ``<output>/differences/split-*.jsonl``; the driver then reads them once, one at
-a time, and writes into ``<output>``:
+every difference to ``<output>/differences/split-*.jsonl``; a driver thread reads them once, one at
+a time, split by split in index order as each split's file is published (so the driver's pass runs
+while the executors still compare), and writes into ``<output>``:
 
 * ``summary.json`` and ``summary.txt``: per table, rows **added** (only in dev), **removed** (only in
   production) and **conflicts** (in both, different), and how the conflicts are decided;
@@ -13,23 +14,30 @@ a time, and writes into ``<output>``:
 
 Memory on the driver is one difference at a time, whatever the number of rows: ``conflicts.json`` is
 written as the differences are read. A fresh diff (not resuming a savepoint) clears the previous
-``differences`` folder first, so files of an older run are never mixed in.
+``differences`` folder first, so files of an older run are never mixed in. If the job fails or is
+stopped, the thread discards what it wrote (the pack folder, an unpublished ``conflicts.json``); a
+resumed diff writes them whole. A split file replaced after it was read (a resumed job doing a split
+again) makes the pass run again from the files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from migrator.backends.base import backend_for
 from migrator.config import LoadedConfig, MigratorConfig, ValidationSettings
-from migrator.differences import read_differences
+from migrator.differences import Abandoned, DifferenceFollower, read_differences
 from migrator.errors import ConfigError
 from migrator.files import atomic_file, write_atomically
 from migrator.reconcile.checkpoints import config_hash
@@ -42,6 +50,8 @@ from migrator.report.view import json_text
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+log = logging.getLogger("migrator.reconcile")
 
 EXACT = {"compareTimestamps": False, "ttlToleranceMillis": 0, "writetimeToleranceMillis": 0, "failuresToFetch": 100,
          "floatingPointTolerance": 0.0, "timestampMsTolerance": 0}
@@ -109,9 +119,25 @@ def diff(loaded: LoadedConfig, spark: SparkSession) -> DiffResult:
     comparing = LoadedConfig(config.model_copy(update={"validation": comparison_settings(config)}), loaded.raw,
                              loaded.source)
     started = time.monotonic()
-    validate(comparing, spark, differences=differences, digests=True, written_attribute=settings.updated_at_attribute,
-             command="diff")
-    return write_outputs(loaded, seconds=time.monotonic() - started)
+    follower = DifferenceFollower(differences)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="diff-outputs") as pool:
+        # the outputs are written from each split's file as it is published, while the job runs
+        outputs = pool.submit(write_outputs, loaded, examples=follower.examples(), started=started)
+        try:
+            validate(comparing, spark, differences=differences, digests=True,
+                     written_attribute=settings.updated_at_attribute, command="diff")
+        except BaseException:
+            follower.abandoned.set()
+            follower.finished.set()
+            with contextlib.suppress(Abandoned):
+                outputs.result()  # the thread discards what it wrote
+            raise
+        follower.finished.set()
+        result = outputs.result()
+    if follower.changed():
+        log.info("diff: a split's differences were replaced while the job ran (a split done again); reading all again")
+        result = write_outputs(loaded, started=started)
+    return result
 
 
 def comparison_settings(config: MigratorConfig) -> ValidationSettings:
@@ -119,21 +145,26 @@ def comparison_settings(config: MigratorConfig) -> ValidationSettings:
     return config.validation or ValidationSettings.model_validate(EXACT)
 
 
-def write_outputs(loaded: LoadedConfig, *, seconds: float = 0.0) -> DiffResult:
-    """From the difference files and today's decisions: conflicts.json, the pack and the summary."""
+def write_outputs(loaded: LoadedConfig, *, examples: Iterable[Example] | None = None,
+                  started: float | None = None) -> DiffResult:
+    """From the differences (``examples``, else the files) and today's decisions: conflicts.json, the pack, the summary.
+
+    ``started``: when the diff began (``time.monotonic()``), for the summary's duration.
+    """
     config = loaded.model
     settings = settings_of(config)
     output = Path(settings.output)
     table, dev = table_name(config.target), table_name(config.source)
     pack = PackWriter(output, backend_for(config).changes(config), table=table, dev=dev,
                       allow_deletes=settings.allow_deletes, config_hash=config_hash(loaded.raw))
-    result = summarize(output / "differences", output, table, settings.strategy_for(table), pack)
-    result.seconds = seconds
+    found = examples if examples is not None else read_differences(output / "differences")
+    result = summarize(found, output, table, settings.strategy_for(table), pack)
+    result.seconds = time.monotonic() - started if started is not None else 0.0
     write_summary(result, dev=dev, prod=table)
     return result
 
 
-def summarize(differences: Path, output: Path, table: str, strategy: str, pack: PackWriter) -> DiffResult:
+def summarize(differences: Iterable[Example], output: Path, table: str, strategy: str, pack: PackWriter) -> DiffResult:
     """Read every difference once: count them, decide each conflict, stream conflicts.json and the pack."""
     resolutions = Resolutions(output / "resolutions.json")
     tally = TableDiff(table, strategy)
@@ -142,7 +173,7 @@ def summarize(differences: Path, output: Path, table: str, strategy: str, pack: 
         with atomic_file(output / "conflicts.json") as handle:
             handle.write('{"conflicts": [')
             first = True
-            for example in read_differences(differences):
+            for example in differences:
                 if example.kind == MISSING:
                     tally.added += 1
                     pack.added(example)

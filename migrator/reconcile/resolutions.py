@@ -62,6 +62,8 @@ class Resolutions:
 
     def lookup(self, conflict: Conflict) -> str | None:
         """The recorded decision for ``conflict``, or None (none, or void because a row changed since)."""
+        if not self.entries:
+            return None  # nothing recorded: spare every conflict its key's text
         entry = self.entries.get(conflict.identity)
         if entry is None:
             return None

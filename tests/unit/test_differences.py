@@ -166,3 +166,41 @@ def test_text_that_looks_like_line_breaks_keeps_one_difference_per_line(tmp_path
     path = write(sink, 0, written)
     assert path.read_bytes().count(b"\n") == 2
     assert list(read_differences(tmp_path)) == written
+
+
+def test_the_follower_reads_splits_in_index_order_while_they_are_published_out_of_order(tmp_path):
+    import threading
+
+    from migrator.differences import DifferenceFollower
+
+    sink = DifferenceSink(str(tmp_path))
+    follower = DifferenceFollower(tmp_path, poll_s=0.01)
+    got: list[Example] = []
+    reader = threading.Thread(target=lambda: got.extend(follower.examples()))
+    reader.start()
+    write(sink, 1, [example(MISSING, 2)])  # split 1 is done before split 0: the reader waits for 0
+    threading.Event().wait(0.05)
+    assert got == []
+    write(sink, 0, [example(MISSING, 1)])
+    write(sink, 3, [example(EXTRA, 4)])  # 2 never comes before the end: the rest is read in order at the end
+    threading.Event().wait(0.05)
+    assert [e.key["k"] for e in got] == [1, 2]
+    write(sink, 2, [example(DIFFERING, 3)])
+    follower.finished.set()
+    reader.join(5)
+    assert [e.key["k"] for e in got] == [1, 2, 3, 4] and got == list(read_differences(tmp_path))
+    assert not follower.changed()
+    write(sink, 0, [example(MISSING, 1)])  # the split was done again after it was read
+    assert follower.changed()
+
+
+def test_an_abandoned_follower_raises_instead_of_yielding_a_partial_set(tmp_path):
+    from migrator.differences import Abandoned, DifferenceFollower
+
+    follower = DifferenceFollower(tmp_path, poll_s=0.01)
+    write(DifferenceSink(str(tmp_path)), 0, [example(MISSING, 1)])
+    examples = follower.examples()
+    assert next(examples).key == {"k": 1}
+    follower.abandoned.set()
+    with pytest.raises(Abandoned):
+        next(examples)
