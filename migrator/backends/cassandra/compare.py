@@ -156,12 +156,16 @@ class RangeComparer:
 
     # --- examples, rechecks, repairs ---
 
-    def _display(self, row: Row | None, decoders: list[Any]) -> dict[str, Any] | None:
+    def _display(self, row: Row | None, decoders: list[Any], key: dict[str, Any],
+                 decoded: list[Any] | None = None) -> dict[str, Any] | None:
+        """The row by target column name, for people (``decoded``: its cells already decoded)."""
         if row is None:
             return None
-        out = self._key(row)
-        for col, decode in zip(self.plan.columns, decoders, strict=True):
-            out[col.name] = values.to_display(decode(row[col.position]))
+        if decoded is None:
+            decoded = [decode(row[col.position]) for col, decode in zip(self.plan.columns, decoders, strict=True)]
+        out = dict(key)
+        for col, value in zip(self.plan.columns, decoded, strict=True):
+            out[col.name] = values.to_display(value)
         return out
 
     def _key(self, row: Row) -> dict[str, Any]:
@@ -171,15 +175,20 @@ class RangeComparer:
     def _example(self, kind: str, s: Row | None, t: Row | None, columns: list[str]) -> Example:
         row = s if s is not None else t
         assert row is not None
-        example = Example(kind, self._key(row), self._display(s, self.differ.decode_src),
-                          self._display(t, self.differ.decode_tgt), columns, self.result.index, self.position,
+        key = self._key(row)
+        decoded = None
+        if self.plan.digests and s is not None:  # decoded once, for the display and the pack's literals
+            decoded = [decode(s[col.position]) for col, decode in zip(self.plan.columns, self.differ.decode_src,
+                                                                      strict=True)]
+        example = Example(kind, key, self._display(s, self.differ.decode_src, key, decoded),
+                          self._display(t, self.differ.decode_tgt, key), columns, self.result.index, self.position,
                           self.token(row))
         if self.plan.digests:
             if s is not None:
                 example.source_digest, example.source_written = self.differ.src_digest.digest(s).hex(), self._written(s)
             if t is not None:
                 example.target_digest, example.target_written = self.differ.tgt_digest.digest(t).hex(), self._written(t)
-            example.literals = self._literals(s) if s is not None else self._literals(row, key_only=True)
+            example.literals = self._literals(row, decoded)
             example.address = {"token": example.token,
                                "key": [cell.hex() if (cell := row[i]) is not None else None
                                        for i in self.key_positions]}
@@ -188,8 +197,11 @@ class RangeComparer:
                 example.address["after"] = int(example.target_written) + 1
         return example
 
-    def _literals(self, row: Row, *, key_only: bool = False) -> dict[str, str]:
-        """The row as CQL literals by target column name: key, then (unless ``key_only``) every compared cell."""
+    def _literals(self, row: Row, decoded: list[Any] | None) -> dict[str, str]:
+        """The row as CQL literals by target column name: its key, then every compared cell.
+
+        ``decoded``: the row's compared cells, decoded; None for the key alone.
+        """
         if self._types is None:
             user_types = self.plan.user_types
             self._types = ([ordering.parse_cql_type(t, user_types) for t in self.plan.key_types],
@@ -197,9 +209,9 @@ class RangeComparer:
         key_types, cell_types = self._types
         out = {name: literals.cell_literal(t, row[i], decode(row[i])) for name, t, decode, i in
                zip(self.plan.key_names, key_types, self.decode_key, self.key_positions, strict=True)}
-        if not key_only:
-            for col, t, decode in zip(self.plan.columns, cell_types, self.differ.decode_src, strict=True):
-                out[col.name] = literals.cell_literal(t, row[col.position], decode(row[col.position]))
+        if decoded is not None:
+            for col, t, value in zip(self.plan.columns, cell_types, decoded, strict=True):
+                out[col.name] = literals.cell_literal(t, row[col.position], value)
         return out
 
     def _written(self, row: Row) -> float | None:

@@ -68,6 +68,8 @@ class RowDigester:
 
     def __init__(self, positions: Sequence[int], cql_types: Sequence[str]) -> None:
         self.columns = [(pos, *canonicalizer(t)) for pos, t in zip(positions, cql_types, strict=True)]
+        # the last row's cells: a differing row is encoded once for the comparison and once more for its digest
+        self._last: tuple[Sequence[bytes | None] | None, list[bytes]] = (None, [])
 
     def families(self) -> list[bytes]:
         """Each chosen column's family tag, in order."""
@@ -75,11 +77,12 @@ class RowDigester:
 
     def cells(self, row: Sequence[bytes | None]) -> list[bytes]:
         """Each chosen cell's canonical encoding (for column-by-column comparison)."""
-        return [encode_cell(tag, fn, row[pos]) for pos, tag, fn in self.columns]
+        last, cells = self._last
+        if row is not last:  # the same row object (held by the cache, so never a new row at its address)
+            cells = [encode_cell(tag, fn, row[pos]) for pos, tag, fn in self.columns]
+            self._last = (row, cells)
+        return cells
 
     def digest(self, row: Sequence[bytes | None]) -> bytes:
         """A 16-byte BLAKE2b digest of the row's canonical cells."""
-        h = hashlib.blake2b(digest_size=DIGEST_BYTES)
-        for pos, tag, fn in self.columns:
-            h.update(encode_cell(tag, fn, row[pos]))
-        return h.digest()
+        return hashlib.blake2b(b"".join(self.cells(row)), digest_size=DIGEST_BYTES).digest()

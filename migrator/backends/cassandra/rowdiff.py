@@ -76,10 +76,10 @@ class RowDiffer:
         self.decode_tgt = [values.decoder_for(c.target_type, user_types) for c in columns]
 
     def differences(self, s: Row, t: Row) -> list[Difference]:
-        """What differs beyond the tolerances; values are only decoded when the digests differ."""
+        """What differs beyond the tolerances; values are only decoded where the canonical cells differ."""
         found = []
-        if self.src_digest.digest(s) != self.tgt_digest.digest(t):
-            src_cells, tgt_cells = self.src_digest.cells(s), self.tgt_digest.cells(t)
+        src_cells, tgt_cells = self.src_digest.cells(s), self.tgt_digest.cells(t)
+        if src_cells != tgt_cells:
             for i, col in enumerate(self.columns):
                 if src_cells[i] == tgt_cells[i]:
                     continue
