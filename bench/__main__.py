@@ -8,8 +8,9 @@ Connector yardstick (on Spark 3.5 only, else n/a): its plain DataFrame copy, or 
 its copy with per-row WRITETIME and TTL, upstream's method (none exists for non-frozen collections,
 whose elements each carry their own). With ``--preserve`` the same run also times a plain-mode
 migrate of the same rows, and ``preserve_cost`` is plain rows/s over preserve rows/s. With
-``--reconcile`` every target row is then rewritten with other values, and ``validate``, ``diff`` and
-``apply`` of its pack are timed on the diverged tables (``diff_vs_validate``, ``apply_vs_migrate``).
+``--reconcile`` target rows (all, or the ``--diverge`` share) are then rewritten with other values,
+and ``validate``, ``diff`` and ``apply`` of its pack are timed on the diverged tables
+(``diff_vs_validate``; ``apply_vs_migrate`` compares rows written per second).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import yaml
 from bench import yardstick
 from bench.load import create_tables, load
 from bench.measure import Phase, settle
-from bench.reconcile import ratios, time_phases
+from bench.reconcile import changed_rows, ratios, time_phases
 from bench.resume import kill_and_resume
 from bench.shapes import SHAPES, Shape
 from scripts.localenv import require_services
@@ -117,14 +118,14 @@ def resume_check(env: dict[str, str], spark: Any, tgt_session: Any, table: str, 
 
 def time_reconcile(env: dict[str, str], spark: Any, target: Any, table: str, args: Any, tmp: str,
                    timed: Callable[[str], Phase]) -> None:
-    """Every target row rewritten with other values (all conflict), then validate, diff and apply, timed."""
+    """The first ``--diverge`` share of target rows rewritten with other values, then validate, diff, apply, timed."""
     from migrator.config import load_config
 
-    load(spark, target, KEYSPACE, table, args.shape, args.rows, seed=1)
+    load(spark, target, KEYSPACE, table, args.shape, changed_rows(args.rows, args.diverge), seed=1)
     output = Path(tmp) / "reconcile"
     loaded = load_config(config_text(env, table, args.splits, tmp, fetch_size=args.fetch_size,
                                      reconcile={"output": str(output), "strategy": "theirs"}))
-    time_phases(spark, loaded, output, args.rows, timed)
+    time_phases(spark, loaded, output, changed_rows(args.rows, args.diverge), timed)
 
 
 def rate(rows: int, seconds: float) -> float:
@@ -145,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-resume-check", dest="resume_check", action="store_false",
                         help="skip the SIGKILL-and-resume measurement")
     parser.add_argument("--reconcile", action="store_true",
-                        help="also time reconcile: every target row rewritten, then validate, diff and apply")
+                        help="also time reconcile: target rows rewritten, then validate, diff and apply")
+    parser.add_argument("--diverge", type=float, default=1.0,
+                        help="with --reconcile: the share of target rows rewritten (in conflict)")
     parser.add_argument("--reuse-source", action="store_true",
                         help="keep the source table of an earlier run with the same --rows and --shape (no load)")
     args = parser.parse_args(argv)
@@ -240,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.preserve:
         cost = f" preserve_cost={rate(args.rows, results['migrate (plain)'].seconds) / m:.2f}"
     if args.reconcile:
-        cost += ratios(results)
+        cost += ratios(results, args.rows, changed_rows(args.rows, args.diverge))
     print(f"RESULT migrate_ratio={mr} validate_ratio={vr} migrate_rows_per_s={m:.0f} validate_rows_per_s={v:.0f}"
           + cost)
     return 0

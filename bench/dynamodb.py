@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from bench.measure import Phase, settle
-from bench.reconcile import ratios, time_phases
+from bench.reconcile import changed_rows, ratios, time_phases
 from scripts.localenv import dynamodb_urls
 
 CONNECTOR = "com.amazon.emr:emr-dynamodb-hadoop:4.16.0"
@@ -65,16 +65,16 @@ def config_text(source_url: str, target_url: str, source: str, target: str, segm
 
 def time_reconcile(spark: Any, args: Any, target_url: str, tmp: str, source_url: str, source: str, target: str,
                    timed: Any) -> None:
-    """Every target item rewritten (all conflict), then ``validate``, ``diff`` and ``apply`` of its pack, timed."""
+    """The first ``--diverge`` share of target items rewritten, then ``validate``, ``diff`` and ``apply``, timed."""
     from pathlib import Path
 
     from migrator.config import load_config
 
-    load(spark, target_url, target, args.items, value="w")
+    load(spark, target_url, target, changed_rows(args.items, args.diverge), value="w")
     output = Path(tmp) / "reconcile"
     loaded = load_config(config_text(source_url, target_url, source, target, args.segments, tmp,
                                      {"output": str(output), "strategy": "theirs"}))
-    time_phases(spark, loaded, output, args.items, timed)
+    time_phases(spark, loaded, output, changed_rows(args.items, args.diverge), timed)
 
 
 def client(url: str) -> Any:
@@ -184,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--no-yardstick", dest="yardstick", action="store_false")
     parser.add_argument("--reconcile", action="store_true",
-                        help="also time reconcile: every target item rewritten, then diff and apply of the pack")
+                        help="also time reconcile: target items rewritten, then validate, diff and apply")
+    parser.add_argument("--diverge", type=float, default=1.0,
+                        help="with --reconcile: the share of target items rewritten (in conflict)")
     args = parser.parse_args(argv)
 
     from migrator.config import load_config
@@ -254,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         e = results["emr copy"]
         copy_ratio = f"{m / (args.items / e.seconds):.2f}"
         cpu_ratio = f"{client_cpu(results['migrate']) / max(client_cpu(e), 1e-9):.2f}"
-    reconcile_ratios = ratios(results) if "diff" in results else ""
+    reconcile_ratios = ratios(results, args.items, changed_rows(args.items, args.diverge)) if "diff" in results else ""
     print(f"RESULT dynamodb_copy_ratio={copy_ratio} client_cpu_ratio={cpu_ratio} migrate_items_per_s={m:.0f} "
           f"validate_items_per_s={v:.0f} load_items_per_s={load_rate:.0f}{reconcile_ratios}")
     return 0

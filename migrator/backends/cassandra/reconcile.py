@@ -41,7 +41,7 @@ from migrator.reconcile.changes import DELETE, Change, classify
 MARK = "-- change "
 CONCURRENCY = 32
 MIN_TOKEN = -(2**63)  # Murmur3's lowest token, which no partition has
-RANGE_ROWS_PER_CHANGE = 4  # a run's range scan gives up past this many rows per change: point reads then
+RANGE_ROWS_PER_CHANGE = 24  # a run's range scan gives up past this many rows per change: point reads then
 RANGE_SLACK_ROWS = 200
 STATEMENTS_PER_BATCH = 32
 BATCH_TEXT_BYTES = 32 * 1024
