@@ -27,7 +27,7 @@ import yaml
 from bench import yardstick
 from bench.load import create_tables, load
 from bench.measure import Phase, settle
-from bench.reconcile import changed_rows, ratios, time_phases
+from bench.reconcile import changed_rows, phase_rows, ratios, time_phases
 from bench.resume import kill_and_resume
 from bench.shapes import SHAPES, Shape
 from scripts.localenv import require_services
@@ -116,16 +116,26 @@ def resume_check(env: dict[str, str], spark: Any, tgt_session: Any, table: str, 
     return measured
 
 
-def time_reconcile(env: dict[str, str], spark: Any, target: Any, table: str, args: Any, tmp: str,
-                   timed: Callable[[str], Phase]) -> None:
+def time_reconcile(env: dict[str, str], spark: Any, sessions: tuple[Any, Any], specs: tuple[Any, Any], table: str,
+                   args: Any, tmp: str, timed: Callable[[str], Phase]) -> None:
     """The first ``--diverge`` share of target rows rewritten with other values, then validate, diff, apply, timed."""
     from migrator.config import load_config
+
+    source, target = specs
+
+    def same_rows(n: int) -> Any:
+        small = f"{table}_n{n}"
+        create_tables(sessions[0], KEYSPACE, small, args.shape)
+        load(spark, source, KEYSPACE, small, args.shape, n)
+        sessions[1].execute(f"DROP TABLE IF EXISTS {KEYSPACE}.{small}", timeout=120)
+        return load_config(config_text(env, small, args.splits, f"{tmp}/same", fetch_size=args.fetch_size))
 
     load(spark, target, KEYSPACE, table, args.shape, changed_rows(args.rows, args.diverge), seed=1)
     output = Path(tmp) / "reconcile"
     loaded = load_config(config_text(env, table, args.splits, tmp, fetch_size=args.fetch_size,
                                      reconcile={"output": str(output), "strategy": "theirs"}))
-    time_phases(spark, loaded, output, changed_rows(args.rows, args.diverge), timed)
+    time_phases(spark, loaded, output, changed_rows(args.rows, args.diverge), timed,
+                same_rows if args.diverge < 1 else None)
 
 
 def rate(rows: int, seconds: float) -> float:
@@ -212,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.resume_check:
                 resumed = resume_check(env, spark, tgt_session, table, args, Path(tmp))
             if args.reconcile:
-                time_reconcile(env, spark, target, table, args, tmp, timed)
+                time_reconcile(env, spark, (src_session, tgt_session), (source, target), table, args, tmp, timed)
         if why_not is None:
             run_yardstick(spark, tgt_session, table, shape, args.rows, timed, args.preserve)
         src_session.cluster.shutdown()
@@ -225,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, phase in results.items():
         mem = ", ".join(f"{k} {v:,.0f}" for k, v in phase.peak_mib.items())
         cpu = ", ".join(f"{k} {v:,.0f}" for k, v in phase.cpu_seconds.items() if k != "dynamodb")
-        print(f"  {name:15s} {phase.seconds:8.1f} s {rate(args.rows, phase.seconds):10,.0f} rows/s"
+        handled = phase_rows(name, args.rows, changed_rows(args.rows, args.diverge))
+        print(f"  {name:19s} {phase.seconds:8.1f} s {rate(handled, phase.seconds):10,.0f} rows/s"
               f"  peak MiB: {mem}  cpu s: {cpu}")
     print(f"  savepoints during migrate: {savepoint_cost}")
     if args.resume_check:

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from bench.measure import Phase, settle
-from bench.reconcile import changed_rows, ratios, time_phases
+from bench.reconcile import changed_rows, phase_rows, ratios, time_phases
 from scripts.localenv import dynamodb_urls
 
 CONNECTOR = "com.amazon.emr:emr-dynamodb-hadoop:4.16.0"
@@ -70,11 +70,18 @@ def time_reconcile(spark: Any, args: Any, target_url: str, tmp: str, source_url:
 
     from migrator.config import load_config
 
+    def same_rows(n: int) -> Any:
+        small = f"{source}_n{n}"
+        create(source_url, small)
+        load(spark, source_url, small, n)
+        return load_config(config_text(source_url, target_url, small, f"{small}_copy", args.segments, f"{tmp}/same"))
+
     load(spark, target_url, target, changed_rows(args.items, args.diverge), value="w")
     output = Path(tmp) / "reconcile"
     loaded = load_config(config_text(source_url, target_url, source, target, args.segments, tmp,
                                      {"output": str(output), "strategy": "theirs"}))
-    time_phases(spark, loaded, output, changed_rows(args.items, args.diverge), timed)
+    time_phases(spark, loaded, output, changed_rows(args.items, args.diverge), timed,
+                same_rows if args.diverge < 1 else None)
 
 
 def client(url: str) -> Any:
@@ -236,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
             assert copied == args.items, f"the connector copied {copied:,} of {args.items:,} items"
     finally:
         spark.stop()
-        for url, table in ((source_url, source), (target_url, target), (target_url, scc)):
+        small = f"{source}_n{changed_rows(args.items, args.diverge)}"
+        for url, table in ((source_url, source), (target_url, target), (target_url, scc), (source_url, small),
+                           (target_url, f"{small}_copy")):
             with contextlib.suppress(Exception):  # best effort: the table may not exist
                 client(url).delete_table(TableName=table)
     print(f"bench.dynamodb: {args.items:,} items of about {ITEM_BYTES} bytes on {args.server}, "
@@ -244,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, phase in results.items():
         mem = ", ".join(f"{k} {v:,.0f}" for k, v in phase.peak_mib.items())
         cpu = ", ".join(f"{k} {v:,.1f}" for k, v in phase.cpu_seconds.items() if k != "cassandra")
-        rate = args.items / phase.seconds if phase.seconds else 0.0
-        print(f"  {name:9s} {phase.seconds:8.1f} s {rate:10,.0f} items/s  peak MiB: {mem}  cpu s: {cpu}")
+        rate = phase_rows(name, args.items, changed_rows(args.items, args.diverge)) / phase.seconds
+        print(f"  {name:19s} {phase.seconds:8.1f} s {rate:10,.0f} items/s  peak MiB: {mem}  cpu s: {cpu}")
     m = args.items / results["migrate"].seconds
     load_rate = args.items / results["load"].seconds
     v = args.items / results["validate"].seconds

@@ -12,8 +12,14 @@ def changed_rows(rows: int, fraction: float) -> int:
     return max(1, round(rows * fraction))
 
 
-def time_phases(spark: Any, loaded: Any, output: Path, changed: int, timed: Callable[[str], Any]) -> None:
-    """With ``changed`` rows of production in conflict: ``validate``, ``diff`` and ``apply`` of its pack, timed."""
+def time_phases(spark: Any, loaded: Any, output: Path, changed: int, timed: Callable[[str], Any],
+                same_rows: Callable[[int], Any] | None = None) -> None:
+    """With ``changed`` rows of production in conflict: ``validate``, ``diff`` and ``apply`` of its pack, timed.
+
+    ``same_rows(n)``, when given (only some rows in conflict), makes a table of ``n`` rows and returns
+    the config migrating it: that ``migrate`` is timed too, apply's yardstick for the same number of rows.
+    """
+    from migrator.migrate import migrate
     from migrator.reconcile.apply import apply
     from migrator.reconcile.diff import diff
     from migrator.validate import validate
@@ -27,10 +33,22 @@ def time_phases(spark: Any, loaded: Any, output: Path, changed: int, timed: Call
     with timed("apply"):
         applied = apply(loaded, output / "pack")
     assert applied.skipped == 0 and sum(c.get("applied", 0) for c in applied.outcomes.values()) == changed
+    if same_rows is not None:
+        small = same_rows(changed)
+        with timed("migrate (same rows)"):
+            assert migrate(small, spark).rows == changed
+
+
+def phase_rows(name: str, rows: int, changed: int) -> int:
+    """How many rows a phase handled: apply and its yardstick write the changed rows only."""
+    return changed if name in ("apply", "migrate (same rows)") else rows
 
 
 def ratios(results: dict[str, Any], rows: int, changed: int) -> str:
     """The RESULT line's reconcile part: diff's rows/s over validate's (same tables), apply's over migrate's."""
     apply_rate, migrate_rate = changed / results["apply"].seconds, rows / results["migrate"].seconds
+    same = results.get("migrate (same rows)")
     return (f" diff_vs_validate={results['validate diverged'].seconds / results['diff'].seconds:.2f}"
-            f" apply_vs_migrate={apply_rate / migrate_rate:.2f} conflicts={changed}")
+            f" apply_vs_migrate={apply_rate / migrate_rate:.2f}"
+            + (f" apply_vs_migrate_same_rows={same.seconds / results['apply'].seconds:.2f}" if same else "")
+            + f" conflicts={changed}")
