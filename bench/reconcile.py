@@ -32,7 +32,9 @@ def time_phases(spark: Any, loaded: Any, output: Path, changed: int, timed: Call
     assert next(iter(found.tables.values())).conflicts == changed, found.tables
     with timed("apply"):
         applied = apply(loaded, output / "pack")
-    assert applied.skipped == 0 and sum(c.get("applied", 0) for c in applied.outcomes.values()) == changed
+    if applied.skipped or sum(c.get("applied", 0) for c in applied.outcomes.values()) != changed:
+        skipped = (output / "apply" / "skipped.jsonl").read_text().splitlines()
+        raise AssertionError(f"apply: {applied.outcomes}, expected {changed} applied; skipped: {skipped[:3]}")
     if same_rows is not None:
         small = same_rows(changed)
         with timed("migrate (same rows)"):
