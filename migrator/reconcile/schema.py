@@ -73,9 +73,29 @@ class SchemaSupport(Protocol):
 LOSSY = "(loses data: reconcile.allowDestructiveSchemaChanges)"
 
 
-def lossy_line(statement: str, *, destructive: bool, comment: str) -> str:
-    """A statement that loses data: as is when allowed, else commented out with ``comment`` and the reason."""
-    return statement if destructive else f"{comment} {statement}  {LOSSY}"
+class Migration:
+    """A migration file's lines as a backend builds them: safe ones first, then those that lose data.
+
+    A lossy line is written as is when ``destructive``, else commented out with ``comment`` and the reason.
+    """
+
+    def __init__(self, *, destructive: bool, comment: str) -> None:
+        self.destructive = destructive
+        self.comment = comment
+        self._safe: list[str] = []
+        self._lossy: list[str] = []
+
+    def safe(self, *lines: str) -> None:
+        """Lines that lose nothing (additions, and comments for what must be done by hand)."""
+        self._safe += lines
+
+    def lossy(self, *lines: str) -> None:
+        """Lines that lose data (drops, redefinitions), in the order they must run."""
+        self._lossy += [line if self.destructive else f"{self.comment} {line}  {LOSSY}" for line in lines]
+
+    def lines(self) -> list[str]:
+        """Every line, safe ones first."""
+        return self._safe + self._lossy
 
 
 def schema_diff(dev: Description, production: Description, order: tuple[str, ...] = ()) -> list[Drift]:

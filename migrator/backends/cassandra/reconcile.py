@@ -157,7 +157,7 @@ class CqlApplier:
         """Digest the rows of one token run with a range scan; False when it holds too many other rows."""
         from migrator.backends.cassandra.scan import scan_pages
 
-        tokens = [int(c.address["token"]) for c in changes if c.address]
+        tokens = [_token(c) for c in changes]
         low, high = max(min(tokens) - 1, MIN_TOKEN), max(tokens)
         wanted = {_key_of(c) for c in changes}
         budget = RANGE_ROWS_PER_CHANGE * len(changes) + RANGE_SLACK_ROWS
@@ -200,7 +200,7 @@ class CqlApplier:
         """The pack's statements, as unlogged batches of neighbouring tokens (one request each)."""
         from cassandra.query import BatchStatement, BatchType, SimpleStatement
 
-        ordered = sorted(changes, key=lambda c: int(c.address["token"]) if c.address else 0)
+        ordered = sorted(changes, key=_token)
         batches: list[Any] = []
         batch, size = None, 0
         for change in ordered:
@@ -228,12 +228,17 @@ def token_runs(changes: list[Change]) -> list[list[Change]]:
     runs: list[list[Change]] = []
     last = None
     for change in changes:
-        token = int(change.address["token"]) if change.address else 0
+        token = _token(change)
         if last is None or token < last:
             runs.append([])
         runs[-1].append(change)
         last = token
     return runs
+
+
+def _token(change: Change) -> int:
+    """The change's token, as the pack's ``at`` holds it (0 for a change without one)."""
+    return int((change.address or {}).get("token", 0))
 
 
 def _key_of(change: Change) -> tuple[str | None, ...]:

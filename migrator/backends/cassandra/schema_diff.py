@@ -17,7 +17,7 @@ from migrator.backends.cassandra import cql
 from migrator.backends.cassandra.connection import connect, spec_from_settings
 from migrator.config import CassandraSource, CassandraTarget, MigratorConfig
 from migrator.errors import RuntimeFailure
-from migrator.reconcile.schema import ONLY_DEV, ONLY_PROD, Description, Drift, lossy_line
+from migrator.reconcile.schema import ONLY_DEV, ONLY_PROD, Description, Drift, Migration
 
 SECTIONS = ("partition key", "clustering", "column", "option", "index", "view")
 
@@ -50,37 +50,32 @@ class CqlSchema:
         """The migration, safe statements first, lossy ones last (commented out unless ``destructive``)."""
         t = self.qualified
         ks = cql.quote(self.config.target.keyspace)  # type: ignore[union-attr]
-        safe, lossy = [], []
-
-        def maybe(statement: str) -> str:
-            return lossy_line(statement, destructive=destructive, comment="--")
-
+        out = Migration(destructive=destructive, comment="--")
         for d in drifts:
             if d.section in ("partition key", "clustering"):
-                safe.append(f"-- {d.text()}: a primary key cannot change in place; create a new table and copy")
+                out.safe(f"-- {d.text()}: a primary key cannot change in place; create a new table and copy")
             elif d.section == "column":
                 name = cql.quote(d.name)
                 if d.kind == ONLY_DEV:
-                    safe.append(f"ALTER TABLE {t} ADD {name} {_column(d.dev)};")
+                    out.safe(f"ALTER TABLE {t} ADD {name} {_column(d.dev)};")
                 elif d.kind == ONLY_PROD:
-                    lossy.append(maybe(f"ALTER TABLE {t} DROP {name};"))
+                    out.lossy(f"ALTER TABLE {t} DROP {name};")
                 else:
-                    lossy.append(maybe(f"ALTER TABLE {t} DROP {name};"))
-                    lossy.append(maybe(f"ALTER TABLE {t} ADD {name} {_column(d.dev)};"))
+                    out.lossy(f"ALTER TABLE {t} DROP {name};", f"ALTER TABLE {t} ADD {name} {_column(d.dev)};")
             elif d.section == "option":
-                safe.append(f"ALTER TABLE {t} WITH {d.name} = {d.dev if d.dev is not None else 0};")
+                out.safe(f"ALTER TABLE {t} WITH {d.name} = {d.dev if d.dev is not None else 0};")
             elif d.section == "index":
                 name = cql.quote(d.name)
                 drop = f"DROP INDEX {ks}.{name};"
                 if d.kind == ONLY_DEV:
-                    safe.append(_create_index(name, t, d.dev))
+                    out.safe(_create_index(name, t, d.dev))
                 elif d.kind == ONLY_PROD:
-                    lossy.append(maybe(drop))
+                    out.lossy(drop)
                 else:
-                    lossy += [maybe(drop), maybe(_create_index(name, t, d.dev))]
+                    out.lossy(drop, _create_index(name, t, d.dev))
             elif d.section == "view":
-                safe.append(f"-- {d.text()}: create or alter the view by hand from dev's definition")
-        return safe + lossy
+                out.safe(f"-- {d.text()}: create or alter the view by hand from dev's definition")
+        return out.lines()
 
 
 def _column(entry: str | None) -> str:

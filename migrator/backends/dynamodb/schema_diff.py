@@ -18,7 +18,7 @@ from migrator.backends.dynamodb import table as dtable
 from migrator.backends.dynamodb.client import client, spec_from_settings
 from migrator.config import MigratorConfig
 from migrator.errors import RuntimeFailure
-from migrator.reconcile.schema import ONLY_DEV, ONLY_PROD, Description, Drift, lossy_line
+from migrator.reconcile.schema import ONLY_DEV, ONLY_PROD, Description, Drift, Migration
 
 SECTIONS = ("key schema", "local index", "global index", "ttl", "billing")
 
@@ -53,38 +53,35 @@ class DynamoSchema:
 
     def statements(self, drifts: list[Drift], *, destructive: bool) -> list[str]:
         """JSON lines of requests; lossy ones commented out unless ``destructive``."""
-        safe, lossy = [], []
+        out = Migration(destructive=destructive, comment="#")
 
         def line(operation: str, request: dict[str, Any]) -> str:
             return json.dumps({"operation": operation, "request": request}, ensure_ascii=False)
 
-        def maybe(text: str) -> str:
-            return lossy_line(text, destructive=destructive, comment="#")
-
         for d in drifts:
             if d.section in ("key schema", "local index"):
-                safe.append(f"# {d.text()}: fixed when the table is created; create a new table and copy")
+                out.safe(f"# {d.text()}: fixed when the table is created; create a new table and copy")
             elif d.section == "global index":
                 delete = line("UpdateTable", {"TableName": self.table,
                                               "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": d.name}}]})
                 if d.kind == ONLY_DEV:
-                    safe.append(line("UpdateTable", self._create_gsi(d.name)))
+                    out.safe(line("UpdateTable", self._create_gsi(d.name)))
                 elif d.kind == ONLY_PROD:
-                    lossy.append(maybe(delete))
+                    out.lossy(delete)
                 else:  # redefine: the delete must finish before the create is sent
-                    lossy += [maybe(delete), maybe(line("UpdateTable", self._create_gsi(d.name)))]
+                    out.lossy(delete, line("UpdateTable", self._create_gsi(d.name)))
             elif d.section == "ttl":
                 enabled = d.dev not in (None, "disabled")
                 attribute = d.dev if enabled else d.production
                 request = line("UpdateTimeToLive", {"TableName": self.table, "TimeToLiveSpecification": {
                     "Enabled": enabled, "AttributeName": attribute}})
                 if enabled:
-                    safe.append(request)
+                    out.safe(request)
                 else:
-                    lossy.append(maybe(request))
+                    out.lossy(request)
             elif d.section == "billing" and d.dev is not None:
-                safe.append(line("UpdateTable", {"TableName": self.table, "BillingMode": d.dev}))
-        return safe + lossy
+                out.safe(line("UpdateTable", {"TableName": self.table, "BillingMode": d.dev}))
+        return out.lines()
 
     def _create_gsi(self, name: str) -> dict[str, Any]:
         """UpdateTable creating dev's GSI ``name`` on production (attribute names after renames)."""
