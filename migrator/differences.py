@@ -13,6 +13,9 @@ Guarantees:
   once across retries and resumes (as long as the runs share the directory).
 * Memory stays bounded: lines are written as rows are compared; only counts and the file's path
   travel back to the driver.
+
+A sink may carry a ``companion``: more files rendered from the same differences beside each split's
+records (reconcile's diff renders its outputs' share there), published just before the records file.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import dataclasses
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from migrator.files import atomic_file
 from migrator.report.model import Example, example_json
@@ -34,6 +38,14 @@ from migrator.report.view import json_text
 FILE_PATTERN = "split-{index:06d}.jsonl"
 _FIELDS = dataclasses.fields(Example)
 _NAMES = frozenset(f.name for f in _FIELDS)
+
+
+class Companion(Protocol):
+    """Renders a split's differences into more files beside its records (``records``: the records file's path)."""
+
+    def fragments(self, records: Path) -> AbstractContextManager[Callable[[Example], None]]:
+        """A function taking each difference; the files appear only if the block succeeds."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class DifferenceSink:
     directory: str
     digests: bool = False  # also each side's row digest and newest write time (reconcile's diff)
     written_attribute: str | None = None  # where the store keeps no write times: the attribute holding one
+    companion: Companion | None = None
 
 
 def split_file(directory: str | os.PathLike[str], index: int) -> Path:
@@ -57,10 +70,11 @@ def split_file(directory: str | os.PathLike[str], index: int) -> Path:
 class DifferenceWriter:
     """Writes one split's differences into an open atomic file; get one with ``open``."""
 
-    def __init__(self, path: Path, handle: IO[str]) -> None:
+    def __init__(self, path: Path, handle: IO[str], also: Callable[[Example], None] | None = None) -> None:
         self.path = path
         self.count = 0
         self._handle = handle
+        self._also = also
 
     @classmethod
     @contextlib.contextmanager
@@ -71,8 +85,9 @@ class DifferenceWriter:
             return
         path = split_file(sink.directory, index)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(path) as handle:
-            yield cls(path, handle)
+        with atomic_file(path) as handle, (sink.companion.fragments(path) if sink.companion is not None
+                                           else contextlib.nullcontext()) as also:
+            yield cls(path, handle, also)  # the companion's files are published first, then the records
 
     def write(self, example: Example) -> None:
         """Append one difference."""
@@ -80,14 +95,22 @@ class DifferenceWriter:
         fields = {f.name: getattr(example, f.name) for f in _FIELDS}
         self._handle.write(json_text(example_json(fields)) + "\n")
         self.count += 1
+        if self._also is not None:
+            self._also(example)
 
 
-def read_differences(directory: str | os.PathLike[str], *, start: int = 0) -> Iterator[Example]:
-    """Every difference in a sink's directory (splits from index ``start``), split by split, in the order found."""
+def read_differences(directory: str | os.PathLike[str]) -> Iterator[Example]:
+    """Every difference in a sink's directory, split by split, in the order found."""
+    for path in split_files(directory):
+        yield from read_split(path)
+
+
+def split_files(directory: str | os.PathLike[str], *, start: int = 0) -> Iterator[Path]:
+    """The records files of a sink's directory (splits from index ``start``), in index order."""
     for index, path in sorted((index, path) for path in Path(directory).glob("split-*.jsonl")
                               if (index := _split_index(path)) is not None):
         if index >= start:
-            yield from _read(path)
+            yield path
 
 
 class Abandoned(Exception):
@@ -95,11 +118,11 @@ class Abandoned(Exception):
 
 
 class DifferenceFollower:
-    """Every difference, read while the job still runs: split files in index order, as each is published.
+    """Every split's records file, while the job still runs: in index order, as each is published.
 
-    ``examples`` waits for split 0's file, then split 1's, and so on (a split's file appears whole,
-    when the split is done). Once ``finished`` is set, the files left are read in index order, so it
-    yields what ``read_differences`` gives after the job. Setting ``abandoned`` makes it raise
+    ``splits`` waits for split 0's file, then split 1's, and so on (a split's file appears whole,
+    when the split is done). Once ``finished`` is set, the files left follow in index order, so it
+    yields what ``split_files`` gives after the job. Setting ``abandoned`` makes it raise
     ``Abandoned``. A split run again after its file was read (a resumed job re-doing a split the
     savepoint missed) replaces that file: ``changed`` then says the pass must be made again.
     """
@@ -111,8 +134,8 @@ class DifferenceFollower:
         self.abandoned = threading.Event()
         self._read: dict[Path, tuple[int, int, int]] = {}  # files read while the job ran: their identity then
 
-    def examples(self) -> Iterator[Example]:
-        """The differences (see the class docstring)."""
+    def splits(self) -> Iterator[Path]:
+        """The records files (see the class docstring); read each before asking for the next."""
         index = 0
         while not self.finished.is_set():
             if self.abandoned.is_set():
@@ -123,11 +146,11 @@ class DifferenceFollower:
             except FileNotFoundError:
                 self.finished.wait(self.poll_s)
                 continue
-            yield from _read(path)
+            yield path
             index += 1
         if self.abandoned.is_set():
             raise Abandoned
-        yield from read_differences(self.directory, start=index)
+        yield from split_files(self.directory, start=index)
 
     def changed(self) -> bool:
         """Whether a file read while the job ran was replaced since."""
@@ -145,7 +168,8 @@ def _identity(path: Path) -> tuple[int, int, int]:
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
-def _read(path: Path) -> Iterator[Example]:
+def read_split(path: Path) -> Iterator[Example]:
+    """The differences of one records file, in the order found."""
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             yield Example(**_fields(json.loads(line)))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from migrator.backends.base import VALIDATE, Backend, Prepared
 from migrator.config import LoadedConfig, MigratorConfig, ValidationSettings
-from migrator.differences import DifferenceSink
+from migrator.differences import Companion, DifferenceSink
 from migrator.errors import ConfigError
 from migrator.report.model import RangeResult, ValidationReport, merge, report_from_json, trim_examples
 from migrator.runner import JobRunner, SplitLedger, open_run, preflight
@@ -35,19 +35,20 @@ VALIDATION_EXAMPLE = ("the validate command needs a validation block, e.g. valid
 
 
 def validate(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Path | None = None,
-             digests: bool = False, written_attribute: str | None = None,
+             digests: bool = False, written_attribute: str | None = None, companion: Companion | None = None,
              command: str = "validate") -> ValidationReport:
     """Compare the source and target tables split by split; resumes from the savepoint's finished work.
 
     ``differences``: a directory every executor can write (local mode, or a shared filesystem) that
     receives every difference found, one JSON-lines file per split; with ``digests`` each difference
     also carries both rows' digests and write times (``written_attribute`` where the store keeps none).
+    ``companion`` renders more files from each split's differences (``differences.Companion``).
     ``command`` is what the savepoints say resumes the run (``diff`` runs this job too).
     """
     config = loaded.model
     settings, backend = validation_preflight(config)
     prepared = open_run(config, parallelism=spark.sparkContext.defaultParallelism, kind=VALIDATE, backend=backend)
-    sink = DifferenceSink(str(Path(differences).resolve()), digests, written_attribute) \
+    sink = DifferenceSink(str(Path(differences).resolve()), digests, written_attribute, companion) \
         if differences is not None else None
     try:
         for warning in prepared.warnings:

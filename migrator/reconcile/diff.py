@@ -2,9 +2,10 @@
 
 The comparison is the validation job itself (same splits, savepoints and resume, exact totals), run
 with a difference sink that asks each backend for both rows' digests and write times. Executors write
-every difference to ``<output>/differences/split-*.jsonl``; a driver thread reads them once, one at
-a time, split by split in index order as each split's file is published (so the driver's pass runs
-while the executors still compare), and writes into ``<output>``:
+every difference to ``<output>/differences/split-*.jsonl``, and beside it the split's share of the
+outputs, already rendered (``render``). A driver thread takes the splits in index order as each is
+published (so its pass runs while the executors still compare), appends each split's share, or
+renders it from the differences where the share cannot serve, and writes into ``<output>``:
 
 * ``summary.json`` and ``summary.txt``: per table, rows **added** (only in dev), **removed** (only in
   production) and **conflicts** (in both, different), and how the conflicts are decided;
@@ -12,12 +13,11 @@ while the executors still compare), and writes into ``<output>``:
   values, both write times, the decision and what made it (a recorded decision in
   ``resolutions.json``, else the table's strategy).
 
-Memory on the driver is one difference at a time, whatever the number of rows: ``conflicts.json`` is
-written as the differences are read. A fresh diff (not resuming a savepoint) clears the previous
-``differences`` folder first, so files of an older run are never mixed in. If the job fails or is
-stopped, the thread discards what it wrote (the pack folder, an unpublished ``conflicts.json``); a
-resumed diff writes them whole. A split file replaced after it was read (a resumed job doing a split
-again) makes the pass run again from the files.
+Memory on the driver is one difference (or one copy buffer) at a time, whatever the number of rows.
+A fresh diff (not resuming a savepoint) clears the previous ``differences`` folder first, so files of
+an older run are never mixed in. If the job fails or is stopped, the thread discards what it wrote
+(the pack folder, an unpublished ``conflicts.json``); a resumed diff writes them whole. A split file
+replaced after it was read (a resumed job doing a split again) makes the pass run again from the files.
 """
 
 from __future__ import annotations
@@ -28,25 +28,23 @@ import json
 import logging
 import shutil
 import time
-from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from migrator.backends.base import backend_for
 from migrator.config import LoadedConfig, MigratorConfig, ValidationSettings
-from migrator.differences import Abandoned, DifferenceFollower, read_differences
+from migrator.differences import Abandoned, DifferenceFollower, read_split, split_files
 from migrator.errors import ConfigError
 from migrator.files import atomic_file, write_atomically
 from migrator.reconcile.checkpoints import config_hash
-from migrator.reconcile.decisions import DECISIONS, Conflict, decide
+from migrator.reconcile.decisions import DECISIONS
 from migrator.reconcile.pack import PackWriter
 from migrator.reconcile.preflight import settings_of, strategy_problems
+from migrator.reconcile.render import EntryList, Rendering, SplitRenderer, TableDiff, copy_fragments, rendered_counts
 from migrator.reconcile.resolutions import Resolutions
-from migrator.report.model import DIFFERING, EXTRA, MISSING, Example
-from migrator.report.view import json_text
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -55,24 +53,6 @@ log = logging.getLogger("migrator.reconcile")
 
 EXACT = {"compareTimestamps": False, "ttlToleranceMillis": 0, "writetimeToleranceMillis": 0, "failuresToFetch": 100,
          "floatingPointTolerance": 0.0, "timestampMsTolerance": 0}
-ADDED, REMOVED, CONFLICTS = "added", "removed", "conflicts"
-
-
-@dataclass
-class TableDiff:
-    """One table's differences and how its conflicts are decided."""
-
-    table: str
-    strategy: str
-    added: int = 0
-    removed: int = 0
-    conflicts: int = 0
-    decisions: Counter[str] = field(default_factory=Counter)
-
-    def to_json(self) -> dict[str, Any]:
-        """The table's entry in summary.json."""
-        return {ADDED: self.added, REMOVED: self.removed, CONFLICTS: self.conflicts, "strategy": self.strategy,
-                "decisions": {d: self.decisions.get(d, 0) for d in DECISIONS}}
 
 
 @dataclass
@@ -122,10 +102,11 @@ def diff(loaded: LoadedConfig, spark: SparkSession) -> DiffResult:
     follower = DifferenceFollower(differences)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="diff-outputs") as pool:
         # the outputs are written from each split's file as it is published, while the job runs
-        outputs = pool.submit(write_outputs, loaded, examples=follower.examples(), started=started)
+        outputs = pool.submit(write_outputs, loaded, splits=follower.splits(), started=started)
         try:
             validate(comparing, spark, differences=differences, digests=True,
-                     written_attribute=settings.updated_at_attribute, command="diff")
+                     written_attribute=settings.updated_at_attribute, command="diff",
+                     companion=rendering_of(config))
         except BaseException:
             follower.abandoned.set()
             follower.finished.set()
@@ -145,72 +126,61 @@ def comparison_settings(config: MigratorConfig) -> ValidationSettings:
     return config.validation or ValidationSettings.model_validate(EXACT)
 
 
-def write_outputs(loaded: LoadedConfig, *, examples: Iterable[Example] | None = None,
+def write_outputs(loaded: LoadedConfig, *, splits: Iterable[Path] | None = None,
                   started: float | None = None) -> DiffResult:
-    """From the differences (``examples``, else the files) and today's decisions: conflicts.json, the pack, the summary.
+    """From the differences (``splits``' records files, else the folder's) and today's decisions: every output.
 
-    ``started``: when the diff began (``time.monotonic()``), for the summary's duration.
+    That is conflicts.json, the pack and the summary. ``started``: when the diff began
+    (``time.monotonic()``), for the summary's duration.
     """
     config = loaded.model
     settings = settings_of(config)
     output = Path(settings.output)
-    table, dev = table_name(config.target), table_name(config.source)
-    pack = PackWriter(output, backend_for(config).changes(config), table=table, dev=dev,
+    rendering = rendering_of(config)
+    pack = PackWriter(output, rendering.fmt, table=rendering.table, dev=table_name(config.source),
                       allow_deletes=settings.allow_deletes, config_hash=config_hash(loaded.raw))
-    found = examples if examples is not None else read_differences(output / "differences")
-    result = summarize(found, output, table, settings.strategy_for(table), pack)
+    found = splits if splits is not None else split_files(output / "differences")
+    result = summarize(found, output, rendering, pack)
     result.seconds = time.monotonic() - started if started is not None else 0.0
-    write_summary(result, dev=dev, prod=table)
+    write_summary(result, dev=pack.dev, prod=rendering.table)
     return result
 
 
-def summarize(differences: Iterable[Example], output: Path, table: str, strategy: str, pack: PackWriter) -> DiffResult:
-    """Read every difference once: count them, decide each conflict, stream conflicts.json and the pack."""
+def rendering_of(config: MigratorConfig) -> Rendering:
+    """What the config's outputs are rendered for (shipped to the executors too)."""
+    settings = settings_of(config)
+    table = table_name(config.target)
+    return Rendering(table, settings.strategy_for(table), settings.allow_deletes, backend_for(config).changes(config))
+
+
+def summarize(splits: Iterable[Path], output: Path, rendering: Rendering, pack: PackWriter) -> DiffResult:
+    """Split by split: append its rendered fragments, or render its differences here (see ``render``)."""
     resolutions = Resolutions(output / "resolutions.json")
-    tally = TableDiff(table, strategy)
+    decided_by_hand = bool(resolutions.entries)  # the executors rendered without them: render here
+    tally = TableDiff(rendering.table, rendering.strategy)
     output.mkdir(parents=True, exist_ok=True)
+    rendered = 0
     try:
         with atomic_file(output / "conflicts.json") as handle:
             handle.write('{"conflicts": [')
-            first = True
-            for example in differences:
-                if example.kind == MISSING:
-                    tally.added += 1
-                    pack.added(example)
-                elif example.kind == EXTRA:
-                    tally.removed += 1
-                    pack.removed(example)
-                elif example.kind == DIFFERING:
-                    tally.conflicts += 1
-                    conflict = conflict_of(table, example)
-                    recorded = resolutions.lookup(conflict)
-                    decision = recorded or decide(strategy, conflict)
-                    by = "resolutions.json" if recorded else f"strategy {strategy}"
-                    tally.decisions[decision] += 1
-                    _write_conflict(handle, conflict, decision, by, first)
-                    pack.conflict(example, decision, by)
-                    first = False
+            entries = EntryList(handle)
+            renderer = SplitRenderer(rendering, entries, pack.handle, pack.deletes, tally, resolutions)
+            for records in splits:
+                counts = None if decided_by_hand else rendered_counts(records, rendering.signature)
+                if counts is not None:
+                    copy_fragments(records, entries, pack.handle, pack.deletes)
+                    tally.add(counts)
+                    rendered += 1
+                else:
+                    for example in read_split(records):
+                        renderer.add(example)
             handle.write("\n]}\n")
     except BaseException:
-        pack.close(failed=True)
+        pack.close(tally, failed=True)
         raise
-    pack.close()
-    return DiffResult(output, {table: tally}, 0.0, voided=resolutions.voided, pack=pack.folder)
-
-
-def conflict_of(table: str, example: Example) -> Conflict:
-    """A DIFFERING difference as a conflict: dev is the source side, production the target side."""
-    dev, prod = example.source or {}, example.target or {}
-    return Conflict(table, example.key, example.target_digest or "", example.source_digest or "",
-                    tuple(example.columns), example.target_written, example.source_written,
-                    {c: {"prod": prod.get(c), "dev": dev.get(c)} for c in example.columns})
-
-
-def _write_conflict(handle: IO[str], conflict: Conflict, decision: str, by: str, first: bool) -> None:
-    entry = {"table": conflict.table, "key": conflict.key, "prodDigest": conflict.prod_digest,
-             "devDigest": conflict.dev_digest, "columns": conflict.values, "prodWritten": conflict.prod_written,
-             "devWritten": conflict.dev_written, "decision": decision, "decidedBy": by}
-    handle.write(("\n " if first else ",\n ") + json_text(entry))
+    pack.close(tally)
+    log.debug("diff outputs: %d split(s) appended as the executors rendered them", rendered)
+    return DiffResult(output, {rendering.table: tally}, 0.0, voided=resolutions.voided, pack=pack.folder)
 
 
 def write_summary(result: DiffResult, *, dev: str, prod: str) -> None:

@@ -7,9 +7,9 @@ order: rows only dev has first, then conflicts decided for dev, then deletes of 
 has, last and written commented out unless ``reconcile.allowDeletes``. Each change says what
 production held when ``diff`` looked (``expect``) and what it will hold (``want``).
 
-The pack is rebuilt from the difference files, the strategies and ``resolutions.json``, in the
-same streaming pass that writes ``conflicts.json`` (deletes go through a side file so they come
-last); ``pack.json`` is written last, so a folder without it is an unfinished pack.
+The pack is rebuilt from the differences, the strategies and ``resolutions.json``, in the same
+streaming pass that writes ``conflicts.json`` (``render``; deletes go through a side file so they
+come last); ``pack.json`` is written last, so a folder without it is an unfinished pack.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from migrator.files import write_atomically
-from migrator.reconcile.changes import DELETE, PUT, Change, ChangeFormat
-from migrator.reconcile.decisions import KEEP_PROD, USE_DEV
-from migrator.report.model import Example
+from migrator.reconcile.changes import ChangeFormat
+from migrator.reconcile.render import TableDiff, pack_counts
 
 VERSION = 1
 MANIFEST = "pack.json"
@@ -53,7 +52,7 @@ def pack_dir(output: Path) -> Path:
 
 
 class PackWriter:
-    """Writes the pack as ``diff`` reads the differences (see the module docstring); ``close`` ends it."""
+    """The pack's folder and file: ``handle`` takes puts, ``deletes`` deletes (``render``); ``close`` ends it."""
 
     def __init__(self, output: Path, fmt: ChangeFormat, *, table: str, dev: str, allow_deletes: bool,
                  config_hash: str) -> None:
@@ -70,31 +69,7 @@ class PackWriter:
         for line in fmt.header(table, dev, table):
             self.handle.write(line + "\n")
 
-    def added(self, example: Example) -> None:
-        """A row only dev has: written."""
-        self.handle.write(self.fmt.render(Change(PUT, example.key, None, example.source_digest, _row(example),
-                                                 "added", address=example.address)))
-        self.entry.counts["added"] += 1
-
-    def conflict(self, example: Example, decision: str, by: str) -> None:
-        """A conflict: dev's row written over production's when decided so."""
-        if decision == USE_DEV:
-            self.handle.write(self.fmt.render(Change(PUT, example.key, example.target_digest, example.source_digest,
-                                                     _row(example), f"conflict, dev's row ({by})",
-                                                     address=example.address)))
-            self.entry.counts["conflictsForDev"] += 1
-        else:
-            self.entry.counts["keptProduction" if decision == KEEP_PROD else "pending"] += 1
-
-    def removed(self, example: Example) -> None:
-        """A row only production has: deleted last, and only when the config allows deletes."""
-        why = "removed: only in production" + ("" if self.allow_deletes else
-                                                " (disabled: reconcile.allowDeletes is false)")
-        self.deletes.write(self.fmt.render(Change(DELETE, example.key, example.target_digest, None, example.literals,
-                                                  why, enabled=self.allow_deletes, address=example.address)))
-        self.entry.counts["deletes" if self.allow_deletes else "deletesDisabled"] += 1
-
-    def close(self, *, failed: bool = False) -> None:
+    def close(self, tally: TableDiff, *, failed: bool = False) -> None:
         """Finish the table's file (deletes last) and write pack.json and summary.txt; on failure, nothing."""
         if failed:
             self.handle.close()
@@ -107,16 +82,12 @@ class PackWriter:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
+        self.entry.counts = pack_counts(tally, self.allow_deletes)
         manifest = {"version": VERSION, "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "dev": self.dev, "production": self.table, "configHash": self.config_hash,
                     "tables": {self.table: self.entry.to_json()}}
         write_atomically(self.folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         write_atomically(self.folder / "summary.txt", pack_text(manifest) + "\n")
-
-
-def _row(example: Example) -> dict[str, Any] | None:
-    """The row a put writes, in the backend's form: CQL literals where the backend gave them, else dev's row."""
-    return example.literals if example.literals is not None else example.source
 
 
 def pack_text(manifest: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.differences import DifferenceSink, DifferenceWriter, read_differences, split_file
+from migrator.differences import DifferenceSink, DifferenceWriter, read_differences, read_split, split_file
 from migrator.report.model import DIFFERING, EXTRA, MISSING, Example
 
 
@@ -176,7 +176,7 @@ def test_the_follower_reads_splits_in_index_order_while_they_are_published_out_o
     sink = DifferenceSink(str(tmp_path))
     follower = DifferenceFollower(tmp_path, poll_s=0.01)
     got: list[Example] = []
-    reader = threading.Thread(target=lambda: got.extend(follower.examples()))
+    reader = threading.Thread(target=lambda: got.extend(e for path in follower.splits() for e in read_split(path)))
     reader.start()
     write(sink, 1, [example(MISSING, 2)])  # split 1 is done before split 0: the reader waits for 0
     threading.Event().wait(0.05)
@@ -199,8 +199,8 @@ def test_an_abandoned_follower_raises_instead_of_yielding_a_partial_set(tmp_path
 
     follower = DifferenceFollower(tmp_path, poll_s=0.01)
     write(DifferenceSink(str(tmp_path)), 0, [example(MISSING, 1)])
-    examples = follower.examples()
-    assert next(examples).key == {"k": 1}
+    splits = follower.splits()
+    assert next(splits) == split_file(tmp_path, 0)
     follower.abandoned.set()
     with pytest.raises(Abandoned):
-        next(examples)
+        next(splits)

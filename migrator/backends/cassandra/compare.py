@@ -14,6 +14,7 @@ from __future__ import annotations
 import operator
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -70,6 +71,7 @@ class RangeComparer:
         self.pending: list[tuple[str, Row | None, Row | None]] = []
         self.repairer: Repairer | None = None
         self.differences = differences
+        self.kept: Counter[str] = Counter()  # examples kept in the result, by kind
 
     # --- scanning ---
 
@@ -137,11 +139,12 @@ class RangeComparer:
             r.differing += 1
             for name, a, b, diff in differences:
                 self._stat(name, a, b, diff)
-        sampled = sum(1 for e in r.examples if e.kind == kind) < self.plan.settings.failures_to_fetch
+        sampled = self.kept[kind] < self.plan.settings.failures_to_fetch
         if sampled or self.differences is not None:
             example = self._example(kind, s, t, [d[0] for d in differences])
             if sampled:
                 r.examples.append(example)
+                self.kept[kind] += 1
             if self.differences is not None:
                 self.differences.write(example)
         self._repair(kind, s, t)
