@@ -135,7 +135,7 @@ def time_reconcile(env: dict[str, str], spark: Any, sessions: tuple[Any, Any], s
     loaded = load_config(config_text(env, table, args.splits, tmp, fetch_size=args.fetch_size,
                                      reconcile={"output": str(output), "strategy": "theirs"}))
     time_phases(spark, loaded, output, changed_rows(args.rows, args.diverge), timed,
-                same_rows if args.diverge < 1 else None)
+                same_rows if args.diverge < 1 else None, args.rounds)
 
 
 def rate(rows: int, seconds: float) -> float:
@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time reconcile: target rows rewritten, then validate, diff and apply")
     parser.add_argument("--diverge", type=float, default=1.0,
                         help="with --reconcile: the share of target rows rewritten (in conflict)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with --reconcile: validate and diff alternate N times; the fastest of each counts")
     parser.add_argument("--reuse-source", action="store_true",
                         help="keep the source table of an earlier run with the same --rows and --shape (no load)")
     args = parser.parse_args(argv)

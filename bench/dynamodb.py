@@ -81,7 +81,7 @@ def time_reconcile(spark: Any, args: Any, target_url: str, tmp: str, source_url:
     loaded = load_config(config_text(source_url, target_url, source, target, args.segments, tmp,
                                      {"output": str(output), "strategy": "theirs"}))
     time_phases(spark, loaded, output, changed_rows(args.items, args.diverge), timed,
-                same_rows if args.diverge < 1 else None)
+                same_rows if args.diverge < 1 else None, args.rounds)
 
 
 def client(url: str) -> Any:
@@ -194,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time reconcile: target items rewritten, then validate, diff and apply")
     parser.add_argument("--diverge", type=float, default=1.0,
                         help="with --reconcile: the share of target items rewritten (in conflict)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with --reconcile: validate and diff alternate N times; the fastest of each counts")
     args = parser.parse_args(argv)
 
     from migrator.config import load_config

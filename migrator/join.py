@@ -8,7 +8,9 @@ page of each side: no shuffle, no hash map, whatever the stream length.
 When ``bytewise`` is true the caller promises that two identical rows are equal rows (same key,
 same values, read as the same types on both sides). Runs of up to ``chunk`` rows are then compared
 as whole slices, one C-level comparison for the common case of equal tables, and reported as one
-``EQUAL`` match carrying the run's length; a run that differs is walked row by row.
+``EQUAL`` match carrying the run's length; a run that differs is walked row by row. With
+``compared``, only a row's first ``compared`` cells count for that (the cells after them are read
+for other uses, such as the write times reconcile's diff records, and may differ between equal rows).
 
 Everything here is pure: the database-specific parts (reading pages, the order, what makes two rows
 differ) are the caller's functions.
@@ -16,6 +18,7 @@ differ) are the caller's functions.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,41 +54,48 @@ def merge_join(
     same_key: Callable[[Row, Row], bool],
     differences: Callable[[Row, Row], Sequence[Any]],
     bytewise: bool = False,
+    compared: int | None = None,
     chunk: int = CHUNK_ROWS,
 ) -> Iterator[Match]:
     """Every row of both streams, classified, in stream order (see the module docstring)."""
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1 row, got {chunk}")
-    return _join(source, target, order_key, same_key, differences, bytewise, chunk)
+    same: Callable[[Row, Row], bool] = operator.eq
+    if compared is not None:
+        cut = operator.itemgetter(slice(0, compared))
+        same = lambda s, t: cut(s) == cut(t)  # noqa: E731
+    return _join(source, target, order_key, same_key, differences, same if bytewise else None, chunk)
 
 
 def _join(source: Iterable[list[Row]], target: Iterable[list[Row]], order_key: Callable[[Row], Any],
-          same_key: Callable[[Row, Row], bool], differences: Callable[[Row, Row], Sequence[Any]], bytewise: bool,
-          chunk: int) -> Iterator[Match]:
+          same_key: Callable[[Row, Row], bool], differences: Callable[[Row, Row], Sequence[Any]],
+          same: Callable[[Row, Row], bool] | None, chunk: int) -> Iterator[Match]:
     src, tgt = _Cursor(iter(source), order_key), _Cursor(iter(target), order_key)
     while src.row is not None or tgt.row is not None:
         steps = 1
-        if bytewise and (run := min(chunk, src.left, tgt.left)) > 0:
-            if src.page[src.i : src.i + run] == tgt.page[tgt.i : tgt.i + run]:
+        if same is not None and (run := min(chunk, src.left, tgt.left)) > 0:
+            a, b = src.page[src.i : src.i + run], tgt.page[tgt.i : tgt.i + run]
+            if a == b if same is operator.eq else all(map(same, a, b)):
                 src.advance(run)
                 tgt.advance(run)
                 yield Match(EQUAL, None, None, (), run)
                 continue
             steps = run
         for _ in range(steps):
-            match = _step(src, tgt, same_key, differences, bytewise)
+            match = _step(src, tgt, same_key, differences, same)
             if match is not None:
                 yield match
 
 
 def _step(src: _Cursor, tgt: _Cursor, same_key: Callable[[Row, Row], bool],
-          differences: Callable[[Row, Row], Sequence[Any]], bytewise: bool) -> Match | None:
+          differences: Callable[[Row, Row], Sequence[Any]], same: Callable[[Row, Row], bool] | None) -> Match | None:
     """A pair of rows with the same key, or the row that comes first; None once both sides are done."""
     s, t = src.row, tgt.row
     if s is None and t is None:
         return None
-    if s is not None and t is not None and ((bytewise and s == t) or same_key(s, t)):
-        found = () if bytewise and s == t else differences(s, t)
+    identical = same is not None and s is not None and t is not None and same(s, t)
+    if s is not None and t is not None and (identical or same_key(s, t)):
+        found = () if identical else differences(s, t)
         src.advance(1)
         tgt.advance(1)
         return Match(DIFFERING if found else EQUAL, s, t, found)

@@ -137,6 +137,17 @@ def test_identical_runs_are_one_equal_match_per_page_overlap():
     ]
 
 
+def test_cells_past_compared_do_not_break_a_run_nor_make_a_difference():
+    # (key, value, write time): equal rows whose write times differ, as after a migrate
+    source = [[(k, "x", 100 + k) for k in range(5)]]
+    target = [[(k, "x", 900 + k) for k in range(5)]]
+    assert [(m.kind, m.rows) for m in join(source, target, bytewise=True, compared=2)] == [(EQUAL, 5)]
+    # without it, the run is walked and each pair compared row by row
+    assert [(m.kind, m.rows) for m in join(source, target, bytewise=True)] == [(EQUAL, 1)] * 5
+    target[0][4] = (4, "y", 904)
+    assert [m.kind for m in join(source, target, bytewise=True, compared=2)] == [EQUAL] * 4 + [DIFFERING]
+
+
 def test_runs_never_exceed_the_chunk_size():
     source = [rows(*range(7))]
     target = [rows(*range(3)), rows(*range(3, 7))]

@@ -72,6 +72,7 @@ class RangeComparer:
         self.repairer: Repairer | None = None
         self.differences = differences
         self.kept: Counter[str] = Counter()  # examples kept in the result, by kind
+        self.column_index = {col.name: i for i, col in enumerate(plan.columns)}
 
     # --- scanning ---
 
@@ -106,7 +107,7 @@ class RangeComparer:
             self._pages(self.src, p.source_select, p.source_consistency, pieces),
             self._pages(self.tgt, p.target_select, p.target_consistency, pieces),
             order_key=self.order_key, same_key=self.same_key, differences=self.differ.differences,
-            bytewise=self.differ.bytewise,
+            bytewise=self.differ.bytewise, compared=p.written[0][0] if p.written else None,
         ):
             kind = match.kind
             result.source_rows += match.rows if kind != EXTRA else 0
@@ -159,16 +160,19 @@ class RangeComparer:
 
     # --- examples, rechecks, repairs ---
 
-    def _display(self, row: Row | None, decoders: list[Any], key: dict[str, Any],
-                 decoded: list[Any] | None = None) -> dict[str, Any] | None:
-        """The row by target column name, for people (``decoded``: its cells already decoded)."""
+    def _display(self, row: Row | None, decoders: list[Any], key: dict[str, Any], decoded: list[Any] | None = None,
+                 shown: Sequence[int] | None = None) -> dict[str, Any] | None:
+        """The row by target column name, for people: its key, then its cells (``shown``: these columns only).
+
+        ``decoded``: the row's cells already decoded.
+        """
         if row is None:
             return None
-        if decoded is None:
-            decoded = [decode(row[col.position]) for col, decode in zip(self.plan.columns, decoders, strict=True)]
         out = dict(key)
-        for col, value in zip(self.plan.columns, decoded, strict=True):
-            out[col.name] = values.to_display(value)
+        columns = self.plan.columns
+        for i in shown if shown is not None else range(len(columns)):
+            col = columns[i]
+            out[col.name] = values.to_display(decoded[i] if decoded is not None else decoders[i](row[col.position]))
         return out
 
     def _key(self, row: Row) -> dict[str, Any]:
@@ -183,9 +187,11 @@ class RangeComparer:
         if self.plan.digests and s is not None:  # decoded once, for the display and the pack's literals
             decoded = [decode(s[col.position]) for col, decode in zip(self.plan.columns, self.differ.decode_src,
                                                                       strict=True)]
-        example = Example(kind, key, self._display(s, self.differ.decode_src, key, decoded),
-                          self._display(t, self.differ.decode_tgt, key), columns, self.result.index, self.position,
-                          self.token(row))
+        # reconcile shows a conflict's differing columns only (its pack writes the literals of every cell)
+        shown = [self.column_index[name] for name in columns] if self.plan.digests and kind == DIFFERING else None
+        example = Example(kind, key, self._display(s, self.differ.decode_src, key, decoded, shown),
+                          self._display(t, self.differ.decode_tgt, key, None, shown), columns, self.result.index,
+                          self.position, self.token(row))
         if self.plan.digests:
             if s is not None:
                 example.source_digest, example.source_written = self.differ.src_digest.digest(s).hex(), self._written(s)

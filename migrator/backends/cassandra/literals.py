@@ -12,6 +12,7 @@ name) built from their members' literals.
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import Decimal
 from typing import Any
@@ -109,7 +110,12 @@ def _duration(value: Duration) -> str:
 def statement_insert(qualified: str, row: dict[str, str], timestamp: int | None = None) -> str:
     """``INSERT INTO t ("a", "b") VALUES (<a>, <b>) [USING TIMESTAMP <t>];`` from column literals."""
     using = f" USING TIMESTAMP {timestamp}" if timestamp is not None else ""
-    return f"INSERT INTO {qualified} ({cql.column_list(list(row))}) VALUES ({', '.join(row.values())}){using};"
+    return f"INSERT INTO {qualified} ({_column_list(tuple(row))}) VALUES ({', '.join(row.values())}){using};"
+
+
+@functools.lru_cache(maxsize=256)
+def _column_list(names: tuple[str, ...]) -> str:
+    return cql.column_list(names)  # a table's statements name the same columns, row after row
 
 
 def statement_delete(qualified: str, key: dict[str, str], timestamp: int | None = None) -> str:
