@@ -25,11 +25,13 @@ def fsync_directory(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path, *, sync_directory: bool = True) -> Iterator[IO[str]]:
+def atomic_file(path: Path, *, sync_directory: bool = True, durable: bool = True) -> Iterator[IO[str]]:
     """A UTF-8 text file to write, that appears at ``path`` complete when the block succeeds.
 
     Lines may be written as they come (nothing is held in memory). If the block raises, the temp
-    file is removed, ``path`` is left as it was, and the error propagates.
+    file is removed, ``path`` is left as it was, and the error propagates. Without ``durable`` the
+    file is not synced to disk (nor the folder): after a crash of the machine it may be found
+    truncated, so its reader must be able to tell (a size recorded elsewhere).
     """
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     # os.open rather than mkstemp: the file gets the umask's permissions, not 0600
@@ -38,17 +40,18 @@ def atomic_file(path: Path, *, sync_directory: bool = True) -> Iterator[IO[str]]
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    if sync_directory:
+    if sync_directory and durable:
         fsync_directory(path.parent)
 
 
-def write_atomically(path: Path, text: str, *, sync_directory: bool = True) -> None:
+def write_atomically(path: Path, text: str, *, sync_directory: bool = True, durable: bool = True) -> None:
     """Write ``text`` (UTF-8) to ``path``; on failure the temp file is removed and the error raised."""
-    with atomic_file(path, sync_directory=sync_directory) as handle:
+    with atomic_file(path, sync_directory=sync_directory, durable=durable) as handle:
         handle.write(text)

@@ -12,8 +12,8 @@ It runs in two places, to the same effect:
   file, so a published records file always has its fragments. The driver then only concatenates;
 * **on the driver**, from the records, where fragments cannot serve: a person recorded decisions
   (``resolutions.json`` has entries, which the executors do not see), the fragments were rendered for
-  other settings (another strategy, ``allowDeletes``, table or renderer version), or are missing (a
-  records file written by ``validate --differences``).
+  other settings (another strategy, ``allowDeletes``, table or renderer version), or are missing or
+  truncated (a records file written by ``validate --differences``, a crash).
 """
 
 from __future__ import annotations
@@ -94,12 +94,14 @@ class Rendering:
         """The difference sink's companion: split fragments beside ``records``, published if the block succeeds."""
         tally = TableDiff(self.table, self.strategy)
         with contextlib.ExitStack() as files:
-            conflicts, puts, deletes = (files.enter_context(atomic_file(_fragment(records, name),
-                                                                        sync_directory=False))
+            # not synced (the records file is): a fragment a crash truncated fails its size check, and the
+            # driver renders that split from its records
+            conflicts, puts, deletes = (files.enter_context(atomic_file(_fragment(records, name), durable=False))
                                         for name in FRAGMENTS)
             yield SplitRenderer(self, conflicts, puts, deletes, tally).add
-            write_atomically(_fragment(records, "tally"),
-                             json.dumps({"signature": self.signature, **tally.to_json()}), sync_directory=False)
+        sizes = {name: _fragment(records, name).stat().st_size for name in FRAGMENTS}
+        write_atomically(_fragment(records, "tally"),
+                         json.dumps({"signature": self.signature, "bytes": sizes, **tally.to_json()}), durable=False)
 
 
 class SplitRenderer:
@@ -182,9 +184,15 @@ def rendered_counts(records: Path, signature: str) -> dict[str, Any] | None:
         data: dict[str, Any] = json.loads(_fragment(records, "tally").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if data.get("signature") != signature or not all(_fragment(records, n).is_file() for n in FRAGMENTS):
+    if data.get("signature") != signature:
         return None
-    return data
+    for name, size in data.get("bytes", {}).items():
+        try:
+            if _fragment(records, name).stat().st_size != size:
+                return None
+        except OSError:
+            return None
+    return data if set(data.get("bytes", {})) == set(FRAGMENTS) else None
 
 
 class EntryList:

@@ -49,13 +49,17 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+# one encoder for every call: json.dumps with options builds a new one each time
+_STRICT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False)
+
+
 def json_text(value: Any) -> str:
     """``value`` as compact-enough JSON text; values JSON cannot hold go through ``json_safe`` first.
 
     Rows read as JSON (DynamoDB's wire form) are dumped directly, skipping ``json_safe``'s walk.
     """
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, check_circular=False)
+        return _STRICT.encode(value)
     except (TypeError, ValueError):
         return json.dumps(json_safe(value), ensure_ascii=False)
 
