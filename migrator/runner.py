@@ -213,7 +213,7 @@ class JobRunner:
             raise Interrupted(
                 f"stopped by {manager.interrupted_by} after {self.ledger.done_count()}/{total} ranges; "
                 f"savepoint written to {path}",
-                hint=f"resume with: migrator {self.kind} --config {path}",
+                hint=f"resume with: migrator {self.command} --config {path}",
             )
         if failure:
             raise translate_failure(failure[0], path)
