@@ -176,7 +176,7 @@ def summarize(splits: Iterable[Path], output: Path, rendering: Rendering, pack: 
                         renderer.add(example)
             handle.write("\n]}\n")
     except BaseException:
-        pack.close(tally, failed=True)
+        pack.discard()
         raise
     pack.close(tally)
     log.debug("diff outputs: %d split(s) appended as the executors rendered them", rendered)

@@ -19,8 +19,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +28,6 @@ from migrator.reconcile.render import TableDiff, pack_counts
 
 VERSION = 1
 MANIFEST = "pack.json"
-
-
-@dataclass
-class PackTable:
-    """One table's share of the pack."""
-
-    file: str
-    counts: Counter[str] = field(default_factory=Counter)
-
-    def to_json(self) -> dict[str, Any]:
-        """The table's entry in pack.json."""
-        return {"file": self.file, **{k: self.counts.get(k, 0) for k in
-                                      ("added", "conflictsForDev", "deletes", "deletesDisabled", "keptProduction",
-                                       "pending")}}
 
 
 def pack_dir(output: Path) -> Path:
@@ -62,30 +46,30 @@ class PackWriter:
         self.folder.mkdir(parents=True)
         self.fmt, self.table, self.dev = fmt, table, dev
         self.allow_deletes, self.config_hash = allow_deletes, config_hash
-        self.entry = PackTable(f"{table}.{fmt.extension}")
+        self.file = f"{table}.{fmt.extension}"
         # the folder is complete only once pack.json is written, last; apply refuses a folder without it
-        self.handle = open(self.folder / self.entry.file, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
+        self.handle = open(self.folder / self.file, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
         self.deletes = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.folder)  # noqa: SIM115
         for line in fmt.header(table, dev, table):
             self.handle.write(line + "\n")
 
-    def close(self, tally: TableDiff, *, failed: bool = False) -> None:
-        """Finish the table's file (deletes last) and write pack.json and summary.txt; on failure, nothing."""
-        if failed:
-            self.handle.close()
-            self.deletes.close()
-            shutil.rmtree(self.folder, ignore_errors=True)
-            return
+    def discard(self) -> None:
+        """Remove the unfinished pack (the pass writing it failed)."""
+        self.handle.close()
+        self.deletes.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def close(self, tally: TableDiff) -> None:
+        """Finish the table's file (deletes last) and write pack.json and summary.txt."""
         self.deletes.seek(0)
         shutil.copyfileobj(self.deletes, self.handle)
         self.deletes.close()
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
-        self.entry.counts = pack_counts(tally, self.allow_deletes)
         manifest = {"version": VERSION, "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "dev": self.dev, "production": self.table, "configHash": self.config_hash,
-                    "tables": {self.table: self.entry.to_json()}}
+                    "tables": {self.table: {"file": self.file, **pack_counts(tally, self.allow_deletes)}}}
         write_atomically(self.folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         write_atomically(self.folder / "summary.txt", pack_text(manifest) + "\n")
 

@@ -19,6 +19,7 @@ It runs in two places, to the same effect:
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import shutil
@@ -82,7 +83,7 @@ class Rendering:
     allow_deletes: bool
     fmt: ChangeFormat
 
-    @property
+    @functools.cached_property
     def signature(self) -> str:
         """Fragments rendered for another signature are not used."""
         what = [VERSION, self.table, self.strategy, self.allow_deletes, type(self.fmt).__qualname__,
@@ -99,9 +100,9 @@ class Rendering:
             conflicts, puts, deletes = (files.enter_context(atomic_file(_fragment(records, name), durable=False))
                                         for name in FRAGMENTS)
             yield SplitRenderer(self, conflicts, puts, deletes, tally).add
-        sizes = {name: _fragment(records, name).stat().st_size for name in FRAGMENTS}
         write_atomically(_fragment(records, "tally"),
-                         json.dumps({"signature": self.signature, "bytes": sizes, **tally.to_json()}), durable=False)
+                         json.dumps({"signature": self.signature, "bytes": _sizes(records), **tally.to_json()}),
+                         durable=False)
 
 
 class SplitRenderer:
@@ -179,20 +180,20 @@ def _fragment(records: Path, name: str) -> Path:
 
 
 def rendered_counts(records: Path, signature: str) -> dict[str, Any] | None:
-    """A split's counts if its fragments were rendered for ``signature`` and are all there, else None."""
+    """A split's counts if its fragments were rendered for ``signature`` and are all there whole, else None."""
     try:
         data: dict[str, Any] = json.loads(_fragment(records, "tally").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if data.get("signature") != signature:
+    return data if data.get("signature") == signature and data.get("bytes") == _sizes(records) else None
+
+
+def _sizes(records: Path) -> dict[str, int] | None:
+    """Each fragment's size in bytes; None if one is missing."""
+    try:
+        return {name: _fragment(records, name).stat().st_size for name in FRAGMENTS}
+    except OSError:
         return None
-    for name, size in data.get("bytes", {}).items():
-        try:
-            if _fragment(records, name).stat().st_size != size:
-                return None
-        except OSError:
-            return None
-    return data if set(data.get("bytes", {})) == set(FRAGMENTS) else None
 
 
 class EntryList:
