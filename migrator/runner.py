@@ -139,6 +139,7 @@ class JobRunner:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         tree["migratorState"] = {
             "kind": self.kind,
+            "command": self.command,
             "sourceIdentity": run.source_identity,
             "targetIdentity": run.target_identity,
             **run.state(),
@@ -213,7 +214,7 @@ class JobRunner:
             raise Interrupted(
                 f"stopped by {manager.interrupted_by} after {self.ledger.done_count()}/{total} ranges; "
                 f"savepoint written to {path}",
-                hint=f"resume with: migrator {self.kind} --config {path}",
+                hint=f"resume with: migrator {self.command} --config {path}",
             )
         if failure:
             raise translate_failure(failure[0], path)

@@ -288,9 +288,11 @@ def test_a_diff_stopped_by_sigterm_resumes_from_its_savepoint_to_the_same_counts
     proc = popen_cli("diff", "--config", str(config), "--master", "local[1]")
     wait_for_partial_savepoint(tmp_path / "savepoints", proc)
     os.killpg(proc.pid, signal.SIGTERM)
-    assert proc.wait(timeout=120) == 4
+    printed, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 4
     savepoint = newest_savepoint(tmp_path / "savepoints")
     assert savepoint is not None and "resume with: migrator diff" in savepoint.read_text()
+    assert "resume with: migrator diff --config" in printed, printed  # not validate: it writes no differences
     done = cli("diff", "--config", str(savepoint), timeout=300)
     assert done.returncode == 1, done.stderr
     counts = next(iter(json.loads((output / "summary.json").read_text())["tables"].values()))

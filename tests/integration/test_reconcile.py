@@ -72,6 +72,14 @@ def test_diff_counts_exactly_and_newest_follows_writetime(source, target, endpoi
     again = {c["key"]["c"]: c for c in json.loads((output / "conflicts.json").read_text())["conflicts"]}
     assert {c: (v["devDigest"], v["prodDigest"]) for c, v in again.items()} == \
         {c: (v["devDigest"], v["prodDigest"]) for c, v in conflicts.items()}
+    # a validation block comparing write times too: they are listed with the differing columns
+    timed = write_config(tmp_path, endpoints, "diverged", name="timed.yaml", top={
+        "reconcile": {"output": str(output), "strategy": "newest"},
+        "validation": {"compareTimestamps": True, "ttlToleranceMillis": 0, "writetimeToleranceMillis": 0,
+                       "failuresToFetch": 10, "floatingPointTolerance": 0.0, "timestampMsTolerance": 0}})
+    assert cli("diff", "--config", str(timed), timeout=300).returncode == 1
+    columns = {c["key"]["c"]: c["columns"] for c in json.loads((output / "conflicts.json").read_text())["conflicts"]}
+    assert columns[0]["v"] == {"prod": "prod", "dev": "dev"} and "writetime(v)" in columns[0]
 
 
 @pytest.mark.parametrize(("table", "columns", "rows", "types"), [

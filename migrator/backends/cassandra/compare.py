@@ -188,7 +188,9 @@ class RangeComparer:
             decoded = [decode(s[col.position]) for col, decode in zip(self.plan.columns, self.differ.decode_src,
                                                                       strict=True)]
         # reconcile shows a conflict's differing columns only (its pack writes the literals of every cell)
-        shown = [self.column_index[name] for name in columns] if self.plan.digests and kind == DIFFERING else None
+        # (with compareTimestamps, "writetime(c)" and "ttl(c)" differ too: they are no columns to show)
+        shown = ([self.column_index[name] for name in columns if name in self.column_index]
+                 if self.plan.digests and kind == DIFFERING else None)
         example = Example(kind, key, self._display(s, self.differ.decode_src, key, decoded, shown),
                           self._display(t, self.differ.decode_tgt, key, None, shown), columns, self.result.index,
                           self.position, self.token(row))
