@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     spark_opts.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                             help="extra Spark setting (repeatable)")
+    spark_opts.add_argument("--fresh", action="store_true",
+                            help="start over instead of resuming the newest savepoint of the same job")
     sub.add_parser(
         "check", parents=[common], help="validate the config, connect to both sides, print the plan"
     )
@@ -193,6 +195,10 @@ def _run(args: argparse.Namespace) -> int:
 
         print(check(loaded))
         return EXIT_OK
+    if args.command in ("migrate", "validate", "diff"):
+        from migrator.resume import resume_point
+
+        loaded = resume_point(loaded, args.command, fresh=args.fresh)
     if args.command == "migrate":
         return _migrate(loaded, args, conf)
     if args.command == "validate":

@@ -139,6 +139,7 @@ class JobRunner:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         tree["migratorState"] = {
             "kind": self.kind,
+            "command": self.command,
             "sourceIdentity": run.source_identity,
             "targetIdentity": run.target_identity,
             **run.state(),

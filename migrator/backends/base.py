@@ -39,7 +39,7 @@ MIGRATE: Kind = "migrate"
 VALIDATE: Kind = "validate"
 SAVEPOINT_FIX = (
     "use the savepoint with the config it was written for, "
-    "or delete skipTokenRanges and migratorState to start over"
+    "or start over with --fresh (or delete skipTokenRanges and migratorState)"
 )
 
 

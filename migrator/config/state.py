@@ -18,6 +18,7 @@ class MigratorState(ConfigModel):
     """Identity and progress of the run that wrote a savepoint."""
 
     kind: Literal["migrate", "validate"] | None = None
+    command: Literal["migrate", "validate", "diff"] | None = None  # what resumes it (diff runs a validate)
     source_identity: str | None = Field(default=None, alias="sourceIdentity")
     target_identity: str | None = Field(default=None, alias="targetIdentity")
     partitioner: str | None = None

@@ -71,6 +71,26 @@ def test_sigkill_then_resume_from_newest_savepoint(source, target, raw_sessions,
     assert final["skipTokenRanges"] == [[{"type": "long", "value": -(2**63)}, {"type": "long", "value": 2**63 - 1}]]
 
 
+def test_running_the_same_config_again_resumes_its_newest_savepoint(source, target, raw_sessions, make_config,
+                                                                   tmp_path):
+    table = "resume_auto"
+    recreate(source, target, table, "(k int, c int, v text, s set<text>, PRIMARY KEY (k, c))")
+    _fill(source, table, counters=False)
+    config = make_config(table, source={"splitCount": SPLITS, "preserveTimestamps": True},
+                         top={"savepoints": {"path": str(tmp_path / "sp"), "intervalSeconds": 1}})
+    _kill_part_way(config, tmp_path / "sp")
+    newest = newest_savepoint(tmp_path / "sp")
+    done_before = load_yaml(newest)["migratorState"]["rangesDone"]
+    resumed = cli("migrate", "--config", str(config))  # the config itself, not the savepoint
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {newest} ({done_before} of {SPLITS} ranges done); --fresh starts over" in resumed.stderr
+    assert f"{done_before} already done, {SPLITS - done_before} to go" in resumed.stderr
+    src, tgt = raw_sessions
+    assert_same(dump(src, SOURCE_KS, table), dump(tgt, TARGET_KS, table))
+    again = cli("migrate", "--config", str(config))  # the newest savepoint is of a finished run
+    assert again.returncode == 0 and "resuming" not in again.stderr and "0 already done" in again.stderr
+
+
 def _fill_lists(source, table: str) -> None:
     """Lists of two runs: two elements with a TTL at one write time, then one appended later without."""
     from cassandra.concurrent import execute_concurrent_with_args

@@ -19,7 +19,8 @@ from tests.unit.config.helpers import ALTERNATOR_TARGET, DYNAMO_SOURCE, cql_tree
 
 PARQUET_SOURCE = {"type": "parquet", "path": "/data/export"}
 SUPPORTED = "cassandra/scylla -> cassandra/scylla, dynamodb/dynamo/alternator -> dynamodb/dynamo/alternator"
-FIX = "use the savepoint with the config it was written for, or delete skipTokenRanges and migratorState to start over"
+FIX = ("use the savepoint with the config it was written for, "
+       "or start over with --fresh (or delete skipTokenRanges and migratorState)")
 
 
 def refusal(tree: dict[str, Any]) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ SOURCE_ID = "Test Cluster/ks.src"
 TARGET_ID = "Other Cluster/ks.dst"
 FIX = (
     "use the savepoint with the config it was written for, "
-    "or delete skipTokenRanges and migratorState to start over"
+    "or start over with --fresh (or delete skipTokenRanges and migratorState)"
 )
 FIRST_QUARTER = tokens.TokenRange(-(2**63), -4611686018427387905)
 
