@@ -26,6 +26,8 @@ from typing import Any
 import yaml
 
 from migrator.config import LoadedConfig, load_config
+from migrator.config.yamlio import YamlSyntaxError, parse_yaml
+from migrator.errors import ConfigError
 from migrator.savepoints import list_savepoints
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,12 @@ def resume_point(loaded: LoadedConfig, command: str, *, fresh: bool = False) -> 
             log.info("the newest %s savepoint, %s, is of a finished run: starting over", command, path)
             return loaded
         merged = {**loaded.raw, **{key: tree[key] for key in PROGRESS_KEYS if key in tree}}
-        resumed = load_config(yaml.safe_dump(merged, sort_keys=False))
+        try:
+            resumed = load_config(yaml.safe_dump(merged, sort_keys=False))
+        except ConfigError as exc:  # the savepoint's progress is what is wrong: name the file and the way out
+            found = (f"the savepoint {path}, which this run would resume, is invalid; fix it or move it away, "
+                     "or start over with --fresh")
+            raise ConfigError([("", found), *exc.problems]) from None
         log.warning("resuming from %s (%s of %s ranges done); --fresh starts over", path, done, total)
         return LoadedConfig(resumed.model, resumed.raw, loaded.source)
     return loaded
@@ -64,9 +71,9 @@ def resume_point(loaded: LoadedConfig, command: str, *, fresh: bool = False) -> 
 
 def _read(path: Path) -> dict[str, Any] | None:
     try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        log.warning("savepoint %s cannot be read (%s): skipped", path, type(exc).__name__)
+        tree = parse_yaml(path.read_text(encoding="utf-8")).tree
+    except (OSError, UnicodeDecodeError, YamlSyntaxError) as exc:
+        log.warning("savepoint %s cannot be read (%s): skipped", path, exc)
         return None
     if not isinstance(tree, dict) or not isinstance(tree.get("migratorState"), dict):
         log.warning("savepoint %s holds no migratorState: skipped", path)

@@ -115,6 +115,14 @@ Port = Annotated[int, BeforeValidator(_no_bool_int), Field(ge=1, le=65535)]
 NonNegativeFloat = Annotated[float, BeforeValidator(_no_bool_float), Field(ge=0, allow_inf_nan=False)]
 ThroughputPercent = Annotated[float, BeforeValidator(_no_bool_float), Field(ge=0.1, le=1.5)]
 
+MAX_SPLIT_COUNT = 1_000_000
+"""Token ranges a CQL ring may be cut into; each is a Spark task, so far more would only stall the planner."""
+MAX_SCAN_SEGMENTS = 1_000_000
+"""DynamoDB's limit on a parallel scan's ``TotalSegments``."""
+SplitCount = Annotated[int, BeforeValidator(_no_bool_int), Field(gt=0, le=MAX_SPLIT_COUNT)]
+SegmentCount = Annotated[int, BeforeValidator(_no_bool_int), Field(gt=0, le=MAX_SCAN_SEGMENTS)]
+SegmentNumber = Annotated[int, BeforeValidator(_no_bool_int), Field(ge=0, lt=MAX_SCAN_SEGMENTS)]
+
 
 def _non_blank(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():

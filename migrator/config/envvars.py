@@ -19,10 +19,11 @@ from typing import Any
 PathParts = tuple[str | int, ...]
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-# Order matters: the escape first, then a well-formed reference, then anything else that opens "${".
-_TOKEN = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)\}|\$\{")
+# The escape first, so "$${" is never read as "$" followed by a reference.
+_OPEN = re.compile(r"\$\$\{|\$\{")
 _BODY = re.compile(rf"^(?P<name>{_NAME})(?::-(?P<default>.*))?$", re.DOTALL)
 _WHOLE_REFERENCE = re.compile(rf"^\$\{{(?P<name>{_NAME})(?::-(?P<default>[^}}]*))?\}}$")
+_UNCLOSED = "'${' is not closed by '}'; write '$${' for a literal '${'"
 
 
 def is_plain_reference(value: object) -> bool:
@@ -40,37 +41,53 @@ def reference_with_default(value: object) -> tuple[str, str] | None:
 
 
 def expand_string(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
-    """Expand the references in ``text``; the second item lists the problems (empty when all is well)."""
+    """Expand the references in ``text``; the second item lists the problems (empty when all is well).
+
+    A reference runs from ``${`` to the next ``}``. One pass over the text, so time is linear in its length
+    whatever it holds; each distinct problem is listed once.
+    """
     problems: list[str] = []
+    pieces: list[str] = []
+    last_close = text.rfind("}")
+    position = 0
+    while (opening := _OPEN.search(text, position)) is not None:
+        pieces.append(text[position : opening.start()])
+        position = opening.end()
+        if opening.group(0) == "$${":
+            pieces.append("${")
+            continue
+        close = text.find("}", position) if position <= last_close else -1
+        if close == -1:
+            problems.append(_UNCLOSED)
+            pieces.append("${")
+            continue
+        pieces.append(_reference(text[position:close], environ, problems))
+        position = close + 1
+    pieces.append(text[position:])
+    return "".join(pieces), list(dict.fromkeys(problems))
 
-    def replace(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == "$${":
-            return "${"
-        body = match.group("body")
-        if body is None:
-            problems.append("'${' is not closed by '}'; write '$${' for a literal '${'")
-            return token
-        ref = _BODY.match(body)
-        if ref is None:
-            problems.append(
-                f"'{token}' is not a valid variable reference; use ${{NAME}} or ${{NAME:-default}} "
-                "(letters, digits and _), or '$${' for a literal '${'"
-            )
-            return token
-        name, default = ref.group("name"), ref.group("default")
-        value = environ.get(name)
-        if default is not None and not value:
-            return default
-        if value is None:
-            problems.append(
-                f"environment variable {name} is not set (referenced as ${{{name}}}); "
-                f"export it, or give a default with ${{{name}:-value}}"
-            )
-            return token
-        return value
 
-    return _TOKEN.sub(replace, text), problems
+def _reference(body: str, environ: Mapping[str, str], problems: list[str]) -> str:
+    """The value of the reference ``${body}``, or the reference itself with a problem added."""
+    token = "${" + body + "}"
+    ref = _BODY.match(body)
+    if ref is None:
+        problems.append(
+            f"'{token}' is not a valid variable reference; use ${{NAME}} or ${{NAME:-default}} "
+            "(letters, digits and _), or '$${' for a literal '${'"
+        )
+        return token
+    name, default = ref.group("name"), ref.group("default")
+    value = environ.get(name)
+    if default is not None and not value:
+        return default
+    if value is None:
+        problems.append(
+            f"environment variable {name} is not set (referenced as ${{{name}}}); "
+            f"export it, or give a default with ${{{name}:-value}}"
+        )
+        return token
+    return value
 
 
 def escape_tree(tree: Any) -> Any:

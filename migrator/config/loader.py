@@ -2,7 +2,8 @@
 
 Steps: read, parse YAML (with line numbers), expand ``${VAR}`` references, validate. Every problem found
 along the way is collected and raised together in a ``ConfigError`` (exit code 2), each with its dotted
-path, a fix-it message and, when known, its line. The tree as written (references unexpanded) is kept in
+path, a fix-it message and, when known, its line; text that cannot be a config (too deep, an alias bomb, ...;
+see ``yamlio``) is refused the same way, in bounded time. The tree as written (references unexpanded) is kept in
 ``LoadedConfig.raw`` so a savepoint can re-render the config without baking secrets into it.
 """
 
@@ -80,11 +81,11 @@ def _read(path_or_text: str | os.PathLike[str]) -> tuple[str, str | None]:
         return read_text(path_or_text), path_or_text
     path = Path(path_or_text)
     source = str(path)
-    if not path.exists():
-        raise ConfigError([("", f"config file not found: {source}")], source=source)
-    if not path.is_file():
-        raise ConfigError([("", f"not a file: {source}")], source=source)
     try:
+        if not path.exists():
+            raise ConfigError([("", f"config file not found: {source}")], source=source)
+        if not path.is_file():
+            raise ConfigError([("", f"not a file: {source}")], source=source)
         return path.read_text(encoding="utf-8"), source
     except UnicodeDecodeError as exc:
         raise ConfigError([("", f"the file is not UTF-8 text (byte {exc.start})")], source=source) from None

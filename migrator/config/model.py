@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from migrator.config.base import ConfigModel, NonBlankStr, NonNegativeInt, Problem
+from migrator.config.base import ConfigModel, NonBlankStr, Problem, SegmentNumber
 from migrator.config.envvars import escape_tree, expand_string
 from migrator.config.reconcile import ApplyCheckpointState, ReconcileSettings
 from migrator.config.savepoints import DEFAULT_SAVEPOINTS, Savepoints
@@ -65,7 +65,7 @@ class MigratorConfig(ConfigModel):
     skip_token_ranges: Annotated[list[tuple[int, int]], BeforeValidator(parse_token_ranges)] = Field(
         default_factory=list, alias="skipTokenRanges"
     )
-    skip_segments: list[NonNegativeInt] = Field(default_factory=list, alias="skipSegments")
+    skip_segments: list[SegmentNumber] = Field(default_factory=list, alias="skipSegments")
     skip_parquet_files: list[str] = Field(default_factory=list, alias="skipParquetFiles")
     validation: ValidationSettings | None = None
     reconcile: ReconcileSettings | None = None

@@ -146,7 +146,8 @@ def describe(value: Any, *, secret: bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return str(value)
+        digits = str(value)
+        return digits if len(digits) <= _MAX_SHOWN else f"{digits[:20]}... ({len(digits.lstrip('-'))} digits)"
     text = str(value)
     if len(text) > _MAX_SHOWN:
         text = text[: _MAX_SHOWN - 3] + "..."

@@ -17,15 +17,25 @@ name for DynamoDB). Rows only in dev are added; rows only in production are dele
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import datetime as dt
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
-from migrator.config.base import ConfigModel, NonBlankStr, NonNegativeInt, PositiveInt, case_insensitive
+from migrator.config.base import (
+    ConfigModel,
+    NonBlankStr,
+    NonNegativeInt,
+    PositiveInt,
+    case_insensitive,
+    rule_failure,
+)
+from migrator.config.problems import describe
 
 STRATEGIES = ("ours", "theirs", "manual", "newest")
 Strategy = Annotated[Literal["ours", "theirs", "manual", "newest"], BeforeValidator(case_insensitive(*STRATEGIES))]
-PositiveHours = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MAX_EXPIRY_HOURS = 24 * 365 * 100  # a century; far longer spans overflow Python's timedelta
+PositiveHours = Annotated[float, Field(gt=0, le=MAX_EXPIRY_HOURS, allow_inf_nan=False)]
 
 
 class ReconcileSettings(ConfigModel):
@@ -51,6 +61,24 @@ class ReconcileSettings(ConfigModel):
         return {self.strategy, *self.tables.values()}
 
 
+def parse_moment(text: str) -> dt.datetime:
+    """An ISO 8601 time as written in a checkpoint; one without a zone is taken as UTC."""
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _moment_text(value: Any) -> Any:
+    try:
+        parse_moment(value).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        shown = describe(value, secret=False)
+        raise rule_failure(f"expected an ISO 8601 time such as 2024-05-01T12:00:00+00:00, got {shown}") from None
+    return value
+
+
+Moment = Annotated[NonBlankStr, AfterValidator(_moment_text)]
+
+
 class TableProgress(ConfigModel):
     """How far an apply got in one table's changes: the first ``done`` of ``total`` are acknowledged."""
 
@@ -64,8 +92,8 @@ class TableProgress(ConfigModel):
 class ApplyCheckpointState(ConfigModel):
     """The ``applyCheckpoint`` block of an apply checkpoint file (``reconcile.checkpoints``)."""
 
-    created_at: NonBlankStr = Field(alias="createdAt")
-    updated_at: NonBlankStr = Field(alias="updatedAt")
+    created_at: Moment = Field(alias="createdAt")
+    updated_at: Moment = Field(alias="updatedAt")
     config_hash: NonBlankStr = Field(alias="configHash")
     pack: NonBlankStr
     tables: dict[NonBlankStr, TableProgress] = Field(default_factory=dict)

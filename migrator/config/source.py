@@ -27,6 +27,7 @@ from migrator.config.base import (
     NonBlankStr,
     PositiveInt,
     Problem,
+    SplitCount,
     ThroughputPercent,
     case_insensitive,
 )
@@ -41,7 +42,7 @@ class CassandraSource(CqlConnection):
     supports_savepoints: ClassVar[bool] = True
 
     type: Literal["cassandra", "scylla"] = "cassandra"
-    split_count: PositiveInt | None = Field(default=None, alias="splitCount")
+    split_count: SplitCount | None = Field(default=None, alias="splitCount")
     fetch_size: PositiveInt = Field(alias="fetchSize", examples=[1000])
     preserve_timestamps: bool = Field(alias="preserveTimestamps", examples=[False])
     where: str | None = None

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from migrator.config.base import ConfigModel, Int, NonNegativeInt, PositiveInt
+from migrator.config.base import ConfigModel, Int, NonNegativeInt, SegmentCount, SplitCount
 
 
 class MigratorState(ConfigModel):
@@ -22,8 +22,8 @@ class MigratorState(ConfigModel):
     source_identity: str | None = Field(default=None, alias="sourceIdentity")
     target_identity: str | None = Field(default=None, alias="targetIdentity")
     partitioner: str | None = None
-    split_count: PositiveInt | None = Field(default=None, alias="splitCount")
-    total_segments: PositiveInt | None = Field(default=None, alias="totalSegments")  # DynamoDB scan segments
+    split_count: SplitCount | None = Field(default=None, alias="splitCount")
+    total_segments: SegmentCount | None = Field(default=None, alias="totalSegments")  # DynamoDB scan segments
     rows_copied: NonNegativeInt | None = Field(default=None, alias="rowsCopied")
     ranges_done: NonNegativeInt | None = Field(default=None, alias="rangesDone")
     ranges_total: NonNegativeInt | None = Field(default=None, alias="rangesTotal")

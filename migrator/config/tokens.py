@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, Strict, TypeAdapter, ValidationError
 from pydantic_core import PydanticKnownError
 
-from migrator.config.base import ConfigModel, Problem, case_insensitive, rule_error
+from migrator.config.base import ConfigModel, Problem, case_insensitive, rule_error, rule_failure
 
 TokenType = Literal["long", "bigint"]
 
@@ -27,13 +27,24 @@ LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 BIGINT_MIN, BIGINT_MAX = -1, 2**127
 """RandomPartitioner tokens run from -1 (the minimum token) to 2**127."""
 
+MAX_TOKEN_DIGITS = 39
+"""Digits of the longest token of either partitioner (2**127); a longer string of digits is never converted."""
 _DIGITS = re.compile(r"^\s*-?\d+\s*$")
+
+
+def _digit_count(text: str) -> int:
+    return len(text.strip().lstrip("-"))
 
 
 def _token_int(value: Any) -> Any:
     if isinstance(value, bool):
         raise PydanticKnownError("int_type")
     if isinstance(value, str) and _DIGITS.match(value):
+        if _digit_count(value) > MAX_TOKEN_DIGITS:
+            raise rule_failure(
+                f"a token of {_digit_count(value)} digits is outside every token range; tokens run from "
+                f"{LONG_MIN} to {LONG_MAX} (long) or from {BIGINT_MIN} to 2**127 (bigint)"
+            )
         return int(value)
     return value
 
@@ -68,6 +79,13 @@ def _is_bare(token: Any) -> bool:
     )
 
 
+def _fits_long(token: int | str) -> bool:
+    """Whether a bare token (an integer, or a string of digits) is inside the long range."""
+    if isinstance(token, str):
+        return _digit_count(token) <= MAX_TOKEN_DIGITS and LONG_MIN <= int(token) <= LONG_MAX
+    return LONG_MIN <= token <= LONG_MAX
+
+
 def _explicit_types(value: list[Any]) -> set[str]:
     """The valid token types written in ``value`` (invalid ones are reported by validation)."""
     return {
@@ -87,8 +105,8 @@ def normalise_encoding(value: Any) -> Any:
     if len(explicit) == 1:
         kind = explicit.pop()
     else:
-        bare = [int(t) for pair in value if isinstance(pair, list | tuple) for t in pair if _is_bare(t)]
-        kind = "long" if all(LONG_MIN <= t <= LONG_MAX for t in bare) else "bigint"
+        bare = [t for pair in value if isinstance(pair, list | tuple) for t in pair if _is_bare(t)]
+        kind = "long" if all(_fits_long(t) for t in bare) else "bigint"
     return [
         [{"type": kind, "value": t} if _is_bare(t) else t for t in pair]
         if isinstance(pair, list | tuple)

@@ -4,6 +4,12 @@ Reading: safe YAML only; dates stay strings (``writtenAt: 2024-05-01`` is not tu
 document; syntax errors become one message with line and column; duplicate keys, which YAML would
 silently resolve to the last one, are reported; every key and list item is indexed by its line.
 
+Hostile input is refused with such a message too, in time proportional to the text: nesting deeper than
+``MAX_DEPTH``; aliases that add more than ``MAX_ALIAS_VALUES`` values (an alias bomb, "billion laughs",
+is refused while it is read, never expanded); an alias inside the block it names (a cycle); integers
+of more than ``MAX_INT_DIGITS`` digits; NUL characters; a value its explicit tag cannot read
+(``!!float abc``). Whatever the text, ``parse_yaml`` returns or raises ``YamlSyntaxError``, nothing else.
+
 Writing (``render_yaml``): block style, top-level keys in the order of ``TOP_LEVEL_ORDER`` (unknown keys
 after them, as written), ``type`` first in every block, multi-line strings as ``|`` blocks, each token
 range of ``skipTokenRanges`` on one line, no YAML anchors. What it writes parses back to the same tree.
@@ -34,20 +40,127 @@ TOP_LEVEL_ORDER = (
 )
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_INT_TAG = "tag:yaml.org,2002:int"
+
+MAX_DEPTH = 100
+"""Nesting levels a document may have; a config or savepoint uses fewer than ten."""
+MAX_ALIAS_VALUES = 10_000
+"""Values (scalars, lists and mappings) that aliases may add, all alias uses together."""
+MAX_INT_DIGITS = 500
+"""Digits an integer may have: below Python's smallest int-to-text limit (640 digits), so every integer
+read can be written back (savepoints, logs); the largest token (2**127) has 39."""
+_INT_LIMIT = 10**MAX_INT_DIGITS
+_MAX_INT_TEXT = 4 * MAX_INT_DIGITS  # the binary spelling of the largest accepted integer fits in it
+_FIX = "no config, savepoint or checkpoint nests that deep; check that this is the right file"
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Well-formed YAML over one of the limits; ``problem`` says which and how to fix it."""
+
+
+def _refused(problem: str, mark: Any) -> _Refused:
+    return _Refused(None, None, problem, mark)
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without the implicit timestamp type."""
+    """SafeLoader without the implicit timestamp type, bounded against hostile documents (module docstring)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._open_anchors: set[str] = set()
+        self._sizes: dict[int, int] = {}  # id(node) -> values in it once aliases are expanded
+        self._alias_values = 0
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        """Refuse deep ``[[[...`` while scanning: PyYAML's scanner slows down with every open flow level."""
+        if self.flow_level >= MAX_DEPTH:
+            raise _refused(f"values nested more than {MAX_DEPTH} levels deep; {_FIX}", self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose one node, enforcing the depth, cycle and alias limits before any work is spent on it."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            return self._alias(event, parent, index)
+        if self._depth >= MAX_DEPTH:
+            raise _refused(f"values nested more than {MAX_DEPTH} levels deep; {_FIX}", event.start_mark)
+        anchor = event.anchor if isinstance(event, yaml.CollectionStartEvent) else None
+        open_anchors = {anchor} if anchor is not None else set()
+        self._open_anchors |= open_anchors
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            self._open_anchors -= open_anchors
+        self._sizes[id(node)] = 1 + sum([self._sizes.get(id(child), 1) for child in _children(node)])
+        return node
+
+    def _alias(self, event: yaml.AliasEvent, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if event.anchor in self._open_anchors:
+            raise _refused(
+                f"the alias *{event.anchor} is inside the block it names (a cycle); write the values out",
+                event.start_mark,
+            )
+        node = super().compose_node(parent, index)
+        self._alias_values += self._sizes.get(id(node), 1)
+        if self._alias_values > MAX_ALIAS_VALUES:
+            raise _refused(
+                f"aliases (*name) add more than {MAX_ALIAS_VALUES:,} values (an alias bomb); write the repeated "
+                "blocks out, or use fewer aliases",
+                event.start_mark,
+            )
+        return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Construct a value; a value its tag cannot read (``!!float abc``) is a located error, not a crash."""
+        try:
+            return super().construct_object(node, deep)
+        except (ArithmeticError, LookupError, ValueError, TypeError, AttributeError):
+            what = _shown(node.value) if isinstance(node, yaml.ScalarNode) else "this block"
+            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+            raise _refused(f"{what} is not a valid {tag} value; fix it, or remove the tag", node.start_mark) from None
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """An integer of at most ``MAX_INT_DIGITS`` digits; a longer spelling is refused before converting it."""
+        if len(str(node.value)) <= _MAX_INT_TEXT:
+            value = super().construct_yaml_int(node)
+            if abs(value) < _INT_LIMIT:
+                return value
+        raise _refused(f"an integer with more than {MAX_INT_DIGITS} digits; no setting takes one", node.start_mark)
+
+    def construct_yaml_str(self, node: yaml.ScalarNode) -> str:
+        """A string without NUL characters (no path, host or name can hold one)."""
+        value = super().construct_yaml_str(node)
+        if "\0" in value:
+            raise _refused("a NUL character (\\0 or \\x00) in a string; remove it", node.start_mark)
+        return value
 
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.add_constructor(_INT_TAG, _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:str", _Loader.construct_yaml_str)
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    text = str(value)
+    return f"'{text[:limit]}...'" if len(text) > limit else f"'{text}'"
+
+
+def _children(node: yaml.Node | None) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 class YamlSyntaxError(Exception):
-    """The text is not well-formed YAML; the message gives line and column."""
+    """The text is not well-formed YAML, or is over a limit; the message gives line and column."""
 
 
 @dataclass
@@ -68,14 +181,19 @@ class ParsedYaml:
 
 
 def parse_yaml(text: str) -> ParsedYaml:
-    """Parse ``text``; raise ``YamlSyntaxError`` when it is not one well-formed YAML document."""
-    loader = _Loader(text)
+    """Parse ``text``; raise ``YamlSyntaxError`` when it is not one well-formed YAML document within the limits."""
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise YamlSyntaxError(_character_message(text, exc)) from None
     try:
         node = loader.get_single_node()
         if node is None:
             return ParsedYaml(tree=None)
         duplicates = list(_duplicates(node, ()))
         tree = loader.construct_document(node)
+    except _Refused as exc:
+        raise YamlSyntaxError(_syntax_message(exc, "YAML refused")) from None
     except yaml.MarkedYAMLError as exc:
         raise YamlSyntaxError(_syntax_message(exc)) from None
     except yaml.YAMLError as exc:
@@ -87,14 +205,24 @@ def parse_yaml(text: str) -> ParsedYaml:
     return parsed
 
 
-def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
+def _syntax_message(exc: yaml.MarkedYAMLError, what: str = "malformed YAML") -> str:
     mark = exc.problem_mark or exc.context_mark
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     problem = exc.problem or "invalid syntax"
     if "\\t" in problem or "\t" in problem:
         problem += " (indent with spaces; YAML does not allow tabs)"
     context = f" ({exc.context})" if exc.context else ""
-    return f"malformed YAML{where}: {problem}{context}"
+    return f"{what}{where}: {problem}{context}"
+
+
+def _character_message(text: str, exc: yaml.reader.ReaderError) -> str:
+    line = text.count("\n", 0, exc.position) + 1
+    column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    return (
+        f"malformed YAML at line {line}, column {column}: the character U+{code:04X} is not allowed in YAML "
+        'text; remove it, or write it as an escape inside double quotes ("\\u0001")'
+    )
 
 
 def _key(node: yaml.Node) -> Any:

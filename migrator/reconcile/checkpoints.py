@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.config import redact_tree, render_yaml
-from migrator.config.reconcile import ApplyCheckpointState, TableProgress
+from migrator.config.reconcile import ApplyCheckpointState, TableProgress, parse_moment
 from migrator.config.yamlio import parse_yaml
 from migrator.errors import ConfigError
 from migrator.files import write_atomically
@@ -57,11 +57,6 @@ def config_hash(raw: dict[str, Any]) -> str:
 
 def _stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
-
-
-def _moment(text: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @dataclass
@@ -154,7 +149,7 @@ class Checkpoints:
             notices.append(f"no checkpoint to resume in {self.directory}; starting fresh")
             return self._fresh(pack, notices)
         where = newest if embedded is None and newest is not None else self.directory
-        age = self._now() - _moment(state.updated_at)
+        age = self._now() - parse_moment(state.updated_at)
         if age > self.expiry:
             for path in self.files():
                 path.unlink(missing_ok=True)
@@ -168,7 +163,7 @@ class Checkpoints:
             raise ConfigError([("applyCheckpoint.pack", f"the checkpoint {where} applies the pack {state.pack}, "
                                                         f"not {pack}\n    fix: pass --pack {state.pack}, or "
                                                         "run without --resume to start fresh")])
-        path = newest if embedded is None and newest is not None else self._path_for(_moment(state.created_at))
+        path = newest if embedded is None and newest is not None else self._path_for(parse_moment(state.created_at))
         notices.append(f"resuming from checkpoint {path}: " + ", ".join(
             f"{t} {p.done:,}/{p.total:,}" for t, p in state.tables.items()) if state.tables else
             f"resuming from checkpoint {path}")

@@ -34,6 +34,36 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+_FIELDS: dict[str, tuple[type, str]] = {"createdAt": (str, "a string"), "decisions": (list, "a list")}
+_ENTRY_FIELDS: dict[str, tuple[type, str]] = {
+    "table": (str, "a string"), "key": (dict, "an object"), "prodDigest": (str, "a string"),
+    "devDigest": (str, "a string"),
+}
+
+
+def _decisions(data: Any) -> list[dict[str, Any]]:
+    """The decisions of a parsed file, each checked; ``ValueError`` naming the first thing wrong."""
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, found {type(data).__name__}")
+    if data.get("version") != VERSION:
+        raise ValueError(f"version {data.get('version')!r}, expected {VERSION}")
+    _check_fields(data, _FIELDS, "the file")
+    for number, entry in enumerate(data["decisions"]):
+        if not isinstance(entry, dict):
+            raise ValueError(f"decision {number} is not an object")
+        _check_fields(entry, _ENTRY_FIELDS, f"decision {number}")
+        if entry.get("decision") not in RECORDED:
+            raise ValueError(f"unknown decision {entry.get('decision')!r} in decision {number}; "
+                             f"expected one of {', '.join(RECORDED)}")
+    return list(data["decisions"])
+
+
+def _check_fields(block: dict[str, Any], fields: dict[str, tuple[type, str]], where: str) -> None:
+    for name, (kind, what) in fields.items():
+        if not isinstance(block.get(name), kind):
+            raise ValueError(f"'{name}' of {where} must be {what}")
+
+
 class Resolutions:
     """The decisions of one output folder, by ``(table, key text)``."""
 
@@ -49,14 +79,11 @@ class Resolutions:
     def _load(self) -> None:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("version") != VERSION:
-                raise ValueError(f"version {data.get('version')!r}, expected {VERSION}")
+            decisions = _decisions(data)
             self.created_at = data["createdAt"]
-            for entry in data["decisions"]:
-                if entry["decision"] not in RECORDED:
-                    raise ValueError(f"unknown decision {entry['decision']!r}")
+            for entry in decisions:
                 self.entries[(entry["table"], key_text(entry["key"]))] = entry
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise ConfigError([("resolutions", f"{self.path} cannot be read ({exc})\n    fix: undo the edit, "
                                                "or move the file away to decide again")]) from None
 

@@ -352,7 +352,7 @@ def test_savepoint_warnings():
     assert savepoint_warnings(None, deploy_mode="cluster", serverless=True)[0].startswith("EMR Serverless drivers")
     assert savepoint_warnings("s3://b/sp", deploy_mode="cluster") == []
     assert savepoint_warnings("s3a://b/sp", deploy_mode="cluster", serverless=True) == []
-    with pytest.raises(ConfigError, match="not valid YAML \\(line 2\\)"):
+    with pytest.raises(ConfigError, match="malformed YAML at line 2, column 5"):
         savepoints_path("a: 1\nb: c: d\n")
     with pytest.raises(ConfigError, match="not a mapping"):
         savepoints_path("- 1\n")

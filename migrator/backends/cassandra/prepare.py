@@ -32,7 +32,7 @@ from migrator.backends.cassandra.copier import copy_item
 from migrator.backends.cassandra.plan import CopyPlan, build_plan, copy_mode
 from migrator.config import CassandraSource, CassandraTarget, MigratorConfig, MigratorState, ValidationSettings
 from migrator.differences import DifferenceSink
-from migrator.errors import ConfigError, RuntimeFailure, SavepointMismatch
+from migrator.errors import ConfigError, RuntimeFailure
 from migrator.planning import tokens
 
 log = logging.getLogger(__name__)
@@ -273,11 +273,7 @@ def _prepare(config: MigratorConfig, s: CassandraSource, t: CassandraTarget, src
         )
     state = config.migrator_state
     splits = savepoint.split_count(s.split_count, state, parallelism)
-    skip = tokens.skip_ranges(config.skip_token_ranges, partitioner)
-    try:
-        plan = tokens.plan(partitioner, splits, skip)
-    except ValueError as exc:
-        raise SavepointMismatch([("skipTokenRanges", str(exc))]) from None
+    plan = savepoint.ring_plan(config.skip_token_ranges, partitioner, splits)
     source_identity = f"{src.cluster.metadata.cluster_name}/{s.keyspace}.{s.table}"
     target_identity = f"{tgt.cluster.metadata.cluster_name}/{t.keyspace}.{t.table}"
     return CqlRun(

@@ -14,6 +14,7 @@ from typing import Any
 
 from migrator.backends.base import SAVEPOINT_FIX
 from migrator.config import MigratorState, encode_token_ranges
+from migrator.errors import SavepointMismatch
 from migrator.planning import tokens
 
 MIN_DEFAULT_SPLITS = 16
@@ -30,6 +31,18 @@ def split_count(configured: int | None, state: MigratorState | None, parallelism
     """The config's ``splitCount``, else the savepoint's (so a resume plans the same splits), else the default."""
     saved = state.split_count if state is not None else None
     return configured or saved or default_split_count(parallelism)
+
+
+def ring_plan(pairs: Iterable[tuple[int, int]], partitioner: tokens.Partitioner, split_count: int) -> tokens.Plan:
+    """The plan resuming the finished ``pairs`` (``skipTokenRanges``).
+
+    Raises ``SavepointMismatch`` (exit 2) when a pair does not fit the partitioner's ring: the savepoint was
+    then written for another partitioner, or edited.
+    """
+    try:
+        return tokens.plan(partitioner, split_count, tokens.skip_ranges(pairs, partitioner))
+    except ValueError as exc:
+        raise SavepointMismatch([("skipTokenRanges", str(exc))]) from None
 
 
 def finished_ranges(plan: tokens.Plan, finished: Iterable[int]) -> list[tokens.TokenRange]:

@@ -18,10 +18,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from migrator.config import MigratorState
+from migrator.config.base import MAX_SCAN_SEGMENTS
 
 MAX_BYTES_PER_SEGMENT = 100 * 1024 * 1024
 MIN_IO_PER_SEGMENT = 100
-MAX_SEGMENTS = 1_000_000
+MAX_SEGMENTS = MAX_SCAN_SEGMENTS
 ON_DEMAND_THROUGHPUT = 40_000  # the capacity upstream assumes for an on-demand table
 DEFAULT_THROUGHPUT_PERCENT = 0.5
 FIX = "use the savepoint with the config it was written for, or delete skipSegments and migratorState to start over"

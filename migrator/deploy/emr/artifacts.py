@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from migrator.config.yamlio import YamlSyntaxError, parse_yaml
 from migrator.deploy.package import ENV_NAME, Artifacts, build
 from migrator.errors import ConfigError, UsageError
 
@@ -70,11 +69,9 @@ def savepoints_path(config_text: str) -> str:
     Unreadable YAML is a ``ConfigError`` now rather than a failed step later.
     """
     try:
-        tree = yaml.safe_load(config_text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError([("", f"the config is not valid YAML{where}")]) from None
+        tree = parse_yaml(config_text).tree
+    except YamlSyntaxError as exc:
+        raise ConfigError([("", str(exc))]) from None
     if not isinstance(tree, dict):
         raise ConfigError([("", "the config is not a mapping with source: and target: blocks")])
     savepoints = tree.get("savepoints")
