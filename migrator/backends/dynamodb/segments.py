@@ -22,7 +22,6 @@ from migrator.config.base import MAX_SCAN_SEGMENTS
 
 MAX_BYTES_PER_SEGMENT = 100 * 1024 * 1024
 MIN_IO_PER_SEGMENT = 100
-MAX_SEGMENTS = MAX_SCAN_SEGMENTS
 ON_DEMAND_THROUGHPUT = 40_000  # the capacity upstream assumes for an on-demand table
 DEFAULT_THROUGHPUT_PERCENT = 0.5
 FIX = "use the savepoint with the config it was written for, or delete skipSegments and migratorState to start over"
@@ -37,10 +36,10 @@ def throughput(configured: int | None, table_capacity: int) -> int:
 def total_segments(configured: int | None, size_bytes: int, read_throughput: int, read_percent: float) -> int:
     """Upstream's segment count (see the module docstring)."""
     if configured:
-        return max(1, min(MAX_SEGMENTS, configured))
+        return max(1, min(MAX_SCAN_SEGMENTS, configured))
     by_size = round(size_bytes / MAX_BYTES_PER_SEGMENT)
     by_io = math.floor(read_throughput * read_percent) // MIN_IO_PER_SEGMENT
-    return max(1, min(MAX_SEGMENTS, by_size, by_io))
+    return max(1, min(MAX_SCAN_SEGMENTS, by_size, by_io))
 
 
 def planned_total(configured: int | None, state: MigratorState | None, size_bytes: int, read_throughput: int,
