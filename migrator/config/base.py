@@ -124,6 +124,16 @@ SegmentCount = Annotated[int, BeforeValidator(_no_bool_int), Field(gt=0, le=MAX_
 SegmentNumber = Annotated[int, BeforeValidator(_no_bool_int), Field(ge=0, lt=MAX_SCAN_SEGMENTS)]
 
 
+MAX_OUTAGE_SECONDS = 86_400
+"""The longest outage tolerance: a day (an endpoint down longer is a job to restart, not to wait for)."""
+OutageSeconds = Annotated[float, BeforeValidator(_no_bool_float), Field(ge=0, le=MAX_OUTAGE_SECONDS,
+                                                                         allow_inf_nan=False)]
+
+
+OutageTolerance = Annotated[OutageSeconds | None, Field(alias="outageToleranceSeconds", examples=[120])]
+"""How long requests to a side are retried before the job gives up (``migrator.retry``); None: the default."""
+
+
 def _non_blank(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         raise rule_failure("must not be empty")

@@ -1,8 +1,9 @@
 """Connection settings shared by CQL (Cassandra/ScyllaDB) sources and targets.
 
 Upstream keys (reference A.1, A.7): host, port, localDC, credentials, sslOptions, cloud, keyspace, table,
-connections, consistencyLevel. Rules: host and port are required unless ``cloud`` is given, and ``cloud``
-cannot be combined with host, port, localDC or sslOptions (the secure bundle carries all of them).
+connections, consistencyLevel; ours: requestTimeoutMs and outageToleranceSeconds (``migrator.retry``).
+Rules: host and port are required unless ``cloud`` is given, and ``cloud`` cannot be combined with
+host, port, localDC or sslOptions (the secure bundle carries all of them).
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from migrator.config.base import (
     ConsistencyLevel,
     Host,
     NonBlankStr,
+    OutageTolerance,
     Port,
     PositiveInt,
     Problem,
     rule_failure,
     set_keys,
 )
+
+MAX_REQUEST_TIMEOUT_MS = 3_600_000
+RequestTimeoutMs = Annotated[PositiveInt, Field(le=MAX_REQUEST_TIMEOUT_MS)]
 
 DEFAULT_ENABLED_ALGORITHMS = ("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_256_CBC_SHA")
 """Upstream's default cipher list, deliberately narrower than the connector's."""
@@ -102,7 +107,9 @@ class CqlConnection(ConfigModel):
     keyspace: NonBlankStr = Field(examples=["demo"])
     table: NonBlankStr = Field(examples=["events"])
     connections: PositiveInt | None = None
+    request_timeout_ms: RequestTimeoutMs | None = Field(default=None, alias="requestTimeoutMs", examples=[60000])
     consistency_level: ConsistencyLevel = Field(alias="consistencyLevel", examples=["LOCAL_QUORUM"])
+    outage_tolerance_seconds: OutageTolerance = None
 
     @property
     def contact_host(self) -> str | None:

@@ -25,6 +25,7 @@ from migrator.config.base import (
     BillingMode,
     ConfigModel,
     NonBlankStr,
+    OutageTolerance,
     PositiveInt,
     Problem,
     SplitCount,
@@ -75,6 +76,7 @@ class _DynamoDBSourceBase(ConfigModel):
     read_throughput: PositiveInt | None = Field(default=None, alias="readThroughput")
     throughput_read_percent: ThroughputPercent | None = Field(default=None, alias="throughputReadPercent")
     max_map_tasks: PositiveInt | None = Field(default=None, alias="maxMapTasks")
+    outage_tolerance_seconds: OutageTolerance = None
     # target settings upstream accepts here too, where they do nothing: loaded with a warning
     write_throughput: Any = Field(default=None, alias="writeThroughput")
     throughput_write_percent: Any = Field(default=None, alias="throughputWritePercent")

@@ -21,6 +21,7 @@ from migrator.config.base import (
     ConfigModel,
     Int,
     NonBlankStr,
+    OutageTolerance,
     PositiveInt,
     ThroughputPercent,
     case_insensitive,
@@ -62,6 +63,7 @@ class _DynamoDBTargetBase(ConfigModel):
     stream_changes: bool = Field(alias="streamChanges", examples=[False])
     skip_initial_snapshot_transfer: bool | None = Field(default=None, alias="skipInitialSnapshotTransfer")
     billing_mode: BillingMode | None = Field(default=None, alias="billingMode")
+    outage_tolerance_seconds: OutageTolerance = None
     # source settings upstream accepts here too, where they do nothing: loaded with a warning
     scan_segments: Any = Field(default=None, alias="scanSegments")
     read_throughput: Any = Field(default=None, alias="readThroughput")

@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from migrator.backends.dynamodb.items import item_digest
-from migrator.reconcile.checkpoints import MISMATCH
 from migrator.savepoints import newest_savepoint
 from tests.dynamodb.conftest import Pair, put_all, scan_all
 from tests.support.helpers import ROOT, cli, popen_cli, wait_for_partial_savepoint
@@ -140,39 +138,6 @@ def test_a_row_changed_after_the_diff_is_skipped_and_deletes_stay_commented(dyna
     assert now[repr([dev[3]["id"]])] == dev[3] and repr([prod[50]["id"]]) in now  # theirs applied; no delete
     skipped = [json.loads(line) for line in (output / "apply" / "skipped.jsonl").read_text().splitlines()]
     assert [s["key"]["id"]["S"] for s in skipped] == ["row002"]
-
-
-def test_apply_killed_mid_way_resumes_from_its_checkpoint_and_a_changed_config_is_refused(dynalite: Pair,
-                                                                                           tmp_path: Path) -> None:
-    dev_table = dynalite.create("source", dynalite.table_name("many"), KEY)
-    prod_table = dynalite.create("target", dynalite.table_name("many_prod"), KEY)
-    rows = [item(i, value="x" * 200) for i in range(3000)]
-    put_all(dynalite.source, dev_table, rows)
-    output = tmp_path / "reconcile"
-    config = dynalite.config(tmp_path, dev_table, prod_table, reconcile={"output": str(output), "applyBatchRows": 10})
-    assert cli("diff", "--config", str(config), timeout=300).returncode == 1
-    pack = output / "pack"
-    proc = popen_cli("apply", "--config", str(config), "--pack", str(pack))
-    deadline = time.monotonic() + 120
-    while not list((output / "checkpoints").glob("apply_*.yaml")) and proc.poll() is None:
-        assert time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    [checkpoint] = (output / "checkpoints").glob("apply_*.yaml")
-    done_before = next(iter(yaml.safe_load(checkpoint.read_text())["applyCheckpoint"]["tables"].values()))["done"]
-    assert 0 < done_before < 3000
-    changed = yaml.safe_load(config.read_text())
-    changed["reconcile"]["applyBatchRows"] = 20
-    other = tmp_path / "changed.yaml"
-    other.write_text(yaml.safe_dump(changed))
-    refused = cli("apply", "--config", str(other), "--pack", str(pack), "--resume", timeout=120)
-    assert refused.returncode == 2 and MISMATCH in refused.stderr and "without --resume" in refused.stderr
-    assert checkpoint.exists()  # refused: nothing lost
-    resumed = cli("apply", "--config", str(checkpoint), "--pack", str(pack), "--resume", timeout=300)
-    assert resumed.returncode == 0, resumed.stderr
-    assert "resuming from checkpoint" in resumed.stderr
-    assert scan_all(dynalite.target, prod_table) == {repr([r["id"]]): r for r in rows}
 
 
 def run_pty(args: list[str], answer: Any, timeout: float = 120) -> tuple[int, str]:

@@ -31,9 +31,12 @@ def _source(pair: Pair) -> str:
     return src
 
 
-@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
-def test_a_stopped_copy_resumes_from_its_newest_savepoint_into_an_exact_copy(dynalite: Pair, tmp_path: Path,
-                                                                             how: str) -> None:
+def test_a_copy_stopped_by_sigterm_resumes_from_its_newest_savepoint_into_an_exact_copy(dynalite: Pair,
+                                                                                       tmp_path: Path) -> None:
+    """Resumed by running the config again with the pace lifted: the newest savepoint of the same tables.
+
+    SIGKILL at random moments: tests/dynamodb/test_kill_loop.py.
+    """
     src = _source(dynalite)
     dst = dynalite.table_name("resume_copy")
     config = dynalite.config(tmp_path, src, dst, source=SLOW)
@@ -42,10 +45,9 @@ def test_a_stopped_copy_resumes_from_its_newest_savepoint_into_an_exact_copy(dyn
     try:
         partial = wait_for_partial_savepoint(savepoints, proc, timeout=180)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL if how == "SIGKILL" else signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)
         code = proc.wait(60)
-    if how == "SIGTERM":
-        assert code == 4, proc.stdout.read()
+    assert code == 4, proc.stdout.read()
     newest = newest_savepoint(savepoints)
     assert newest is not None
     state = load_yaml(newest)
@@ -54,14 +56,11 @@ def test_a_stopped_copy_resumes_from_its_newest_savepoint_into_an_exact_copy(dyn
     assert set(load_yaml(partial)["skipSegments"]) <= set(done)
     assert state["source"]["credentials"]["secretKey"] == "${MIGRATOR_TEST_DDB_SECRET_KEY}"  # never the secret
 
-    if how == "SIGKILL":  # resumed by naming the savepoint: still paced as configured
-        resumed = cli("migrate", "--config", str(newest), timeout=300)
-    else:  # resumed by running the config again, pace lifted: the newest savepoint of the same tables is found
-        tree = load_yaml(config)
-        tree["source"] = {k: v for k, v in tree["source"].items() if not k.startswith(("readThroughput", "throughput"))}
-        config.write_text(yaml.safe_dump(tree, sort_keys=False))
-        resumed = cli("migrate", "--config", str(config), timeout=300)
-        assert f"resuming from {newest}" in resumed.stderr
+    tree = load_yaml(config)
+    tree["source"] = {k: v for k, v in tree["source"].items() if not k.startswith(("readThroughput", "throughput"))}
+    config.write_text(yaml.safe_dump(tree, sort_keys=False))
+    resumed = cli("migrate", "--config", str(config), timeout=300)
+    assert f"resuming from {newest}" in resumed.stderr
     assert resumed.returncode == 0, resumed.stderr
     assert "Traceback" not in resumed.stderr
     assert scan_all(dynalite.target, dst) == scan_all(dynalite.source, src)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
-from migrator.backends.cassandra.raw import split_int_list
 from migrator.savepoints import list_savepoints, newest_savepoint
 from tests.support.constants import SOURCE_KS, TARGET_KS
 from tests.support.helpers import assert_same, cli, dump, load_yaml, popen_cli, recreate, wait_for_partial_savepoint
@@ -34,85 +32,6 @@ def _fill(source, table: str, counters: bool) -> None:
         for c in range(ROWS_PER_PARTITION):
             args.append((k * 10 + c + 1, -c, k, c) if counters else (k, c, f"v{k}-{c}", {f"s{c}"}, 86400 + k))
     execute_concurrent_with_args(source, stmt, args, concurrency=64, raise_on_first_error=True)
-
-
-def _kill_part_way(config: Path, savepoints: Path) -> None:
-    """Start a slowed migration and SIGKILL it once a savepoint shows some, not all, ranges finished."""
-    proc = popen_cli("migrate", "--config", str(config), env=SLOW)
-    try:
-        wait_for_partial_savepoint(savepoints, proc)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-
-
-@pytest.mark.parametrize("counters", [False, True], ids=["rows", "counters"])
-def test_sigkill_then_resume_from_newest_savepoint(source, target, raw_sessions, make_config, tmp_path, counters):
-    """Rows resume by running the same config again (auto-resume), counters by naming the savepoint."""
-    table = "resume_counters" if counters else "resume_rows"
-    columns = ("(k int, c int, n counter, m counter, PRIMARY KEY (k, c))" if counters
-               else "(k int, c int, v text, s set<text>, PRIMARY KEY (k, c))")
-    recreate(source, target, table, columns)
-    _fill(source, table, counters)
-    config = make_config(table, source={"splitCount": SPLITS, "preserveTimestamps": not counters},
-                         top={"savepoints": {"path": str(tmp_path / "sp"), "intervalSeconds": 1}})
-    _kill_part_way(config, tmp_path / "sp")
-    copied = target.execute(f"SELECT count(*) FROM {TARGET_KS}.{table}").one()[0]
-    assert 0 < copied < PARTITIONS * ROWS_PER_PARTITION
-
-    newest = newest_savepoint(tmp_path / "sp")
-    done_before = load_yaml(newest)["migratorState"]["rangesDone"]
-    resumed = cli("migrate", "--config", str(newest if counters else config))
-    assert resumed.returncode == 0, resumed.stderr
-    if not counters:
-        assert f"resuming from {newest} ({done_before} of {SPLITS} ranges done); --fresh starts over" in resumed.stderr
-    assert f"{done_before} already done, {SPLITS - done_before} to go" in resumed.stderr
-    src, tgt = raw_sessions
-    assert_same(dump(src, SOURCE_KS, table), dump(tgt, TARGET_KS, table))
-    final = load_yaml(newest_savepoint(tmp_path / "sp"))
-    assert final["migratorState"]["rangesDone"] == SPLITS
-    assert final["skipTokenRanges"] == [[{"type": "long", "value": -(2**63)}, {"type": "long", "value": 2**63 - 1}]]
-    if not counters:
-        again = cli("migrate", "--config", str(config))  # the newest savepoint is of a finished run: start over
-        assert again.returncode == 0 and "resuming" not in again.stderr and "0 already done" in again.stderr
-
-
-def _fill_lists(source, table: str) -> None:
-    """Lists of two runs: two elements with a TTL at one write time, then one appended later without."""
-    from cassandra.concurrent import execute_concurrent_with_args
-
-    insert = source.prepare(f"INSERT INTO {SOURCE_KS}.{table} (k, c, v, l) VALUES (?, ?, ?, ?) "
-                            "USING TIMESTAMP ? AND TTL ?")
-    append = source.prepare(f"UPDATE {SOURCE_KS}.{table} USING TIMESTAMP ? SET l = l + ? WHERE k = ? AND c = ?")
-    base = 1_700_000_000_000_000
-    rows = [(k, c) for k in range(PARTITIONS) for c in range(ROWS_PER_PARTITION)]
-    execute_concurrent_with_args(source, insert, [
-        (k, c, f"v{k}-{c}", [f"a{k}", f"b{c}"], base + k, 86400 + c) for k, c in rows
-    ], concurrency=64, raise_on_first_error=True)
-    execute_concurrent_with_args(source, append, [
-        (base + 1000 + c, [f"c{k}-{c}"], k, c) for k, c in rows
-    ], concurrency=64, raise_on_first_error=True)
-
-
-def test_sigkill_then_resume_a_list_table_in_preserve_mode(source, target, raw_sessions, make_config, tmp_path):
-    """The killed run creates the table and appends lists unread; the resumed one reads them: no duplicates."""
-    table = "resume_lists"
-    recreate(source, target, table, "(k int, c int, v text, l list<text>, PRIMARY KEY (k, c))",
-             create_target=False)
-    _fill_lists(source, table)
-    config = make_config(table, source={"splitCount": SPLITS, "preserveTimestamps": True},
-                         top={"savepoints": {"path": str(tmp_path / "sp"), "intervalSeconds": 1}})
-    _kill_part_way(config, tmp_path / "sp")
-    copied = target.execute(f"SELECT count(*) FROM {TARGET_KS}.{table}").one()[0]
-    assert 0 < copied < PARTITIONS * ROWS_PER_PARTITION
-    resumed = cli("migrate", "--config", str(newest_savepoint(tmp_path / "sp")))
-    assert resumed.returncode == 0, resumed.stderr
-    src, tgt = raw_sessions
-    source_rows, target_rows = dump(src, SOURCE_KS, table), dump(tgt, TARGET_KS, table)
-    assert_same(source_rows, target_rows)  # each element's value, WRITETIME and TTL
-    stamps = [split_int_list(row["writetime(l)"]) for row in target_rows.values()]
-    assert len(stamps) == PARTITIONS * ROWS_PER_PARTITION
-    assert all(len(s) == 3 and s[0] == s[1] < s[2] for s in stamps)  # two runs, no element twice
 
 
 def test_sigterm_writes_a_final_savepoint_and_exits_4(source, target, raw_sessions, make_config, tmp_path):

@@ -91,7 +91,8 @@ def _ttls(raw: bytes | None, multi: str) -> Any:
         return codec.decode_int(raw)
 
 
-def assert_same(source_dump: dict[Any, Any], target_dump: dict[Any, Any]) -> None:
+def assert_same(source_dump: dict[Any, Any], target_dump: dict[Any, Any], *,
+                ttl_tolerance: float = TTL_TOLERANCE_S) -> None:
     """Cell-by-cell equality; TTLs may differ by the copy delay, everything else must be exact."""
     assert set(source_dump) == set(target_dump), (
         f"missing in target: {len(set(source_dump) - set(target_dump))}, "
@@ -102,21 +103,21 @@ def assert_same(source_dump: dict[Any, Any], target_dump: dict[Any, Any]) -> Non
         for name, value in src.items():
             other = tgt.get(name)
             if name.startswith("ttl(") and value is not None and other is not None:
-                _assert_ttl_close(value, other, key, name)
+                _assert_ttl_close(value, other, key, name, ttl_tolerance)
             else:
                 assert other == value, f"row {key} column {name}: source {value!r} target {other!r}"
 
 
-def _assert_ttl_close(a: Any, b: Any, key: Any, name: str) -> None:
+def _assert_ttl_close(a: Any, b: Any, key: Any, name: str, tolerance: float) -> None:
     if isinstance(a, tuple):
         assert isinstance(b, tuple) and len(a) == len(b), f"row {key} {name}: {a} vs {b}"
         for x, y in zip(a, b, strict=True):
-            _assert_ttl_close(x, y, key, name)
+            _assert_ttl_close(x, y, key, name, tolerance)
         return
     if a is None or b is None:
         assert a == b, f"row {key} {name}: {a} vs {b}"
         return
-    assert abs(b - a) <= TTL_TOLERANCE_S, f"row {key} {name}: source ttl {a}, target ttl {b}"
+    assert abs(b - a) <= tolerance, f"row {key} {name}: source ttl {a}, target ttl {b}"
 
 
 def run_migrate(spark: Any, config_path: Path) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 from migrator.backends.base import WorkItem
 from migrator.backends.cassandra import literals, ordering, values
 from migrator.backends.cassandra.compare_plan import ComparePlan, row_key
-from migrator.backends.cassandra.connection import cached_session, consistency, prepared
+from migrator.backends.cassandra.connection import ConnectionSpec, cached_session, consistency, prepared
 from migrator.backends.cassandra.raw import bind_raw
 from migrator.backends.cassandra.repair import Repairer
 from migrator.backends.cassandra.rowdiff import Difference, Row, RowDiffer, metadata_value
@@ -76,11 +76,12 @@ class RangeComparer:
 
     # --- scanning ---
 
-    def _pages(self, session: Any, cql: str, cl: str, pieces: Sequence[tuple[int, int]]) -> Iterator[list[Row]]:
+    def _pages(self, session: Any, cql: str, cl: str, pieces: Sequence[tuple[int, int]],
+               spec: ConnectionSpec) -> Iterator[list[Row]]:
         stmt = prepared(session, cql)
         stmt.consistency_level = consistency(cl)
         for start, end in pieces:
-            yield from scan_pages(session, stmt, (start, end), self.plan.fetch_size)
+            yield from scan_pages(session, stmt, (start, end), self.plan.fetch_size, spec)
 
     def _partition_bytes(self, row: Row) -> bytes:
         return ordering.routing_key([row[i] or b"" for i in self.plan.partition_key])
@@ -104,8 +105,8 @@ class RangeComparer:
         p = self.plan
         result = self.result
         for match in merge_join(
-            self._pages(self.src, p.source_select, p.source_consistency, pieces),
-            self._pages(self.tgt, p.target_select, p.target_consistency, pieces),
+            self._pages(self.src, p.source_select, p.source_consistency, pieces, p.source),
+            self._pages(self.tgt, p.target_select, p.target_consistency, pieces, p.target),
             order_key=self.order_key, same_key=self.same_key, differences=self.differ.differences,
             bytewise=self.differ.bytewise, compared=p.written[0][0] if p.written else None,
         ):

@@ -14,17 +14,20 @@ import logging
 import os
 import ssl
 import threading
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.config.cql import CqlConnection, SSLOptions
 from migrator.errors import ConfigError, RuntimeFailure
+from migrator.retry import DEFAULT_OUTAGE_S, RetryPolicy
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 60.0
+RECONNECT_BASE_S, RECONNECT_MAX_S = 0.5, 4.0
 DEFAULT_CONNECTIONS = 1
 
 
@@ -53,6 +56,8 @@ class ConnectionSpec:
     ssl: SslSpec | None = None
     connections: int | None = None
     cloud_bundle: str | None = None
+    request_timeout_s: float = REQUEST_TIMEOUT_S
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @property
     def address(self) -> str:
@@ -76,6 +81,9 @@ def spec_from_settings(role: str, settings: CqlConnection) -> ConnectionSpec:
         ssl=_ssl_spec(role, settings.ssl_options),
         connections=settings.connections,
         cloud_bundle=cloud.secure_bundle_path if cloud else None,
+        request_timeout_s=(settings.request_timeout_ms or REQUEST_TIMEOUT_S * 1000) / 1000,
+        retry=RetryPolicy(DEFAULT_OUTAGE_S if settings.outage_tolerance_seconds is None
+                          else settings.outage_tolerance_seconds),
     )
 
 
@@ -130,14 +138,14 @@ def build_cluster(spec: ConnectionSpec, *, executor_threads: int = 2, schema_met
     """A driver ``Cluster`` for the spec: token-aware, DC-aware, bounded timeouts."""
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+    from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
     from cassandra.query import tuple_factory
 
     profile = ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(
             DCAwareRoundRobinPolicy(local_dc=spec.local_dc), shuffle_replicas=False
         ),
-        request_timeout=REQUEST_TIMEOUT_S,
+        request_timeout=spec.request_timeout_s,
         row_factory=tuple_factory,
     )
     kwargs: dict[str, Any] = {
@@ -145,6 +153,9 @@ def build_cluster(spec: ConnectionSpec, *, executor_threads: int = 2, schema_met
         "connect_timeout": CONNECT_TIMEOUT_S,
         "control_connection_timeout": CONNECT_TIMEOUT_S,
         "executor_threads": executor_threads,
+        # a node marked down is tried again at most every few seconds (the driver's default grows to
+        # ten minutes), so a restarted node is back in use well within the outage tolerance
+        "reconnection_policy": ExponentialReconnectionPolicy(RECONNECT_BASE_S, RECONNECT_MAX_S),
         "compression": False,
         # executors only need the token map (for routing), not the whole schema: connects faster
         "schema_metadata_enabled": schema_metadata,
@@ -159,6 +170,10 @@ def build_cluster(spec: ConnectionSpec, *, executor_threads: int = 2, schema_met
         if spec.ssl is not None:
             kwargs["ssl_context"] = _ssl_context(spec.ssl)
     return Cluster(**kwargs)
+
+
+class Unreachable(RuntimeFailure):
+    """No node of the cluster answered: worth waiting for on an executor (a restart), unlike a refusal."""
 
 
 def connect(spec: ConnectionSpec, *, raw: bool = False, schema_metadata: bool = True) -> Any:
@@ -183,7 +198,7 @@ def connect(spec: ConnectionSpec, *, raw: bool = False, schema_metadata: bool = 
                 f"authentication to the {spec.role} cluster at {spec.address} failed: {reasons}",
                 hint=f"check {spec.role}.credentials",
             ) from None
-        raise RuntimeFailure(
+        raise Unreachable(
             f"cannot connect to the {spec.role} cluster at {spec.address} "
             f"(gave up after {CONNECT_TIMEOUT_S:.0f} s): {reasons}",
             hint=f"check {spec.role}.host / {spec.role}.port and that the cluster is up",
@@ -222,9 +237,28 @@ def cached_session(spec: ConnectionSpec, *, raw: bool = False) -> Any:
             _SESSIONS_PID = os.getpid()
         session = _SESSIONS.get(key)
         if session is None or session.is_shutdown:
-            session = connect(spec, raw=raw, schema_metadata=False)
+            session = _connect_riding_out(spec, raw)
             _SESSIONS[key] = session
         return session
+
+
+def _connect_riding_out(spec: ConnectionSpec, raw: bool) -> Any:
+    """``connect`` on an executor, tried again while the cluster is unreachable, within its outage tolerance.
+
+    A refusal (authentication, TLS) is raised at once: trying again would not change it.
+    """
+    outage = spec.retry.outage()
+    while True:
+        try:
+            return connect(spec, raw=raw, schema_metadata=False)
+        except Unreachable as exc:
+            pause = outage.next_pause()
+            if pause is None:
+                raise Unreachable(f"{exc.message}; still unreachable after {outage.describe()}",
+                                  hint=exc.hint) from None
+            log.warning("the %s cluster at %s is unreachable, connecting again in %.1f s",
+                        spec.role, spec.address, pause)
+            time.sleep(pause)
 
 
 def load_replication(session: Any, keyspace: str) -> bool:

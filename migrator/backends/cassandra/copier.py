@@ -48,7 +48,7 @@ def copy_pieces(plan: CopyPlan, pieces: Sequence[tuple[int, int]]) -> tuple[int,
     writer = make_writer(plan, tgt, select)
     throttle = Throttle(float(os.environ.get(THROTTLE_ENV) or 0))
     for start, end in pieces:
-        for page in scan_pages(src, select, (start, end), plan.fetch_size):
+        for page in scan_pages(src, select, (start, end), plan.fetch_size, plan.source):
             writer.write_page(page)
             throttle.account(len(page))
     writer.finish()

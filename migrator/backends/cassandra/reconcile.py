@@ -163,7 +163,8 @@ class CqlApplier:
         wanted = {_key_of(c) for c in changes}
         budget = RANGE_ROWS_PER_CHANGE * len(changes) + RANGE_SLACK_ROWS
         seen: dict[tuple[str | None, ...], str] = {}
-        for page in scan_pages(self.raw, self.by_range, (low, high), min(self.plan.fetch_size, budget + 1)):
+        for page in scan_pages(self.raw, self.by_range, (low, high), min(self.plan.fetch_size, budget + 1),
+                              self.plan.target):
             budget -= len(page)
             if budget < 0:
                 return False  # sparse: point reads cost less than scanning every row in between

@@ -1,32 +1,40 @@
 """Reading a token range page by page, on an executor.
 
 The next page is fetched while the caller works on the current one, so memory is bounded by two
-pages whatever the range holds. A failed page read is retried from its paging state a bounded
-number of times, so a transient timeout neither restarts the range nor loses a page.
+pages whatever the range holds. A failed page read is retried from its paging state for as long as
+the cluster's outage tolerance allows (``migrator.retry``), so a timeout, a restart or a frozen node
+neither restarts the range nor loses a page, and a cluster gone for good stops the task in bounded time.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator.errors import RuntimeFailure
+from migrator.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from migrator.backends.cassandra.connection import ConnectionSpec
 
 log = logging.getLogger(__name__)
 
-READ_ATTEMPTS = 6
 
+def scan_pages(session: Any, statement: Any, params: Sequence[Any], fetch_size: int,
+               spec: ConnectionSpec | None = None) -> Iterator[list[Any]]:
+    """Pages of raw rows of ``statement`` bound to ``params``, fetched one page ahead.
 
-def scan_pages(session: Any, statement: Any, params: Sequence[Any], fetch_size: int) -> Iterator[list[Any]]:
-    """Pages of raw rows of ``statement`` bound to ``params``, fetched one page ahead."""
+    ``spec`` is the cluster's: its outage tolerance, and its name in messages.
+    """
+    retry = spec.retry if spec is not None else RetryPolicy()
+    where = f"the {spec.role} cluster at {spec.address}" if spec is not None else "the cluster"
     statement.fetch_size = fetch_size
     future = _fetch(session, statement, params, None)
     paging_state = None
     while future is not None:
-        result = _result(session, statement, params, paging_state, future)
+        result = _result(session, statement, params, paging_state, future, retry, where)
         paging_state, rows = result.paging_state, result.current_rows
         _release(result.response_future)
         del result
@@ -50,20 +58,23 @@ def _fetch(session: Any, statement: Any, params: Sequence[Any], paging_state: An
     return session.execute_async(statement, params, paging_state=paging_state)
 
 
-def _result(session: Any, statement: Any, params: Sequence[Any], paging_state: Any, future: Any) -> Any:
+def _result(session: Any, statement: Any, params: Sequence[Any], paging_state: Any, future: Any,
+            retry: RetryPolicy, where: str) -> Any:
     from cassandra import OperationTimedOut, ReadFailure, ReadTimeout, Unavailable
     from cassandra.cluster import NoHostAvailable
 
-    for attempt in range(1, READ_ATTEMPTS + 1):
+    outage = None
+    while True:
         try:
             return future.result()
         except (ReadTimeout, ReadFailure, Unavailable, OperationTimedOut, NoHostAvailable) as exc:
-            if attempt == READ_ATTEMPTS:
+            outage = outage or retry.outage()
+            pause = outage.next_pause()
+            if pause is None:
                 raise RuntimeFailure(
-                    f"reading the source failed {attempt} times in a row: {type(exc).__name__}: {exc}"
+                    f"reading {where} failed {outage.attempts} times in a row over {outage.seconds:.0f} s: "
+                    f"{type(exc).__name__}: {exc}"
                 ) from exc
-            delay = min(5.0, 0.2 * 2**attempt) * (0.5 + random.random())
-            log.warning("source read failed (%s), retrying in %.1f s", type(exc).__name__, delay)
-            time.sleep(delay)
+            log.warning("reading %s failed (%s), trying again in %.1f s", where, type(exc).__name__, pause)
+            time.sleep(pause)
             future = _fetch(session, statement, params, paging_state)
-    raise AssertionError("unreachable")

@@ -2,23 +2,21 @@
 
 ``submit`` blocks while ``max_in_flight`` writes are outstanding, so executor memory stays bounded
 whatever the table size. ``drain`` returns only when every write was acknowledged, and raises if
-any failed after its retries: a range is reported finished only after ``drain`` succeeds.
+any failed after its retries: a range is reported finished only after ``drain`` succeeds. A write
+that times out or finds no node is sent again for as long as the target's outage tolerance allows
+(``migrator.retry``), so a restarted or briefly frozen target costs time, not the run.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from typing import Any
 
 from migrator.errors import RuntimeFailure
+from migrator.retry import Outage, RetryPolicy
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 6
-BASE_BACKOFF_S = 0.1
-MAX_BACKOFF_S = 5.0
 
 
 class WriteFailed(RuntimeFailure):
@@ -37,12 +35,16 @@ def _retryable(exc: BaseException) -> bool:
 class WriteWindow:
     """At most ``max_in_flight`` asynchronous writes outstanding; the first failure is kept for ``drain``."""
 
-    def __init__(self, session: Any, max_in_flight: int) -> None:
+    def __init__(self, session: Any, max_in_flight: int, policy: RetryPolicy | None = None,
+                 where: str = "the target") -> None:
         self._session = session
+        self._policy = policy or RetryPolicy()
+        self._where = where
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._cv = threading.Condition()
         self._pending = 0
         self._error: BaseException | None = None
+        self._outage: Outage | None = None  # of the write that failed for good
         self.retries = 0
 
     def submit(self, statement: Any) -> None:
@@ -52,30 +54,35 @@ class WriteWindow:
         self._slots.acquire()
         with self._cv:
             self._pending += 1
-        self._send(statement, 1)
+        self._send(statement, None)
 
-    def _send(self, statement: Any, attempt: int) -> None:
+    def _send(self, statement: Any, outage: Outage | None) -> None:
         try:
             future = self._session.execute_async(statement)
         except Exception as exc:
-            self._failed(exc, statement, attempt)
+            self._failed(exc, statement, outage)
             return
-        future.add_callbacks(self._done, self._failed, errback_args=(statement, attempt))
+        future.add_callbacks(self._done, self._failed, errback_args=(statement, outage))
 
     def _done(self, _result: Any) -> None:
         self._finish()
 
-    def _failed(self, exc: BaseException, statement: Any, attempt: int) -> None:
-        if statement.is_idempotent and attempt < MAX_ATTEMPTS and _retryable(exc):
-            self.retries += 1
-            delay = min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2 ** (attempt - 1)) * (0.5 + random.random())
-            timer = threading.Timer(delay, self._send, (statement, attempt + 1))
-            timer.daemon = True
-            timer.start()
-            return
+    def _failed(self, exc: BaseException, statement: Any, outage: Outage | None) -> None:
+        if statement.is_idempotent and _retryable(exc):
+            outage = outage or self._policy.outage()
+            pause = outage.next_pause()
+            if pause is not None:
+                self.retries += 1
+                if outage.attempts == 1:
+                    log.warning("a write to %s failed (%s), trying again for up to %.0f s",
+                                self._where, type(exc).__name__, self._policy.outage_s)
+                timer = threading.Timer(pause, self._send, (statement, outage))
+                timer.daemon = True
+                timer.start()
+                return
         with self._cv:
             if self._error is None:
-                self._error = exc
+                self._error, self._outage = exc, outage
         self._finish()
 
     def _finish(self) -> None:
@@ -93,5 +100,6 @@ class WriteWindow:
             self._raise()
 
     def _raise(self) -> None:
-        exc = self._error
-        raise WriteFailed(f"a write to the target failed: {type(exc).__name__}: {exc}") from exc
+        exc, outage = self._error, self._outage
+        after = f" after {outage.describe()}" if outage is not None else ""
+        raise WriteFailed(f"a write to {self._where} failed{after}: {type(exc).__name__}: {exc}") from exc

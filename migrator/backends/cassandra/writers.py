@@ -31,7 +31,8 @@ class RowWriter:
     def __init__(self, plan: CopyPlan, session: Any, select: Any) -> None:
         self.plan = plan
         self.session = session
-        self.window = WriteWindow(session, plan.max_in_flight)
+        self.window = WriteWindow(session, plan.max_in_flight, plan.target.retry,
+                                  f"the target cluster at {plan.target.address}")
         self.rows_read = 0
         self.rows_written = 0
         self._cl = consistency(plan.target_consistency)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from migrator.errors import RuntimeFailure
+from migrator.retry import DEFAULT_OUTAGE_S, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class ClientSpec:
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     session_token: str | None = field(default=None, repr=False)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @property
     def address(self) -> str:
@@ -92,6 +94,8 @@ def spec_from_settings(role: str, settings: Any) -> ClientSpec:
         datacenter=getattr(settings, "datacenter", None),
         rack=getattr(settings, "rack", None),
         nodes_refresh_s=_millis(getattr(settings, "active_refresh_interval_ms", None), NODES_REFRESH_S),
+        retry=RetryPolicy(DEFAULT_OUTAGE_S if settings.outage_tolerance_seconds is None
+                          else settings.outage_tolerance_seconds),
     )
     creds = settings.credentials
     if creds is None:

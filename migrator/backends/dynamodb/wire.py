@@ -16,8 +16,9 @@ endpoint. Table-level requests (DescribeTable, CreateTable, ...) still go throug
 (``client.client``).
 
 Transient failures (connection errors, timeouts, HTTP 5xx, a body whose CRC32 does not match the
-``x-amz-crc32`` header) are retried ``SDK_ATTEMPTS`` times in all with capped exponential backoff,
-as botocore's standard retry mode does; the three requests are idempotent (whole items are put).
+``x-amz-crc32`` header) are retried with capped exponential backoff for as long as the side's outage
+tolerance allows (``migrator.retry``), so a dropped connection or a restarted endpoint costs time, not
+the run; the three requests are idempotent (whole items are put).
 Throttling is left to ``pacing.call_throttled``, which waits for it up to its own bound. The
 Alternator settings apply here too: requests go round-robin to the live nodes
 (``client.AlternatorNodes``), bodies are gzipped with ``compression``, and the callers leave
@@ -28,28 +29,34 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import time
 import zlib
 from typing import Any
 
 from migrator.backends.dynamodb.client import (
     READ_TIMEOUT_S,
-    SDK_ATTEMPTS,
     AlternatorNodes,
     ClientSpec,
     client,
     credentials_of,
     per_spec,
 )
-from migrator.backends.dynamodb.pacing import backoff
 from migrator.backends.dynamodb.sigv4 import Signer
 from migrator.backends.dynamodb.transport import transport
+from migrator.errors import RuntimeFailure
+
+log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 
 # one encoder for every request: compact, UTF-8 as is, no cycle check (a request is a tree of fresh dicts)
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+
+class Unanswered(RuntimeFailure):
+    """An endpoint kept failing for longer than its outage tolerance: the task fails, naming it."""
+
 
 class DamagedResponse(RuntimeError):
     """A response whose body does not match the CRC32 the server computed: sent again."""
@@ -59,7 +66,7 @@ class WireClient:
     """``scan``, ``batch_write_item`` and ``batch_get_item`` with boto3's names and JSON wire-form items."""
 
     def __init__(self, spec: ClientSpec, *, session: Any = None, credentials: Any = None,
-                 sleep: Any = time.sleep) -> None:
+                 sleep: Any = time.sleep, clock: Any = time.monotonic) -> None:
         self.spec = spec
         if spec.endpoint is not None and spec.region is not None:
             self.url, self.region = spec.endpoint, spec.region
@@ -72,6 +79,7 @@ class WireClient:
                                              self.url)
         self._nodes = AlternatorNodes(spec) if spec.alternator and spec.endpoint is not None else None
         self._sleep = sleep
+        self._clock = clock
 
     def scan(self, **request: Any) -> dict[str, Any]:
         """One Scan page: ``Items`` in wire form, ``LastEvaluatedKey``, ``ConsumedCapacity``."""
@@ -90,18 +98,22 @@ class WireClient:
         from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
         body = _encode(request).encode()
-        attempt = 0
+        outage = None
         while True:
-            attempt += 1
             try:
                 return self._send(operation, body)
-            except ClientError as exc:
-                if exc.response["ResponseMetadata"]["HTTPStatusCode"] < 500 or attempt >= SDK_ATTEMPTS:
+            except (ClientError, ConnectionError, HTTPClientError, DamagedResponse) as exc:
+                if isinstance(exc, ClientError) and exc.response["ResponseMetadata"]["HTTPStatusCode"] < 500:
                     raise
-            except (ConnectionError, HTTPClientError, DamagedResponse):
-                if attempt >= SDK_ATTEMPTS:
-                    raise
-            self._sleep(backoff(attempt))
+                outage = outage or self.spec.retry.outage(self._clock)
+                pause = outage.next_pause()
+                if pause is None:
+                    raise Unanswered(f"{operation} to the {self.spec.role} endpoint {self.spec.address} failed "
+                                     f"after {outage.describe()}: {exc}") from exc
+                if outage.attempts == 1:
+                    log.warning("%s to %s failed (%s), trying again for up to %.0f s", operation,
+                                self.spec.address, type(exc).__name__, self.spec.retry.outage_s)
+            self._sleep(pause)
 
     def _send(self, operation: str, body: bytes) -> dict[str, Any]:
         from botocore.exceptions import ClientError, NoCredentialsError

@@ -15,8 +15,8 @@ import pytest
 from cassandra import ConsistencyLevel, InvalidRequest, WriteTimeout, WriteType
 from cassandra.query import SimpleStatement
 
-from migrator.backends.cassandra import window
 from migrator.backends.cassandra.window import WriteFailed, WriteWindow
+from migrator.retry import RetryPolicy
 from tests.support.waiting import wait_until
 
 TIMEOUT_S = 5.0
@@ -110,10 +110,7 @@ def in_thread(fn: Callable[[], None]) -> tuple[threading.Thread, list[BaseExcept
     return thread, errors
 
 
-@pytest.fixture
-def no_backoff(monkeypatch):
-    monkeypatch.setattr(window, "BASE_BACKOFF_S", 0.0)
-    monkeypatch.setattr(window, "MAX_BACKOFF_S", 0.0)
+NO_BACKOFF = RetryPolicy(outage_s=60.0, base_s=0.0, cap_s=0.0)
 
 
 def test_submit_blocks_while_the_window_is_full():
@@ -178,10 +175,10 @@ def test_a_non_retryable_error_surfaces_from_drain():
     assert session.sent == ["good", "bad"]
 
 
-def test_an_idempotent_write_timeout_is_retried(no_backoff):
+def test_an_idempotent_write_timeout_is_retried():
     timeout = write_timeout()
     session = ManualSession({"w": [timeout, timeout, "ok"]})
-    win = WriteWindow(session, 4)
+    win = WriteWindow(session, 4, NO_BACKOFF)
     win.submit(statement("w"))
     win.drain()
     assert session.sent == ["w", "w", "w"]
@@ -189,23 +186,26 @@ def test_an_idempotent_write_timeout_is_retried(no_backoff):
     assert session.outstanding == []
 
 
-def test_retries_stop_after_max_attempts(no_backoff):
+def test_retries_stop_once_the_outage_outlasts_the_tolerance():
     timeout = write_timeout()
-    session = ManualSession({"w": [timeout] * window.MAX_ATTEMPTS})
-    win = WriteWindow(session, 4)
+    session = ManualSession({"w": [timeout] * 10_000})
+    win = WriteWindow(session, 4, RetryPolicy(outage_s=0.3, base_s=0.01, cap_s=0.02), "the target cluster at h:1")
+    started = time.monotonic()
     win.submit(statement("w"))
     with pytest.raises(WriteFailed) as info:
         win.drain()
-    assert info.value.message == f"a write to the target failed: WriteTimeout: {timeout}"
+    assert 0.3 - 0.02 <= time.monotonic() - started < 0.3 + 1.0
+    tries = len(session.sent)
+    assert 10 < tries < 100 and win.retries == tries - 1
+    assert info.value.message == (f"a write to the target cluster at h:1 failed after {tries} tries over 0 s: "
+                                  f"WriteTimeout: {timeout}")
     assert str(timeout).startswith("Operation timed out - received only 1 responses.")
-    assert session.sent == ["w"] * window.MAX_ATTEMPTS
-    assert win.retries == window.MAX_ATTEMPTS - 1
 
 
-def test_a_non_idempotent_write_is_not_retried(no_backoff):
+def test_a_non_idempotent_write_is_not_retried():
     timeout = write_timeout()
     session = ManualSession({"counter": [timeout, "ok"]})
-    win = WriteWindow(session, 4)
+    win = WriteWindow(session, 4, NO_BACKOFF)
     win.submit(statement("counter", idempotent=False))
     with pytest.raises(WriteFailed) as info:
         win.drain()

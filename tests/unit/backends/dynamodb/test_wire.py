@@ -10,7 +10,7 @@ import base64
 import gzip
 import json
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -18,10 +18,11 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from migrator.backends.dynamodb import items as ditems
-from migrator.backends.dynamodb.client import SDK_ATTEMPTS, AlternatorNodes, ClientSpec
+from migrator.backends.dynamodb.client import AlternatorNodes, ClientSpec
 from migrator.backends.dynamodb.pacing import throttled
 from migrator.backends.dynamodb.transport import Reply
-from migrator.backends.dynamodb.wire import DamagedResponse, WireClient
+from migrator.backends.dynamodb.wire import Unanswered, WireClient
+from migrator.retry import RetryPolicy
 
 SPEC = ClientSpec("source", "http://127.0.0.1:8000", "us-east-1")
 
@@ -61,7 +62,8 @@ class FakeSession:
 def wire(*answers: Answer | Exception, spec: ClientSpec = SPEC) -> tuple[WireClient, FakeSession, list[float]]:
     session = FakeSession(*answers)
     slept: list[float] = []
-    made = WireClient(spec, session=session, credentials=Credentials("AKIDEXAMPLE", "secret"), sleep=slept.append)
+    made = WireClient(spec, session=session, credentials=Credentials("AKIDEXAMPLE", "secret"), sleep=slept.append,
+                      clock=lambda: sum(slept))
     return made, session, slept
 
 
@@ -106,27 +108,36 @@ def test_a_server_error_is_retried_then_succeeds():
     assert len(session.sent) == 3 and len(slept) == 2
 
 
-def test_server_errors_stop_after_the_stated_number_of_attempts():
-    client, session, _ = wire(*[Answer(500, {"__type": "InternalServerError", "message": "boom"})] * SDK_ATTEMPTS)
-    with pytest.raises(ClientError, match="InternalServerError"):
+BRIEF = replace(SPEC, retry=RetryPolicy(outage_s=2.0))
+
+
+def _gives_up(client: WireClient, session: FakeSession, slept: list[float]) -> Unanswered:
+    """The request fails after retrying for the outage tolerance (2 s on the fake clock), never longer."""
+    with pytest.raises(Unanswered) as raised:
         client.scan(TableName="t")
-    assert len(session.sent) == SDK_ATTEMPTS
+    assert 1.0 < sum(slept) <= 2.0 and len(session.sent) == len(slept) + 1 > 4
+    assert raised.value.message.startswith(f"Scan to the source endpoint http://127.0.0.1:8000 failed after "
+                                           f"{len(session.sent)} tries over ")
+    return raised.value
+
+
+def test_server_errors_are_retried_for_the_outage_tolerance_then_the_endpoint_is_named():
+    client, session, slept = wire(*[Answer(500, {"__type": "InternalServerError", "message": "boom"})] * 100,
+                                  spec=BRIEF)
+    assert "InternalServerError" in _gives_up(client, session, slept).message
 
 
 def test_an_unreachable_endpoint_is_retried_then_named():
     down = EndpointConnectionError(endpoint_url="http://127.0.0.1:8000")
-    client, session, _ = wire(*[down] * SDK_ATTEMPTS)
-    with pytest.raises(EndpointConnectionError, match=r"127\.0\.0\.1:8000"):
-        client.scan(TableName="t")
-    assert len(session.sent) == SDK_ATTEMPTS
+    client, session, slept = wire(*[down] * 100, spec=BRIEF)
+    assert isinstance(_gives_up(client, session, slept).__cause__, EndpointConnectionError)
 
 
 def test_a_body_damaged_on_the_way_is_read_again():
     client, _, _ = wire(Answer(body={"Items": []}, crc=1), Answer(body={"Items": [{"id": {"S": "a"}}]}))
     assert client.scan(TableName="t")["Items"] == [{"id": {"S": "a"}}]
-    client, _, _ = wire(*[Answer(body={"Items": []}, crc=1)] * SDK_ATTEMPTS)
-    with pytest.raises(DamagedResponse, match="CRC32"):
-        client.scan(TableName="t")
+    client, session, slept = wire(*[Answer(body={"Items": []}, crc=1)] * 100, spec=BRIEF)
+    assert "CRC32" in _gives_up(client, session, slept).message
 
 
 def test_other_client_errors_carry_the_server_s_code_and_message():

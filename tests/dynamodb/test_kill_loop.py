@@ -1,0 +1,87 @@
+"""SIGKILL a DynamoDB migrate, then an apply, at random moments; resume each by running it again.
+
+dynalite (its tables outlive restarts, and it reports the capacity the pace is measured in). The
+migrate resumes from its savepoints into an exact copy. Then dev (the source) changes every item and
+the pack of a diff is applied under kills: apply's checkpoints mean no batch is applied twice, so at
+most one batch per kill finds its rows already changed ("already in place"), none is skipped, and
+production ends equal to dev. Seeds and the long mode: see ``tests/support/faults.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from migrator.savepoints import newest_savepoint
+from tests.dynamodb.conftest import Pair, put_all, scan_all
+from tests.support.faults import KillLoop, Run, fault_random, fault_rounds
+from tests.support.helpers import cli
+
+pytestmark = pytest.mark.dynamodb
+
+ITEMS, SEGMENTS, BATCH = 1200, 12, 10
+SLOW = {"readThroughput": 6, "throughputReadPercent": 0.5, "scanSegments": SEGMENTS}  # ~12 s of scanning
+KILLS = {"migrate": 2, "apply": 3}  # per round; with the CQL loop, 10 kills per CI run
+
+
+def _items(version: int) -> list[dict[str, dict[str, str]]]:
+    return [{"id": {"S": f"k{i}"}, "v": {"S": f"{version}-" + "x" * 200}, "n": {"N": str(i * version)}}
+            for i in range(ITEMS)]
+
+
+def _checkpoint_since(checkpoints: Path):
+    def written(run: Run) -> bool:
+        return any(p.stat().st_mtime > run.started_wall for p in checkpoints.glob("apply_*.yaml"))
+    return written
+
+
+def test_random_sigkills_of_migrate_and_apply_then_running_them_again_leave_production_equal_to_dev(
+        dynalite: Pair, tmp_path: Path) -> None:
+    rng = fault_random("DynamoDB kill loop")
+    for round_ in range(fault_rounds()):
+        folder = tmp_path / f"round{round_}"
+        folder.mkdir()
+        src = dynalite.create("source", dynalite.table_name("loop"), [("id", "HASH", "S")])
+        put_all(dynalite.source, src, _items(1))
+        dst = dynalite.table_name("loop_copy")
+        output = folder / "reconcile"
+        config = dynalite.config(folder, src, dst, source=SLOW, reconcile={
+            "output": str(output), "strategy": "theirs", "applyBatchRows": BATCH})
+        fast = folder / "fast.yaml"  # the same job without the pace, for the runs that finish it
+        tree = yaml.safe_load(config.read_text())
+        tree["source"] = {k: v for k, v in tree["source"].items()
+                          if k not in ("readThroughput", "throughputReadPercent")}
+        fast.write_text(yaml.safe_dump(tree, sort_keys=False))
+
+        migrate = KillLoop(["migrate", "--config", str(config)], rng, work_s=12 / (KILLS["migrate"] + 1))
+        migrate.kill_runs(KILLS["migrate"])
+        newest = newest_savepoint(folder / "savepoints")
+        finished = migrate.finish(args=["migrate", "--config", str(fast)])
+        assert newest is None or f"resuming from {newest}" in finished
+        assert scan_all(dynalite.target, dst) == scan_all(dynalite.source, src)
+
+        put_all(dynalite.source, src, _items(2))  # dev changes every item
+        diff = cli("diff", "--config", str(fast), timeout=300)
+        assert diff.returncode == 1, diff.stderr
+        apply = KillLoop(["apply", "--config", str(fast), "--pack", str(output / "pack"), "--resume"], rng,
+                         work_s=1.5, working=_checkpoint_since(output / "checkpoints"))
+        apply.kill_runs(KILLS["apply"])
+        checkpoints = sorted((output / "checkpoints").glob("apply_*.yaml"))
+        if checkpoints:  # the last run resumes by naming the checkpoint, as its header says
+            done = apply.finish(args=["apply", "--config", str(checkpoints[-1]), "--pack", str(output / "pack"),
+                                      "--resume"])
+            assert f"resuming from checkpoint {checkpoints[-1]}" in done
+        else:
+            done = apply.finish()
+        [line] = [x for x in done.splitlines() if "changes were applied" in x]
+        applied, already, skipped = map(int, re.findall(r"([\d,]+) (?:changes were applied|already|skipped)",
+                                                        line.replace(",", "")))
+        assert (applied + already, skipped) == (ITEMS, 0), done
+        assert already <= apply.landed * BATCH  # at most the batch in flight at each kill
+        assert scan_all(dynalite.target, dst) == scan_all(dynalite.source, src)
+        assert (migrate.landed, apply.landed) == (KILLS["migrate"], KILLS["apply"]), (migrate.moments, apply.moments)
+        print(f"round {round_}: migrate killed at {migrate.moments}, apply at {apply.moments}; "
+              f"{applied} applied, {already} already in place")
