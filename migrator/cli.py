@@ -20,6 +20,7 @@ from migrator.errors import (
     EXIT_DIFFERENCES,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_RUNTIME,
     ConfigError,
     MigratorError,
     UsageError,
@@ -177,6 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("migrator: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # the last net for a disk that refused a write no writer translated
+        from migrator.files import errno_meaning, fix_for
+
+        log.debug("failure details", exc_info=True)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"migrator: error: {where}{errno_meaning(exc.errno)}\n  hint: {fix_for(exc.errno)}", file=sys.stderr)
+        return EXIT_RUNTIME
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -261,13 +269,19 @@ def _migrate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, str
 
 
 def _validate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, str]) -> int:
+    from pathlib import Path
+
     from rich.console import Console
 
+    from migrator.files import probe_folder
     from migrator.report.render import console_summary, write_report
     from migrator.spark import create_session
     from migrator.validate import validate, validation_preflight
 
     validation_preflight(loaded.model)  # fail on usage before paying for a Spark start
+    for folder in (args.report, args.differences):
+        if folder:
+            probe_folder(Path(folder))  # refused now (exit 3), not after the whole comparison
     spark = create_session(args.master, conf)
     try:
         report = validate(loaded, spark, differences=args.differences)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from migrator.files import atomic_file
+from migrator.files import atomic_file, make_folder
 from migrator.report.model import Example, example_json
 from migrator.report.view import json_text
 
@@ -84,7 +84,7 @@ class DifferenceWriter:
             yield None
             return
         path = split_file(sink.directory, index)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         with atomic_file(path) as handle, (sink.companion.fragments(path) if sink.companion is not None
                                            else contextlib.nullcontext()) as also:
             yield cls(path, handle, also)  # the companion's files are published first, then the records

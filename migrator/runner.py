@@ -16,13 +16,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migrator.backends.base import Backend, Kind, Prepared, WorkItem, backend_for, check_savepoint
 from migrator.config import MigratorConfig, Savepoints, redact_tree, render_yaml
 from migrator.errors import EXIT_INTERRUPTED, Interrupted, MigratorError, RuntimeFailure
+from migrator.files import WriteFailed
 from migrator.progress import Progress, make_reporter
-from migrator.savepoints import Location, SavepointManager, check_location, savepoint_writer
+from migrator.savepoints import Location, SavepointManager, check_location, check_writable, savepoint_writer
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -185,6 +187,7 @@ class JobRunner:
         manager = SavepointManager(
             savepoint_writer(sp.location), self.render, float(sp.interval_seconds),
             on_signal=lambda _name: sc.cancelJobGroup(self.group),
+            on_failure=lambda _error: sc.cancelJobGroup(self.group),
         )
         manager.install_signal_handlers()
         manager.start()
@@ -210,6 +213,8 @@ class JobRunner:
             path = manager.close(reason)
             self.savepoint_stats = SavepointStats(manager.writes, manager.write_seconds, time.monotonic() - started)
             log.info("savepoints: %s", self.savepoint_stats)
+        if manager.failure is not None:
+            raise self.savepoint_failed(manager.failure, manager.last_path)
         if manager.interrupted_by:
             raise Interrupted(
                 f"stopped by {manager.interrupted_by} after {self.ledger.done_count()}/{total} ranges; "
@@ -219,6 +224,20 @@ class JobRunner:
         if failure:
             raise translate_failure(failure[0], path)
         return path
+
+
+    def savepoint_failed(self, error: WriteFailed, newest: Location | None) -> WriteFailed:
+        """The run's error once a savepoint could not be written: where, why, and what is left to resume."""
+        folder = self.savepoints.location
+        done, total = self.ledger.done_count(), self.prepared.splits_total
+        message = (f"could not write a savepoint into {folder}: {error.meaning}; the {self.command} run stopped "
+                   f"after {done}/{total} ranges")
+        fix = error.hint or ""
+        if newest is not None and Path(newest).is_file():
+            hint = f"{fix}; then resume with: migrator {self.command} --config {newest} (it is intact)"
+        else:
+            hint = f"{fix}; no savepoint of this run is left, so the next run starts over"
+        return WriteFailed(message, hint=hint, path=error.path, code=error.errno, meaning=error.meaning)
 
 
 def _reporting(task: Callable[[WorkItem], Any], accumulator: Any) -> Callable[[Iterable[WorkItem]], None]:
@@ -249,10 +268,12 @@ def open_run(config: MigratorConfig, *, parallelism: int, kind: Kind, backend: B
 def preflight(config: MigratorConfig) -> Backend:
     """Refuse what needs no connection nor Spark; return the backend that drives the run.
 
-    Checked: the source/target pair, the backend's own rules, the savepoint location.
+    Checked: the source/target pair, the backend's own rules, the savepoint location, and that a local
+    savepoint folder can be written (it is created if missing; exit 3 otherwise).
     """
     backend = backend_for(config)
     check_location(config.savepoints.location)
+    check_writable(config.savepoints.location)
     return backend
 
 

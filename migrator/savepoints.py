@@ -11,7 +11,12 @@ not look inside it. Guarantees:
   fsynced and renamed over; on failure the temp file is removed and the error propagates. On S3
   (``savepoints.path: s3://bucket/prefix``) each savepoint is one object, which a PUT replaces whole.
 * Dumps are serialized: nothing is written after ``close``, so the final savepoint is the newest.
-* A scheduled dump that fails is logged and retried at the next tick; it never stops the run.
+* A local write the storage refuses (disk full, read-only, permission, folder removed: ``WriteFailed``)
+  stops the run: it is recorded as ``failure``, ``on_failure`` is called (the run cancels its Spark
+  jobs there) and nothing more is written, not even the final savepoint, so the newest one on disk
+  stays the last good one. A removed folder is not recreated: the savepoints in it are gone, and
+  quietly going on would make the user believe the run can still be resumed from there. Any other
+  failed scheduled dump (S3 throttled, the network) is logged and retried at the next tick.
 * Between scheduled dumps, ``refresh`` rewrites the newest savepoint in place (still atomically)
   whenever work finished, so a hard kill loses no finished work and new files still appear only
   once per interval.
@@ -35,7 +40,7 @@ from typing import Any
 
 from migrator import s3
 from migrator.errors import EXIT_INTERRUPTED, ConfigError
-from migrator.files import write_atomically
+from migrator.files import WriteFailed, make_folder, probe_folder, write_atomically, write_failed
 
 log = logging.getLogger("migrator.savepoints")
 
@@ -161,9 +166,12 @@ class SavepointWriter:
     """Writes savepoint texts into one local directory, atomically, under increasing names."""
 
     def __init__(self, directory: str | os.PathLike[str], *, clock: Callable[[], int] = epoch_millis) -> None:
-        self._directory = local_directory(directory)
-        self._directory.mkdir(parents=True, exist_ok=True)
-        self._names = _Names([p.name for p in self._directory.iterdir()], clock)
+        self._directory = make_folder(local_directory(directory))
+        try:
+            existing = [p.name for p in self._directory.iterdir()]
+        except OSError as exc:
+            raise write_failed(self._directory, exc) from None
+        self._names = _Names(existing, clock)
 
     @property
     def directory(self) -> Location:
@@ -221,12 +229,29 @@ def check_location(location: str) -> None:
         local_directory(location)
 
 
+def check_writable(location: str) -> None:
+    """Refuse (exit 3) a local savepoint folder that cannot be created or written, before any work starts.
+
+    The folder is created (``0700``) if missing. S3 prefixes are not probed: their first PUT says.
+    """
+    if s3.is_s3_uri(location):
+        return
+    folder = local_directory(location)
+    try:
+        probe_folder(folder)
+    except WriteFailed as exc:
+        raise WriteFailed(f"savepoints cannot be written into {folder}: {exc.meaning}; nothing was started",
+                          hint=f"{exc.hint} (savepoints.path)", path=folder, code=exc.errno,
+                          meaning=exc.meaning) from None
+
+
 class SavepointManager:
     """Dumps ``render(reason)`` through a writer: on a timer, on signals, and once more at close.
 
     ``on_signal(name)`` is called on the first SIGINT/SIGTERM before the signal's savepoint is
-    written (the migration cancels its Spark jobs there). Used as a context manager, entering
-    starts the timer and leaving closes with a ``final`` savepoint.
+    written (the migration cancels its Spark jobs there). ``on_failure(error)`` is called once when a
+    local write fails (``failure``); the run cancels its jobs there too. Used as a context manager,
+    entering starts the timer and leaving closes with a ``final`` savepoint (and raises ``failure``).
     """
 
     def __init__(
@@ -235,6 +260,7 @@ class SavepointManager:
         render: Callable[[str], str],
         interval_seconds: float,
         on_signal: Callable[[str], None] | None = None,
+        on_failure: Callable[[WriteFailed], None] | None = None,
     ) -> None:
         if not (math.isfinite(interval_seconds) and interval_seconds > 0):
             raise ValueError(f"savepoint interval must be a positive number of seconds: {interval_seconds}")
@@ -242,6 +268,8 @@ class SavepointManager:
         self._render = render
         self._interval = float(interval_seconds)
         self._on_signal = on_signal
+        self._on_failure = on_failure
+        self._failure: WriteFailed | None = None
         self._close_wait = min(MAX_CLOSE_WAIT_SECONDS, max(MIN_CLOSE_WAIT_SECONDS, 2 * self._interval))
         self._lock = threading.Lock()
         self._lock_owner: int | None = None
@@ -259,6 +287,11 @@ class SavepointManager:
     def interrupted_by(self) -> str | None:
         """The name of the first signal received (e.g. ``SIGTERM``), or None."""
         return self._interrupted_by
+
+    @property
+    def failure(self) -> WriteFailed | None:
+        """The local write that failed and stopped the savepoints, or None."""
+        return self._failure
 
     @property
     def last_path(self) -> Location | None:
@@ -283,6 +316,8 @@ class SavepointManager:
         while not self._stop.wait(self._interval):
             try:
                 self.dump(SCHEDULED_REASON)
+            except WriteFailed:
+                return  # recorded by _write: no more savepoints
             except Exception:
                 log.exception("could not write a scheduled savepoint; retrying in %g s", self._interval)
 
@@ -298,13 +333,30 @@ class SavepointManager:
 
     def _write(self, reason: str, *, replace: Location | None = None) -> Location:
         started = time.perf_counter()
-        path = self._writer.write(self._render(reason), replace=replace)
+        try:
+            path = self._writer.write(self._render(reason), replace=replace)
+        except WriteFailed as exc:
+            self._fail(exc)
+            raise
         self._last_write_end = time.perf_counter()
         self.write_seconds += self._last_write_end - started
         self.writes += 1
         self._last_path = path
         log.log(logging.DEBUG if replace else logging.INFO, "wrote savepoint %s (reason: %s)", path, reason)
         return path
+
+    def _fail(self, exc: WriteFailed) -> None:
+        """Record the first failed local write, stop the timer and tell the run."""
+        if self._failure is not None:
+            return
+        self._failure = exc
+        self._stop.set()
+        log.error("%s; no more savepoints are written", exc.message)
+        if self._on_failure is not None:
+            try:
+                self._on_failure(exc)
+            except Exception:
+                log.exception("the savepoint failure callback failed")
 
     def refresh(self) -> Location | None:
         """Bring the newest savepoint up to date, rewriting it in place (the run's first one is new).
@@ -322,7 +374,11 @@ class SavepointManager:
         if not self._acquire(0):
             return None
         try:
-            return None if self._closed else self._write(PROGRESS_REASON, replace=self._last_path)
+            if self._closed or self._failure is not None:
+                return None
+            return self._write(PROGRESS_REASON, replace=self._last_path)
+        except WriteFailed:
+            return None  # recorded: the run reads ``failure``
         finally:
             self._release()
 
@@ -330,8 +386,8 @@ class SavepointManager:
         """Write a savepoint now; returns its path, or None once the manager is closed."""
         self._acquire(None)
         try:
-            if self._closed:
-                log.debug("savepoint manager closed: not writing a %s savepoint", reason)
+            if self._closed or self._failure is not None:
+                log.debug("savepoint manager closed or failed: not writing a %s savepoint", reason)
                 return None
             return self._write(reason)
         finally:
@@ -365,7 +421,7 @@ class SavepointManager:
             log.error("no %s savepoint: a dump still runs after %g s", name, SIGNAL_LOCK_WAIT_SECONDS)
             return
         try:
-            if not self._closed:
+            if not self._closed and self._failure is None:
                 self._write(name)
         except Exception:
             log.exception("could not write the %s savepoint", name)
@@ -386,7 +442,8 @@ class SavepointManager:
         """Stop dumping; write a last savepoint for ``final_reason`` if given; restore the handlers.
 
         Returns the final savepoint's path. Raises ``TimeoutError`` if a running dump does not
-        finish in time for the final one, and whatever the final dump raised.
+        finish in time for the final one, and whatever the final dump raised except a failed local
+        write, which is recorded as ``failure`` (then, or after an earlier failure, None is returned).
         """
         self._stop.set()
         try:
@@ -407,7 +464,11 @@ class SavepointManager:
             if self._closed:
                 return None
             self._closed = True
-            return self._write(reason) if reason is not None else None
+            if reason is None or self._failure is not None:
+                return None  # after a failed write the newest savepoint on disk is the last good one
+            return self._write(reason)
+        except WriteFailed:
+            return None
         finally:
             self._release()
 
@@ -423,6 +484,8 @@ class SavepointManager:
     ) -> None:
         if exc_type is None:
             self.close(FINAL_REASON)
+            if self._failure is not None:
+                raise self._failure
             return
         try:
             self.close(FINAL_REASON)

@@ -31,7 +31,7 @@ from typing import Any
 from migrator.backends.base import backend_for
 from migrator.config import LoadedConfig
 from migrator.errors import ConfigError
-from migrator.files import write_atomically
+from migrator.files import make_folder, open_private, probe_folder, write_atomically
 from migrator.reconcile.changes import ALREADY, APPLIED, OUTCOMES, SKIPPED
 from migrator.reconcile.checkpoints import Checkpoints, config_hash
 from migrator.reconcile.pack import MANIFEST, read_manifest
@@ -112,6 +112,8 @@ def apply(loaded: LoadedConfig, pack: Path, *, dry_run: bool = False, resume: bo
     resuming = resume or config.apply_checkpoint is not None
     if not resuming:
         check_pack_config(loaded, pack, manifest)  # before begin() removes earlier checkpoints
+    if not dry_run:
+        probe_folder(checkpoints.directory)  # before the first change: a checkpoint must be writable after it
     checkpoint = None if dry_run else checkpoints.begin(str(pack), resume=resume, embedded=config.apply_checkpoint)
     if resuming:
         check_pack_config(loaded, pack, manifest)  # after the checkpoint's own config check, which says more
@@ -120,10 +122,9 @@ def apply(loaded: LoadedConfig, pack: Path, *, dry_run: bool = False, resume: bo
     result = ApplyResult(pack, dry_run=dry_run)
     started = time.monotonic()
     report_dir = output / "apply"
-    report_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(report_dir)
     with contextlib.closing(fmt.applier()) as applier, _Stop() as stop, \
-            open(report_dir / "skipped.jsonl", "a" if checkpoint and checkpoint.resumed else "w",
-                 encoding="utf-8") as skipped:
+            open_private(report_dir / "skipped.jsonl", append=bool(checkpoint and checkpoint.resumed)) as skipped:
         for table, entry in manifest["tables"].items():
             total = entry["added"] + entry["conflictsForDev"] + entry["deletes"]
             progress = checkpoint.progress(table, total) if checkpoint is not None else None

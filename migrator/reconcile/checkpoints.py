@@ -37,7 +37,7 @@ from migrator.config import redact_tree, render_yaml
 from migrator.config.reconcile import ApplyCheckpointState, TableProgress, parse_moment
 from migrator.config.yamlio import parse_yaml
 from migrator.errors import ConfigError
-from migrator.files import write_atomically
+from migrator.files import make_folder, write_atomically
 
 log = logging.getLogger("migrator.reconcile")
 
@@ -180,7 +180,7 @@ class Checkpoints:
             "you may lower a table's 'done' (its changes from there are applied again, each checked against "
             "production) or delete a table's entry; do not raise 'done' or change anything else",
         ]
-        self.directory.mkdir(parents=True, exist_ok=True)
+        make_folder(self.directory)
         write_atomically(checkpoint.path, render_yaml(tree, header=lines))
 
     def finish(self, checkpoint: Checkpoint) -> None:

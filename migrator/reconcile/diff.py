@@ -38,7 +38,7 @@ from migrator.backends.base import backend_for
 from migrator.config import LoadedConfig, MigratorConfig, ValidationSettings
 from migrator.differences import Abandoned, DifferenceFollower, read_split, split_files
 from migrator.errors import ConfigError
-from migrator.files import atomic_file, write_atomically
+from migrator.files import atomic_file, make_folder, probe_folder, write_atomically
 from migrator.reconcile.checkpoints import config_hash
 from migrator.reconcile.decisions import DECISIONS
 from migrator.reconcile.pack import PackWriter
@@ -93,6 +93,7 @@ def diff(loaded: LoadedConfig, spark: SparkSession) -> DiffResult:
     diff_preflight(config)
     settings = settings_of(config)
     output = Path(settings.output)
+    probe_folder(output)  # a folder that cannot take the outputs is refused before the comparison (exit 3)
     differences = output / "differences"
     if config.migrator_state is None and differences.exists():
         shutil.rmtree(differences)  # a fresh diff: never mix in an older run's files
@@ -158,7 +159,7 @@ def summarize(splits: Iterable[Path], output: Path, rendering: Rendering, pack: 
     resolutions = Resolutions(output / "resolutions.json")
     decided_by_hand = bool(resolutions.entries)  # the executors rendered without them: render here
     tally = TableDiff(rendering.table, rendering.strategy)
-    output.mkdir(parents=True, exist_ok=True)
+    make_folder(output)
     rendered = 0
     try:
         with atomic_file(output / "conflicts.json") as handle:

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from migrator.files import write_atomically
+from migrator.files import make_folder, open_private, write_atomically
 from migrator.reconcile.changes import ChangeFormat
 from migrator.reconcile.render import TableDiff, pack_counts
 
@@ -43,12 +43,12 @@ class PackWriter:
         self.folder = pack_dir(output)
         if self.folder.exists():
             shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True)
+        make_folder(self.folder)
         self.fmt, self.table, self.dev = fmt, table, dev
         self.allow_deletes, self.config_hash = allow_deletes, config_hash
         self.file = f"{table}.{fmt.extension}"
         # the folder is complete only once pack.json is written, last; apply refuses a folder without it
-        self.handle = open(self.folder / self.file, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
+        self.handle = open_private(self.folder / self.file)
         self.deletes = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.folder)  # noqa: SIM115
         for line in fmt.header(table, dev, table):
             self.handle.write(line + "\n")

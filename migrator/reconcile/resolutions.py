@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.errors import ConfigError
-from migrator.files import write_atomically
+from migrator.files import make_folder, write_atomically
 from migrator.reconcile.decisions import KEEP_PROD, USE_DEV, Conflict, key_text
 
 VERSION = 1
@@ -118,5 +118,5 @@ class Resolutions:
         """Write the file whole (atomically)."""
         data = {"version": VERSION, "createdAt": self.created_at, "updatedAt": self._clock(),
                 "decisions": list(self.entries.values())}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.path.parent)
         write_atomically(self.path, json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n")

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from migrator.files import write_atomically
+from migrator.files import make_folder, write_atomically
 
 Description = dict[tuple[str, str], str]
 ONLY_DEV, ONLY_PROD, DIFFERS = "only in dev", "only in production", "differs"
@@ -108,7 +108,7 @@ def schema_diff(dev: Description, production: Description, order: tuple[str, ...
 
 def write_schema_diff(output: Path, drifts: list[Drift], *, dev: str, production: str) -> Path:
     """schema_diff.json and schema_diff.txt; returns the text file's path."""
-    output.mkdir(parents=True, exist_ok=True)
+    make_folder(output)
     data: dict[str, Any] = {"dev": dev, "production": production, "drift": bool(drifts),
                             "differences": [{**asdict(d), "kind": d.kind} for d in drifts]}
     write_atomically(output / "schema_diff.json", json.dumps(data, indent=2) + "\n")

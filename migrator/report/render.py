@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from migrator.files import fsync_directory, write_atomically
+from migrator.files import fsync_directory, make_folder, write_atomically
 from migrator.report.console import console_summary
 from migrator.report.model import ValidationReport
 from migrator.report.page import render_html
@@ -62,7 +62,7 @@ def render_json(report: ValidationReport) -> str:
 def write_report(report: ValidationReport, directory: str | Path) -> dict[str, Path]:
     """Create ``directory`` and write the three reports into it; returns their paths by format."""
     target = Path(directory)
-    target.mkdir(parents=True, exist_ok=True)
+    make_folder(target)
     texts = {"json": render_json(report), "txt": render_text(report), "html": render_html(report)}
     paths = {fmt: target / FILE_NAMES[fmt] for fmt in texts}
     for fmt, text in texts.items():

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import yaml
 
 from tests.support.constants import SOURCE_KS, TARGET_KS
+from tests.support.exposure import Exposure
 from tests.support.helpers import cli, recreate
 
 pytestmark = pytest.mark.integration
@@ -88,20 +92,58 @@ def test_savepoint_for_another_table_is_refused(source, target, make_config):
     assert "written for source other/ks.t" in result.stderr
 
 
-def test_secrets_never_reach_logs_or_savepoints(source, target, make_config, monkeypatch):
-    recreate(source, target, "secrets", "(k int PRIMARY KEY)")
-    config = _edit(make_config("secrets"), lambda t: t["target"].update(
-        credentials={"username": "cassandra", "password": "${TEST_TARGET_PASSWORD}"}))
-    literal = _edit(make_config("secrets", name="literal.yaml"), lambda t: t["source"].update(
-        credentials={"username": "cassandra", "password": "hunter2-literal"}))
-    result = cli("migrate", "--config", str(config), env={"TEST_TARGET_PASSWORD": "s3cr3t-from-env"})
-    assert result.returncode == 0, result.stderr
-    result2 = cli("migrate", "--config", str(literal))
-    assert result2.returncode == 0, result2.stderr
-    savepoints = list((config.parent / "savepoints").glob("*.yaml"))
-    text = result.stderr + result2.stderr + "".join(p.read_text() for p in savepoints)
-    assert "s3cr3t-from-env" not in text and "hunter2-literal" not in text
-    assert "${TEST_TARGET_PASSWORD}" in text and "<redacted>" in text
+SECRETS = {"source": "hunter2-literal", "TEST_TARGET_PASSWORD": "s3cr3t-from-env",
+           "trustStorePassword": "truststore-pw-literal", "TEST_KEYSTORE_PASSWORD": "keystore-pw-from-env"}
+
+
+def test_secrets_never_reach_any_output_nor_a_process_listing(source, target, make_config, tmp_path):
+    """One migrate, validate, diff and apply with literal and ${VAR} secrets (passwords, store passwords).
+
+    Searched: stdout/stderr, every file they write (savepoints, report, differences, conflicts, pack,
+    summaries, apply checkpoints while they exist, Spark event logs) and the command line of every
+    process on the machine, sampled while each run lasts. State files are owner-only.
+    """
+    recreate(source, target, "secrets", "(k int PRIMARY KEY, v text)")
+    for k in range(6):
+        source.execute(f"INSERT INTO {SOURCE_KS}.secrets (k, v) VALUES (%s, 'v')", (k,))
+    ssl = {"enabled": False, "clientAuthEnabled": False, "trustStorePassword": SECRETS["trustStorePassword"],
+           "keyStorePassword": "${TEST_KEYSTORE_PASSWORD}"}
+    output, events = tmp_path / "reconcile", tmp_path / "events"
+    events.mkdir()
+
+    def mutate(tree):
+        tree["source"].update(credentials={"username": "cassandra", "password": SECRETS["source"]}, sslOptions=ssl)
+        tree["target"].update(credentials={"username": "cassandra", "password": "${TEST_TARGET_PASSWORD}"})
+        tree["reconcile"] = {"output": str(output), "strategy": "theirs", "applyBatchRows": 1}
+        tree["validation"] = {"compareTimestamps": False, "ttlToleranceMillis": 0, "writetimeToleranceMillis": 0,
+                              "failuresToFetch": 10, "floatingPointTolerance": 0.0, "timestampMsTolerance": 0}
+
+    config = _edit(make_config("secrets"), mutate)
+    env = {**os.environ, **{k: v for k, v in SECRETS.items() if k.startswith("TEST_")}}
+    spark = ["--conf", "spark.eventLog.enabled=true", "--conf", f"spark.eventLog.dir=file://{events}"]
+    seen = Exposure(tmp_path, read_at_end=(events,))
+    assert seen.run("migrate", "--config", str(config), *spark, env=env).returncode == 0
+    target.execute(f"UPDATE {TARGET_KS}.secrets SET v = 'changed' WHERE k IN (1, 2)")
+    target.execute(f"DELETE FROM {TARGET_KS}.secrets WHERE k = 3")
+    validated = seen.run("validate", "--config", str(config), "--report", str(tmp_path / "report"), *spark, env=env)
+    assert validated.returncode == 1, validated.stderr
+    assert seen.run("diff", "--config", str(config), *spark, env=env).returncode == 1
+    applied = seen.run("apply", "--config", str(config), "--pack", str(output / "pack"), env=env)
+    assert applied.returncode == 0 and "3 changes were applied" in applied.stderr, applied.stderr
+
+    print(f"runs took {seen.seconds} s; {seen.samples} samples")
+    del seen.files[str(config)]  # the user's own file: it holds what they wrote
+    assert seen.leaks(list(SECRETS.values())) == []
+    assert {Path(p).relative_to(tmp_path).parts[0] for p in seen.files} == {"savepoints", "report", "reconcile",
+                                                                              "events"}
+    assert len(list(events.iterdir())) == 3 and seen.samples > 40  # one event log per Spark run
+    assert any("/checkpoints/apply_" in p for p in seen.files)  # a checkpoint was seen while apply ran
+    savepoints = "".join(p.read_text() for p in (tmp_path / "savepoints").glob("*.yaml"))
+    assert "${TEST_TARGET_PASSWORD}" in savepoints and "${TEST_KEYSTORE_PASSWORD}" in savepoints
+    assert savepoints.count("password: <redacted>") == savepoints.count("trustStorePassword: <redacted>") > 0
+    private = [p for p in tmp_path.rglob("*") if p.is_file() and p.parts[len(tmp_path.parts)] != "events"
+               and p.name != "config.yaml"]
+    assert len(private) > 20 and {p.stat().st_mode & 0o777 for p in private} == {0o600}
 
 
 def test_preserving_element_timestamps_into_a_frozen_column_is_refused(source, target, make_config):

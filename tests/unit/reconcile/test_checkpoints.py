@@ -134,3 +134,23 @@ def test_the_config_hash_ignores_literal_secrets_and_savepoint_state(tmp_path):
     assert config_hash(with_secret) == config_hash(other_secret)
     assert config_hash(cql_tree()) == config_hash({**cql_tree(), "migratorState": {"kind": "migrate"}})
     assert to_yaml(cql_tree())  # the helper's tree is a loadable config
+
+
+def test_a_checkpoint_is_owner_only_and_holds_no_secret(tmp_path):
+    """Literal secrets become <redacted>, ${VAR} references stay; the file and the folder it made are private."""
+    import os
+
+    raw = cql_tree()
+    raw["source"]["credentials"] = {"username": "u", "password": "literal-pw-9c1"}
+    raw["target"]["credentials"] = {"username": "u", "password": "${TARGET_PW}"}
+    raw["target"]["sslOptions"] = {"enabled": False, "clientAuthEnabled": False,
+                                   "trustStorePassword": "trust-pw-9c1", "keyStorePassword": "key-pw-9c1"}
+    old = os.umask(0)
+    try:
+        path = run_some(checkpoints(tmp_path, Clock(), raw), str(tmp_path / "pack"), 3)
+    finally:
+        os.umask(old)
+    text = path.read_text()
+    assert [s for s in ("literal-pw-9c1", "trust-pw-9c1", "key-pw-9c1") if s in text] == []
+    assert text.count("<redacted>") == 3 and "${TARGET_PW}" in text
+    assert [path.stat().st_mode & 0o777, path.parent.stat().st_mode & 0o777] == [0o600, 0o700]

@@ -154,3 +154,29 @@ def test_a_conflict_is_bound_to_both_digests(tmp_path):
     conflict = conflict_of("ks.t", example(DIFFERING, 9))
     assert conflict == Conflict("ks.t", {"k": 9}, "p9", "d9", ("v",), 1.0, 2.0)
     assert conflict.values == {"v": {"prod": "prod-9", "dev": "dev-9"}}
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000])
+def test_every_diff_output_is_owner_only_whatever_the_umask(tmp_path, umask):
+    """Differences, fragments, conflicts, pack, summaries, resolutions: files 0600, the folders made 0700."""
+    import os
+
+    from migrator.reconcile.diff import write_summary
+
+    old = os.umask(umask)
+    try:
+        output = tmp_path / "new" / "output"
+        used = rendering("ours")
+        write_splits(output / "differences", used)
+        Resolutions(output / "resolutions.json").record(conflict_of("ks.t", example(DIFFERING, 4)), USE_DEV)
+        pack = PackWriter(output, used.fmt, table=used.table, dev="dev.t", allow_deletes=False, config_hash="h")
+        write_summary(summarize(split_files(output / "differences"), output, used, pack), dev="dev.t", prod="ks.t")
+    finally:
+        os.umask(old)
+    files = {str(p.relative_to(output)): p.stat().st_mode & 0o777 for p in output.rglob("*") if p.is_file()}
+    assert {"conflicts.json", "summary.json", "summary.txt", "resolutions.json", "pack/pack.json",
+            "pack/summary.txt", "pack/ks.t.txt", "differences/split-000000.jsonl",
+            "differences/split-000000.puts"} <= set(files)
+    assert set(files.values()) == {0o600} and len(files) == 7 + 5 * len(SPLITS)  # five files per split
+    folders = [tmp_path / "new", output, output / "differences", output / "pack"]
+    assert [f.stat().st_mode & 0o777 for f in folders] == [0o700] * 4

@@ -127,19 +127,21 @@ def test_write_report_failure_leaves_old_file_and_no_temp(tmp_path: Path, monkey
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(files.os, "replace", fail)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(files.WriteFailed, match=r"report\.json: No space left on device \(ENOSPC\)$"):
         write_report(differences_report(), tmp_path)
     assert (tmp_path / "report.json").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json", "report.txt"]
 
 
-def test_written_files_get_the_umask_permissions(tmp_path: Path) -> None:
-    old = os.umask(0o022)
+@pytest.mark.parametrize("umask", [0o022, 0o000])
+def test_reports_are_owner_only_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
     try:
-        paths = write_report(equal_report(), tmp_path)
+        paths = write_report(equal_report(), tmp_path / "new" / "reports")
     finally:
         os.umask(old)
-    assert {p.stat().st_mode & 0o777 for p in paths.values()} == {0o644}
+    assert {p.stat().st_mode & 0o777 for p in paths.values()} == {0o600}
+    assert [(tmp_path / d).stat().st_mode & 0o777 for d in ("new", "new/reports")] == [0o700, 0o700]
 
 
 @pytest.mark.parametrize("make", [equal_report, differences_report, partial_report])
