@@ -6,7 +6,6 @@ Each run ships the migrator as a user would to a cluster that lacks it: ``migrat
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -41,14 +40,8 @@ def test_migrate_then_validate(submitter: Submitter, source, target, raw_session
     config = write_config(tmp_path, endpoints, "e2e_events", source={"preserveTimestamps": True, "splitCount": 16},
                           top={"validation": VALIDATION})
 
+    # a differing validation's exit 1 and report: tests/integration/test_validate.py (each submit costs ~50 s)
     migrate_and_validate(submitter, config, "e2e_events", raw_sessions, "16/16 ranges, 3,000 rows")
-
-    target.execute(f"UPDATE {TARGET_KS}.e2e_events SET body = 'changed' WHERE id = 3 AND seq = 1")
-    report = tmp_path / "report"
-    differing = submitter.run("validate", "--config", str(config), "--report", str(report))
-    assert differing.returncode == 1, explain(differing)
-    summary = json.loads((report / "report.json").read_text())
-    assert summary["counts"]["differing"] == 1, summary["counts"]
 
 
 def test_a_bad_config_exits_2_with_a_message(submitter: Submitter, tmp_path: Path):
