@@ -10,34 +10,23 @@ Connection failures are bounded in time and reported with the host:port that fai
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
-import ssl
 import threading
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from migrator.config.cql import CqlConnection, SSLOptions
-from migrator.errors import ConfigError, RuntimeFailure
+from migrator.backends.cassandra.tls import SslSpec, explain_handshake, ssl_context, ssl_spec
+from migrator.config.cql import CqlConnection
+from migrator.errors import RuntimeFailure
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 60.0
 DEFAULT_CONNECTIONS = 1
-
-
-@dataclass(frozen=True)
-class SslSpec:
-    """TLS settings. The Python driver reads PEM files (Java keystores must be converted)."""
-
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    key_password: str | None = field(default=None, repr=False)
-    protocol: str = "TLS"
-    client_auth: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,57 +62,10 @@ def spec_from_settings(role: str, settings: CqlConnection) -> ConnectionSpec:
         local_dc=settings.local_dc,
         username=creds.username if creds else None,
         password=creds.password if creds else None,
-        ssl=_ssl_spec(role, settings.ssl_options),
+        ssl=ssl_spec(role, settings.ssl_options),
         connections=settings.connections,
         cloud_bundle=cloud.secure_bundle_path if cloud else None,
     )
-
-
-PEM_TYPES = ("PEM", "CRT", "CER")
-
-
-def _ssl_spec(role: str, options: SSLOptions | None) -> SslSpec | None:
-    if options is None or not options.enabled:
-        return None
-    problems = []
-    store_type = (options.trust_store_type or "JKS").upper()
-    if options.trust_store_path and store_type not in PEM_TYPES:
-        problems.append((
-            f"{role}.sslOptions.trustStoreType",
-            f"the Python driver cannot read a {store_type} trust store; convert it to PEM "
-            "(keytool -exportcert -rfc -keystore truststore.jks -alias <alias> > ca.pem), "
-            "then set trustStorePath to the .pem file and trustStoreType: PEM",
-        ))
-    key_type = (options.key_store_type or "JKS").upper()
-    if options.client_auth_enabled and options.key_store_path and key_type not in PEM_TYPES:
-        problems.append((
-            f"{role}.sslOptions.keyStoreType",
-            f"the Python driver cannot read a {key_type} key store; export the client certificate and key "
-            "into one PEM file (keytool -importkeystore to PKCS12, then openssl pkcs12 -nodes), "
-            "set keyStorePath to it and keyStoreType: PEM",
-        ))
-    if problems:
-        raise ConfigError(problems)
-    return SslSpec(
-        ca_file=options.trust_store_path,
-        cert_file=options.key_store_path if options.client_auth_enabled else None,
-        key_file=options.key_store_path if options.client_auth_enabled else None,
-        key_password=options.key_store_password,
-        protocol=options.protocol or "TLS",
-        client_auth=bool(options.client_auth_enabled),
-    )
-
-
-def _ssl_context(spec: SslSpec) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if spec.ca_file:
-        ctx.load_verify_locations(spec.ca_file)
-    else:
-        ctx.load_default_certs()
-    ctx.check_hostname = False
-    if spec.client_auth and spec.cert_file:
-        ctx.load_cert_chain(spec.cert_file, spec.key_file, password=spec.key_password)
-    return ctx
 
 
 def build_cluster(spec: ConnectionSpec, *, executor_threads: int = 2, schema_metadata: bool = True) -> Any:
@@ -157,7 +99,11 @@ def build_cluster(spec: ConnectionSpec, *, executor_threads: int = 2, schema_met
         kwargs["contact_points"] = [spec.host]
         kwargs["port"] = spec.port
         if spec.ssl is not None:
-            kwargs["ssl_context"] = _ssl_context(spec.ssl)
+            kwargs["ssl_context"] = ssl_context(spec.ssl, spec.role)
+            if spec.ssl.check_hostname and not _is_ip_address(spec.host):
+                # The driver connects to resolved addresses and would check certificates against those:
+                # check them against the name the user wrote instead.
+                kwargs["ssl_options"] = {"server_hostname": spec.host}
     return Cluster(**kwargs)
 
 
@@ -166,23 +112,21 @@ def connect(spec: ConnectionSpec, *, raw: bool = False, schema_metadata: bool = 
     from cassandra import AuthenticationFailed
     from cassandra.cluster import NoHostAvailable
 
-    try:
-        cluster = build_cluster(spec, schema_metadata=schema_metadata)
-    except (OSError, ssl.SSLError) as exc:
-        raise RuntimeFailure(
-            f"cannot set up TLS for the {spec.role} cluster at {spec.address}: {_short(exc)}",
-            hint=f"check the files named in {spec.role}.sslOptions",
-        ) from None
+    cluster = build_cluster(spec, schema_metadata=schema_metadata)
     try:
         session = cluster.connect()
     except NoHostAvailable as exc:
         cluster.shutdown()
         reasons = "; ".join(f"{host}: {_short(err)}" for host, err in exc.errors.items()) or str(exc)
         if any(isinstance(e, AuthenticationFailed) for e in exc.errors.values()):
+            # Reported at once: the driver tried each contact point once, and trying again cannot help.
             raise RuntimeFailure(
                 f"authentication to the {spec.role} cluster at {spec.address} failed: {reasons}",
                 hint=f"check {spec.role}.credentials",
             ) from None
+        if spec.ssl is not None and (tls := explain_handshake(spec.role, spec.host, spec.port, spec.ssl,
+                                                              CONNECT_TIMEOUT_S)):
+            raise tls from None
         raise RuntimeFailure(
             f"cannot connect to the {spec.role} cluster at {spec.address} "
             f"(gave up after {CONNECT_TIMEOUT_S:.0f} s): {reasons}",
@@ -198,6 +142,14 @@ def connect(spec: ConnectionSpec, *, raw: bool = False, schema_metadata: bool = 
 
         session.client_protocol_handler = RawProtocolHandler
     return session
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _short(exc: BaseException) -> str:

@@ -7,7 +7,8 @@ import pickle
 
 import pytest
 
-from migrator.backends.cassandra.connection import ConnectionSpec, SslSpec, prepared, spec_from_settings
+from migrator.backends.cassandra.connection import ConnectionSpec, prepared, spec_from_settings
+from migrator.backends.cassandra.tls import SslSpec
 from migrator.config import load_config
 from migrator.errors import EXIT_CONFIG, ConfigError
 
