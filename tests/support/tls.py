@@ -3,7 +3,8 @@
 ``make_pki`` writes into a folder: a test CA, a server certificate it signs (valid for the IP
 address 127.0.0.1 only, so connecting as ``localhost`` is a host name the certificate does not
 carry), the server's PKCS12 key store and trust store, a client certificate with its key encrypted
-by a password (one PEM file), and a second, unrelated CA. ``secure_node`` describes the node that
+by a password (one PEM file), the CA again in a JKS trust store for the client (as upstream configs
+name it), and a second, unrelated CA. ``secure_node`` describes the node that
 ``scripts/services``' ``running_node`` starts with them.
 """
 
@@ -37,6 +38,7 @@ class Pki:
     server_keystore: Path  # PKCS12: server key and certificate chain
     server_truststore: Path  # PKCS12: the CA, to check client certificates
     client: Path  # PEM: client certificate, then its key encrypted with key_password
+    client_truststore: Path  # JKS, as upstream configs name it: the CA (opened with store_password)
     store_password: str
     key_password: str
 
@@ -80,13 +82,16 @@ def make_pki(folder: Path, *, server_stores: bool = True) -> Pki:
              "-name", "server", "-out", "server-keystore.p12", "-passout", f"pass:{store_password}", cwd=folder)
         _run("keytool", "-importcert", "-noprompt", "-alias", "ca", "-file", "ca.pem", "-keystore",
              "server-truststore.p12", "-storetype", "PKCS12", "-storepass", store_password, cwd=folder)
+        _run("keytool", "-importcert", "-noprompt", "-alias", "ca", "-file", "ca.pem", "-keystore",
+             "client-truststore.jks", "-storetype", "JKS", "-storepass", store_password, cwd=folder)
     _run("openssl", "pkey", "-in", "client.key", "-aes256", "-passout", f"pass:{key_password}", "-out",
          "client-key-encrypted.pem", cwd=folder)
     client = folder / "client-bundle.pem"
     client.write_text((folder / "client.pem").read_text() + (folder / "client-key-encrypted.pem").read_text())
     return Pki(folder=folder, ca=folder / "ca.pem", other_ca=folder / "other-ca.pem",
                server_keystore=folder / "server-keystore.p12", server_truststore=folder / "server-truststore.p12",
-               client=client, store_password=store_password, key_password=key_password)
+               client=client, client_truststore=folder / "client-truststore.jks", store_password=store_password,
+               key_password=key_password)
 
 
 def services_module() -> ModuleType:

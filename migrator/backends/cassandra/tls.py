@@ -1,9 +1,12 @@
 """TLS for CQL connections: ``sslOptions`` to a picklable ``SslSpec`` to an ``SSLContext``; failed handshakes explained.
 
-The Python driver reads PEM files, so Java key stores are refused with a conversion hint before
-anything connects (exit 2). Host names are checked only with ``sslOptions.hostnameValidation: true``:
-upstream (the Spark Cassandra Connector) never checks them, and configs written for it must keep
-working.
+The Python driver reads PEM files. A JKS or PKCS12 trust store, as upstream configs name it, is
+read with the JDK's ``keytool`` (every Spark machine has one) into memory, once per process; its
+password reaches keytool through the environment, never its command line. A Java key store for
+the client certificate is refused with a conversion hint before anything connects (exit 2): keytool
+cannot export a private key. Host names are checked only with ``sslOptions.hostnameValidation:
+true``: upstream (the Spark Cassandra Connector) never checks them, and configs written for it must
+keep working.
 
 The driver reports a failed handshake as a bare socket error, without the certificate problem
 behind it. ``explain_handshake`` repeats the handshake alone and turns what went wrong (an
@@ -14,9 +17,14 @@ and the ``sslOptions`` key to change. No message ever holds a password.
 
 from __future__ import annotations
 
+import functools
+import os
+import re
+import shutil
 import socket
 import ssl
 import struct
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -26,6 +34,10 @@ from migrator.config.cql import SSLOptions
 from migrator.errors import ConfigError, RuntimeFailure
 
 PEM_TYPES = ("PEM", "CRT", "CER")
+JAVA_STORE_TYPES = ("JKS", "PKCS12", "JCEKS")  # what keytool reads
+PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\n.+?\n-----END CERTIFICATE-----", re.DOTALL)
+KEYTOOL_TIMEOUT_S = 60.0
+KEYTOOL_PASSWORD_VARIABLE = "MIGRATOR_KEYTOOL_STOREPASS"
 # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
 NAME_MISMATCH_CODES = (62, 64)
 # Alerts a server sends when it wants a client certificate and got none, or did not trust the one it got.
@@ -40,9 +52,11 @@ CQL_OPTIONS = struct.pack(">BBhBi", 0x04, 0, 0, 0x05, 0)
 
 @dataclass(frozen=True)
 class SslSpec:
-    """TLS settings, as plain data for executors: PEM file paths, never an ``SSLContext``."""
+    """TLS settings, as plain data for executors: file paths, never an ``SSLContext``."""
 
     ca_file: str | None = None
+    ca_type: str = "PEM"  # or a Java store type, read with keytool
+    ca_password: str | None = field(default=None, repr=False)
     cert_file: str | None = None
     key_file: str | None = None
     key_password: str | None = field(default=None, repr=False)
@@ -52,17 +66,15 @@ class SslSpec:
 
 
 def ssl_spec(role: str, options: SSLOptions | None) -> SslSpec | None:
-    """The spec for a source/target ``sslOptions`` block; None without TLS. Java stores are a ConfigError."""
+    """The spec for a source/target ``sslOptions`` block; None without TLS. Unreadable store types are a ConfigError."""
     if options is None or not options.enabled:
         return None
     problems = []
     store_type = (options.trust_store_type or "JKS").upper()
-    if options.trust_store_path and store_type not in PEM_TYPES:
+    if options.trust_store_path and store_type not in PEM_TYPES + JAVA_STORE_TYPES:
         problems.append((
             f"{role}.sslOptions.trustStoreType",
-            f"the Python driver cannot read a {store_type} trust store; convert it to PEM "
-            "(keytool -exportcert -rfc -keystore truststore.jks -alias <alias> > ca.pem), "
-            "then set trustStorePath to the .pem file and trustStoreType: PEM",
+            f"cannot read a {store_type} trust store; use PEM, JKS or PKCS12",
         ))
     key_type = (options.key_store_type or "JKS").upper()
     if options.client_auth_enabled and options.key_store_path and key_type not in PEM_TYPES:
@@ -76,6 +88,8 @@ def ssl_spec(role: str, options: SSLOptions | None) -> SslSpec | None:
         raise ConfigError(problems)
     return SslSpec(
         ca_file=options.trust_store_path,
+        ca_type=store_type if options.trust_store_path and store_type in JAVA_STORE_TYPES else "PEM",
+        ca_password=options.trust_store_password,
         cert_file=options.key_store_path if options.client_auth_enabled else None,
         key_file=options.key_store_path if options.client_auth_enabled else None,
         key_password=options.key_store_password,
@@ -93,14 +107,18 @@ def ssl_context(spec: SslSpec, role: str) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = spec.check_hostname
     try:
-        if spec.ca_file:
+        if spec.ca_file and spec.ca_type != "PEM":
+            ctx.load_verify_locations(cadata=_java_store_certificates(spec.ca_file, spec.ca_type, spec.ca_password,
+                                                                      role))
+        elif spec.ca_file:
             ctx.load_verify_locations(spec.ca_file)
         else:
             ctx.load_default_certs()
     except (OSError, ssl.SSLError) as exc:
         raise RuntimeFailure(
             f"cannot read {role}.sslOptions.trustStorePath ({spec.ca_file}): {_reason(exc)}",
-            hint="it must be a PEM file holding the CA certificates that signed the cluster's certificates",
+            hint="it must hold the CA certificates that signed the cluster's certificates, and "
+                 f"{role}.sslOptions.trustStoreType must name its format (PEM, JKS or PKCS12)",
         ) from None
     if spec.client_auth and spec.cert_file:
         try:
@@ -113,6 +131,41 @@ def ssl_context(spec: SslSpec, role: str) -> ssl.SSLContext:
                      f"needs {role}.sslOptions.keyStorePassword",
             ) from None
     return ctx
+
+
+@functools.lru_cache(maxsize=8)
+def _java_store_certificates(path: str, store_type: str, password: str | None, role: str) -> str:
+    """Every certificate in a Java store, as PEM text, listed by keytool (a JVM start: hence the cache)."""
+    java_home = os.environ.get("JAVA_HOME")
+    in_java_home = os.path.join(java_home, "bin", "keytool") if java_home else None
+    keytool = in_java_home if in_java_home and os.access(in_java_home, os.X_OK) else shutil.which("keytool")
+    where = f"{role}.sslOptions.trustStorePath ({path})"
+    if keytool is None:
+        raise RuntimeFailure(
+            f"cannot read {where}: a {store_type} store is read with the JDK's keytool, which is neither "
+            "in $JAVA_HOME/bin nor on PATH",
+            hint=f"install a JDK, or convert the store to PEM (keytool -exportcert -rfc -keystore {path} "
+                 f"-alias <alias> > ca.pem) and set {role}.sslOptions.trustStoreType: PEM",
+        )
+    command = [keytool, "-list", "-rfc", "-keystore", path, "-storetype", store_type]
+    environment = dict(os.environ)
+    if password:
+        command += ["-storepass:env", KEYTOOL_PASSWORD_VARIABLE]
+        environment[KEYTOOL_PASSWORD_VARIABLE] = password
+    try:
+        result = subprocess.run(command, env=environment, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                timeout=KEYTOOL_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RuntimeFailure(f"cannot read {where} with keytool: {_reason(exc)}") from None
+    certificates = PEM_CERTIFICATE.findall(result.stdout)
+    if result.returncode != 0 or not certificates:
+        said = [line for line in (result.stdout + result.stderr).splitlines() if "error" in line.lower()]
+        raise RuntimeFailure(
+            f"cannot read {where} as a {store_type} store: "
+            f"{said[0] if said else 'keytool found no certificate in it'}",
+            hint=f"check {role}.sslOptions.trustStorePassword and {role}.sslOptions.trustStoreType",
+        )
+    return "\n".join(certificates) + "\n"
 
 
 def explain_handshake(role: str, host: str, port: int, spec: SslSpec, timeout: float) -> RuntimeFailure | None:

@@ -7,6 +7,7 @@ The certificates are real (openssl, ``tests/support/tls.py``); handshakes agains
 from __future__ import annotations
 
 import ssl
+import subprocess
 
 import pytest
 
@@ -93,3 +94,29 @@ def test_a_wrong_key_password_is_named_by_its_key_and_never_shown(pki):
 def test_the_key_password_is_not_in_the_spec_repr(pki):
     spec = SslSpec(cert_file=str(pki.client), key_password=pki.key_password, client_auth=True)
     assert pki.key_password not in repr(spec)
+
+
+def _java_store(pki: Pki, folder, store_type: str):
+    store = folder / f"truststore.{store_type.lower()}"
+    subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", "ca", "-file", str(pki.ca), "-keystore",
+                    str(store), "-storetype", store_type, "-storepass", "store-pass"], check=True, capture_output=True)
+    return store
+
+
+@pytest.mark.parametrize("store_type", ["JKS", "PKCS12"])
+def test_a_java_trust_store_is_read_with_keytool(pki, tmp_path, store_type):
+    store = _java_store(pki, tmp_path, store_type)
+    ctx = ssl_context(SslSpec(ca_file=str(store), ca_type=store_type, ca_password="store-pass"), "source")
+    assert [c["subject"] for c in ctx.get_ca_certs()] == [((("commonName", "migrator test CA"),),)]
+
+
+def test_a_wrong_trust_store_password_is_named_by_its_key_and_never_shown(pki, tmp_path):
+    store = _java_store(pki, tmp_path, "JKS")
+    with pytest.raises(RuntimeFailure) as caught:
+        ssl_context(SslSpec(ca_file=str(store), ca_type="JKS", ca_password="not-the-store-pass"), "source")
+    rendered = caught.value.render()
+    assert rendered.startswith(f"cannot read source.sslOptions.trustStorePath ({store}) as a JKS store: "
+                               "keytool error: java.io.IOException: Keystore was tampered with, or password was "
+                               "incorrect\n")
+    assert "not-the-store-pass" not in rendered
+    assert "hint: check source.sslOptions.trustStorePassword and source.sslOptions.trustStoreType" in rendered
