@@ -139,34 +139,41 @@ def test_migrate_and_validate_over_tls_with_a_client_certificate_and_a_password(
                                                        secure.pki.store_password))
 
 
-def test_a_wrong_ca_is_named_with_the_trust_store(secure, endpoints, tmp_path):
-    result = _check(_config(tmp_path, endpoints, secure, "tls_wrong_ca", trustStorePath=str(secure.pki.other_ca)),
+# What is wrong -> (config changes, the message after "TLS to the source cluster at <host>:9044 failed: ",
+# the hint). "{other_ca}" stands for the unrelated CA's file.
+REFUSED_HANDSHAKES = {
+    "wrong-ca": (
+        {"trustStorePath": "{other_ca}"},
+        "its certificate is not trusted by source.sslOptions.trustStorePath ({other_ca}): self-signed certificate in "
+        "certificate chain",
+        "hint: set source.sslOptions.trustStorePath to a PEM file holding the CA that signed the cluster's "
+        "certificates",
+    ),
+    "host-name-not-in-the-certificate": (
+        {"host": "localhost", "hostnameValidation": True},
+        "its certificate is not valid for 'localhost' (it names IP Address 127.0.0.1)",
+        "hint: set source.host to a name the certificate carries, or set source.sslOptions.hostnameValidation: false",
+    ),
+    "no-client-certificate": (
+        {"clientAuthEnabled": False},
+        "the cluster requires a client certificate and none was sent",
+        "hint: set source.sslOptions.clientAuthEnabled: true and source.sslOptions.keyStorePath to a PEM file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_HANDSHAKES))
+def test_a_refused_handshake_names_the_cluster_and_the_key_to_change(secure, endpoints, tmp_path, case):
+    template, message, hint = REFUSED_HANDSHAKES[case]
+    other_ca = str(secure.pki.other_ca)
+    changes = {key: value.format(other_ca=other_ca) if isinstance(value, str) else value
+               for key, value in template.items()}
+    host = changes.pop("host", SECURE_HOST)
+    result = _check(_config(tmp_path, endpoints, secure, f"tls_{case.replace('-', '_')}", host=host, **changes),
                     secure)
     assert result.returncode == 3, result.stderr
-    assert ("TLS to the source cluster at 127.0.0.1:9044 failed: its certificate is not trusted by "
-            f"source.sslOptions.trustStorePath ({secure.pki.other_ca}): self-signed certificate in certificate chain"
-            ) in result.stderr
-    assert "hint: set source.sslOptions.trustStorePath to a PEM file holding the CA" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_a_host_name_the_certificate_does_not_carry_is_refused_when_checked(secure, endpoints, tmp_path):
-    config = _config(tmp_path, endpoints, secure, "tls_wrong_name", host="localhost", hostnameValidation=True)
-    result = _check(config, secure)
-    assert result.returncode == 3, result.stderr
-    assert ("TLS to the source cluster at localhost:9044 failed: its certificate is not valid for 'localhost' "
-            "(it names IP Address 127.0.0.1)") in result.stderr
-    assert "or set source.sslOptions.hostnameValidation: false" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_a_missing_client_certificate_is_named(secure, endpoints, tmp_path):
-    config = _config(tmp_path, endpoints, secure, "tls_no_client_cert", clientAuthEnabled=False)
-    result = _check(config, secure)
-    assert result.returncode == 3, result.stderr
-    assert ("TLS to the source cluster at 127.0.0.1:9044 failed: the cluster requires a client certificate and "
-            "none was sent") in result.stderr
-    assert "hint: set source.sslOptions.clientAuthEnabled: true and source.sslOptions.keyStorePath" in result.stderr
+    assert f"TLS to the source cluster at {host}:9044 failed: {message.format(other_ca=other_ca)}" in result.stderr
+    assert hint in result.stderr
     assert "Traceback" not in result.stderr
 
 
