@@ -200,3 +200,12 @@ def test_a_wrong_password_fails_at_once_with_one_login_attempt(secure, endpoints
     wait_until(lambda: secure.logins_failed() - failed_before >= 2, timeout=10, what="two audit lines")
     time.sleep(1)  # a retry would show in the log by now
     assert secure.logins_failed() - failed_before == 2  # one login per run, the CLI's and this one
+
+
+def test_no_tls_against_a_port_that_demands_it_points_at_ssl_options(secure):
+    with pytest.raises(RuntimeFailure) as caught:
+        connect(ConnectionSpec("source", SECURE_HOST, SECURE_PORT, username=ROLE, password=ROLE_PASSWORD))
+    assert caught.value.message.startswith("cannot connect to the source cluster at 127.0.0.1:9044")
+    assert caught.value.hint == ("the cluster closed the connection: if it requires TLS (client_encryption_options), "
+                                 "set source.sslOptions; else check source.host / source.port and that the cluster "
+                                 "is up")

@@ -10,6 +10,7 @@ Connection failures are bounded in time and reported with the host:port that fai
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
 import os
@@ -109,29 +110,20 @@ def build_cluster(spec: ConnectionSpec, *, executor_threads: int = 2, schema_met
 
 def connect(spec: ConnectionSpec, *, raw: bool = False, schema_metadata: bool = True) -> Any:
     """Open a session, translating driver failures into a message naming the cluster."""
-    from cassandra import AuthenticationFailed
     from cassandra.cluster import NoHostAvailable
 
-    cluster = build_cluster(spec, schema_metadata=schema_metadata)
+    try:
+        cluster = build_cluster(spec, schema_metadata=schema_metadata)
+    except OSError as exc:  # the driver reads a cloud bundle here (TLS files are read, and named, by ssl_context)
+        raise RuntimeFailure(
+            f"cannot set up the connection to the {spec.role} cluster at {spec.address}: {_short(exc)}",
+            hint=f"check {spec.role}.cloud.secureBundlePath" if spec.cloud_bundle else None,
+        ) from None
     try:
         session = cluster.connect()
     except NoHostAvailable as exc:
         cluster.shutdown()
-        reasons = "; ".join(f"{host}: {_short(err)}" for host, err in exc.errors.items()) or str(exc)
-        if any(isinstance(e, AuthenticationFailed) for e in exc.errors.values()):
-            # Reported at once: the driver tried each contact point once, and trying again cannot help.
-            raise RuntimeFailure(
-                f"authentication to the {spec.role} cluster at {spec.address} failed: {reasons}",
-                hint=f"check {spec.role}.credentials",
-            ) from None
-        if spec.ssl is not None and (tls := explain_handshake(spec.role, spec.host, spec.port, spec.ssl,
-                                                              CONNECT_TIMEOUT_S)):
-            raise tls from None
-        raise RuntimeFailure(
-            f"cannot connect to the {spec.role} cluster at {spec.address} "
-            f"(gave up after {CONNECT_TIMEOUT_S:.0f} s): {reasons}",
-            hint=f"check {spec.role}.host / {spec.role}.port and that the cluster is up",
-        ) from None
+        raise _no_host_failure(spec, exc.errors) from None
     except Exception as exc:
         cluster.shutdown()
         raise RuntimeFailure(
@@ -142,6 +134,30 @@ def connect(spec: ConnectionSpec, *, raw: bool = False, schema_metadata: bool = 
 
         session.client_protocol_handler = RawProtocolHandler
     return session
+
+
+def _no_host_failure(spec: ConnectionSpec, errors: dict[Any, BaseException]) -> RuntimeFailure:
+    """Why no contact point answered: the credentials, a refused TLS handshake, or the address."""
+    from cassandra import AuthenticationFailed
+    from cassandra.connection import ConnectionShutdown
+
+    role = spec.role
+    reasons = "; ".join(f"{host}: {_short(err)}" for host, err in errors.items()) or "no contact point answered"
+    if any(isinstance(e, AuthenticationFailed) for e in errors.values()):
+        # Reported at once: the driver tried each contact point once, and trying again cannot help.
+        return RuntimeFailure(f"authentication to the {role} cluster at {spec.address} failed: {reasons}",
+                              hint=f"check {role}.credentials")
+    if spec.ssl is not None and (tls := explain_handshake(role, spec.host, spec.port, spec.ssl, CONNECT_TIMEOUT_S)):
+        return tls
+    hint = f"check {role}.host / {role}.port and that the cluster is up"
+    if spec.ssl is None and any(isinstance(e, ConnectionShutdown) or getattr(e, "errno", None) == errno.ECONNRESET
+                                for e in errors.values()):
+        hint = (f"the cluster closed the connection: if it requires TLS (client_encryption_options), set "
+                f"{role}.sslOptions; else {hint}")
+    return RuntimeFailure(
+        f"cannot connect to the {role} cluster at {spec.address} (gave up after {CONNECT_TIMEOUT_S:.0f} s): {reasons}",
+        hint=hint,
+    )
 
 
 def _is_ip_address(host: str) -> bool:
