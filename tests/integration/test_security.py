@@ -196,7 +196,7 @@ def test_a_wrong_password_fails_at_once_with_one_login_attempt(secure, endpoints
         connect(spec)
     elapsed = time.monotonic() - started
     assert caught.value.message.startswith("authentication to the source cluster at 127.0.0.1:9044 failed")
-    assert elapsed < CONNECT_TIMEOUT_S / 4, f"took {elapsed:.1f} s"
+    assert elapsed < CONNECT_TIMEOUT_S / 2, f"took {elapsed:.1f} s"
     wait_until(lambda: secure.logins_failed() - failed_before >= 2, timeout=10, what="two audit lines")
     time.sleep(1)  # a retry would show in the log by now
     assert secure.logins_failed() - failed_before == 2  # one login per run, the CLI's and this one

@@ -69,7 +69,8 @@ def make_pki(folder: Path, *, server_stores: bool = True) -> Pki:
 
     Without server_stores, only openssl runs (no keytool JVM): enough for the client side.
     """
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
     store_password, key_password = secrets.token_hex(8), secrets.token_hex(8)
     _ca(folder, "ca", "/CN=migrator test CA")
     _ca(folder, "other-ca", "/CN=unrelated test CA")
