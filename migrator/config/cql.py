@@ -56,6 +56,8 @@ class SSLOptions(ConfigModel):
     enabled_algorithms: list[str] = Field(
         default_factory=lambda: list(DEFAULT_ENABLED_ALGORITHMS), alias="enabledAlgorithms"
     )
+    # Ours, not upstream's: the Spark Cassandra Connector never checks host names, so neither do we by default.
+    hostname_validation: bool = Field(default=False, alias="hostnameValidation", examples=[True])
 
 
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$")

@@ -10,17 +10,19 @@ Connection failures are bounded in time and reported with the host:port that fai
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import logging
 import os
-import ssl
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrator.config.cql import CqlConnection, SSLOptions
-from migrator.errors import ConfigError, RuntimeFailure
+from migrator.backends.cassandra.tls import SslSpec, explain_handshake, ssl_context, ssl_spec
+from migrator.config.cql import CqlConnection
+from migrator.errors import RuntimeFailure
 from migrator.retry import DEFAULT_OUTAGE_S, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -29,18 +31,6 @@ CONNECT_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 60.0
 RECONNECT_BASE_S, RECONNECT_MAX_S = 0.5, 4.0
 DEFAULT_CONNECTIONS = 1
-
-
-@dataclass(frozen=True)
-class SslSpec:
-    """TLS settings. The Python driver reads PEM files (Java keystores must be converted)."""
-
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    key_password: str | None = field(default=None, repr=False)
-    protocol: str = "TLS"
-    client_auth: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,60 +68,13 @@ def spec_from_settings(role: str, settings: CqlConnection) -> ConnectionSpec:
         local_dc=settings.local_dc,
         username=creds.username if creds else None,
         password=creds.password if creds else None,
-        ssl=_ssl_spec(role, settings.ssl_options),
+        ssl=ssl_spec(role, settings.ssl_options),
         connections=settings.connections,
         cloud_bundle=cloud.secure_bundle_path if cloud else None,
         request_timeout_s=(settings.request_timeout_ms or REQUEST_TIMEOUT_S * 1000) / 1000,
         retry=RetryPolicy(DEFAULT_OUTAGE_S if settings.outage_tolerance_seconds is None
                           else settings.outage_tolerance_seconds),
     )
-
-
-PEM_TYPES = ("PEM", "CRT", "CER")
-
-
-def _ssl_spec(role: str, options: SSLOptions | None) -> SslSpec | None:
-    if options is None or not options.enabled:
-        return None
-    problems = []
-    store_type = (options.trust_store_type or "JKS").upper()
-    if options.trust_store_path and store_type not in PEM_TYPES:
-        problems.append((
-            f"{role}.sslOptions.trustStoreType",
-            f"the Python driver cannot read a {store_type} trust store; convert it to PEM "
-            "(keytool -exportcert -rfc -keystore truststore.jks -alias <alias> > ca.pem), "
-            "then set trustStorePath to the .pem file and trustStoreType: PEM",
-        ))
-    key_type = (options.key_store_type or "JKS").upper()
-    if options.client_auth_enabled and options.key_store_path and key_type not in PEM_TYPES:
-        problems.append((
-            f"{role}.sslOptions.keyStoreType",
-            f"the Python driver cannot read a {key_type} key store; export the client certificate and key "
-            "into one PEM file (keytool -importkeystore to PKCS12, then openssl pkcs12 -nodes), "
-            "set keyStorePath to it and keyStoreType: PEM",
-        ))
-    if problems:
-        raise ConfigError(problems)
-    return SslSpec(
-        ca_file=options.trust_store_path,
-        cert_file=options.key_store_path if options.client_auth_enabled else None,
-        key_file=options.key_store_path if options.client_auth_enabled else None,
-        key_password=options.key_store_password,
-        protocol=options.protocol or "TLS",
-        client_auth=bool(options.client_auth_enabled),
-    )
-
-
-def _ssl_context(spec: SslSpec) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if spec.ca_file:
-        ctx.load_verify_locations(spec.ca_file)
-    else:
-        ctx.load_default_certs()
-    ctx.check_hostname = False
-    if spec.client_auth and spec.cert_file:
-        ctx.load_cert_chain(spec.cert_file, spec.key_file, password=spec.key_password)
-    return ctx
 
 
 def build_cluster(spec: ConnectionSpec, *, executor_threads: int = 2, schema_metadata: bool = True) -> Any:
@@ -168,7 +111,11 @@ def build_cluster(spec: ConnectionSpec, *, executor_threads: int = 2, schema_met
         kwargs["contact_points"] = [spec.host]
         kwargs["port"] = spec.port
         if spec.ssl is not None:
-            kwargs["ssl_context"] = _ssl_context(spec.ssl)
+            kwargs["ssl_context"] = ssl_context(spec.ssl, spec.role)
+            if spec.ssl.check_hostname and not _is_ip_address(spec.host):
+                # The driver connects to resolved addresses and would check certificates against those:
+                # check them against the name the user wrote instead.
+                kwargs["ssl_options"] = {"server_hostname": spec.host}
     return Cluster(**kwargs)
 
 
@@ -178,31 +125,20 @@ class Unreachable(RuntimeFailure):
 
 def connect(spec: ConnectionSpec, *, raw: bool = False, schema_metadata: bool = True) -> Any:
     """Open a session, translating driver failures into a message naming the cluster."""
-    from cassandra import AuthenticationFailed
     from cassandra.cluster import NoHostAvailable
 
     try:
         cluster = build_cluster(spec, schema_metadata=schema_metadata)
-    except (OSError, ssl.SSLError) as exc:
+    except OSError as exc:  # the driver reads a cloud bundle here (TLS files are read, and named, by ssl_context)
         raise RuntimeFailure(
-            f"cannot set up TLS for the {spec.role} cluster at {spec.address}: {_short(exc)}",
-            hint=f"check the files named in {spec.role}.sslOptions",
+            f"cannot set up the connection to the {spec.role} cluster at {spec.address}: {_short(exc)}",
+            hint=f"check {spec.role}.cloud.secureBundlePath" if spec.cloud_bundle else None,
         ) from None
     try:
         session = cluster.connect()
     except NoHostAvailable as exc:
         cluster.shutdown()
-        reasons = "; ".join(f"{host}: {_short(err)}" for host, err in exc.errors.items()) or str(exc)
-        if any(isinstance(e, AuthenticationFailed) for e in exc.errors.values()):
-            raise RuntimeFailure(
-                f"authentication to the {spec.role} cluster at {spec.address} failed: {reasons}",
-                hint=f"check {spec.role}.credentials",
-            ) from None
-        raise Unreachable(
-            f"cannot connect to the {spec.role} cluster at {spec.address} "
-            f"(gave up after {CONNECT_TIMEOUT_S:.0f} s): {reasons}",
-            hint=f"check {spec.role}.host / {spec.role}.port and that the cluster is up",
-        ) from None
+        raise _no_host_failure(spec, exc.errors) from None
     except Exception as exc:
         cluster.shutdown()
         raise RuntimeFailure(
@@ -213,6 +149,38 @@ def connect(spec: ConnectionSpec, *, raw: bool = False, schema_metadata: bool = 
 
         session.client_protocol_handler = RawProtocolHandler
     return session
+
+
+def _no_host_failure(spec: ConnectionSpec, errors: dict[Any, BaseException]) -> RuntimeFailure:
+    """Why no contact point answered: the credentials, a refused TLS handshake, or the address."""
+    from cassandra import AuthenticationFailed
+    from cassandra.connection import ConnectionShutdown
+
+    role = spec.role
+    reasons = "; ".join(f"{host}: {_short(err)}" for host, err in errors.items()) or "no contact point answered"
+    if any(isinstance(e, AuthenticationFailed) for e in errors.values()):
+        # Reported at once: the driver tried each contact point once, and trying again cannot help.
+        return RuntimeFailure(f"authentication to the {role} cluster at {spec.address} failed: {reasons}",
+                              hint=f"check {role}.credentials")
+    if spec.ssl is not None and (tls := explain_handshake(role, spec.host, spec.port, spec.ssl, CONNECT_TIMEOUT_S)):
+        return tls
+    hint = f"check {role}.host / {role}.port and that the cluster is up"
+    if spec.ssl is None and any(isinstance(e, ConnectionShutdown) or getattr(e, "errno", None) == errno.ECONNRESET
+                                for e in errors.values()):
+        hint = (f"the cluster closed the connection: if it requires TLS (client_encryption_options), set "
+                f"{role}.sslOptions; else {hint}")
+    return Unreachable(
+        f"cannot connect to the {role} cluster at {spec.address} (gave up after {CONNECT_TIMEOUT_S:.0f} s): {reasons}",
+        hint=hint,
+    )
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _short(exc: BaseException) -> str:

@@ -7,7 +7,8 @@ import pickle
 
 import pytest
 
-from migrator.backends.cassandra.connection import ConnectionSpec, SslSpec, prepared, spec_from_settings
+from migrator.backends.cassandra.connection import ConnectionSpec, prepared, spec_from_settings
+from migrator.backends.cassandra.tls import SslSpec
 from migrator.config import load_config
 from migrator.errors import EXIT_CONFIG, ConfigError
 
@@ -107,20 +108,23 @@ def test_tls_without_a_trust_store_uses_the_system_certificates():
     [("", "JKS"), ("    trustStoreType: pkcs12\n", "PKCS12")],
     ids=["default-jks", "pkcs12"],
 )
-def test_java_trust_store_is_refused(type_line, store_type):
-    text = CONFIG.replace("    trustStoreType: pem\n", type_line).replace(
+def test_java_trust_stores_are_read_with_their_password(type_line, store_type):
+    text = CONFIG.replace("    trustStoreType: pem\n", type_line + "    trustStorePassword: store-pass\n").replace(
         "/certs/ca.pem", "/certs/truststore.jks"
     )
+    ssl = spec_from_settings("source", load_config(text).model.source).ssl
+    assert ssl is not None
+    assert (ssl.ca_file, ssl.ca_type, ssl.ca_password) == ("/certs/truststore.jks", store_type, "store-pass")
+    assert "store-pass" not in repr(ssl)
+
+
+def test_an_unknown_trust_store_type_is_refused():
     with pytest.raises(ConfigError) as info:
-        spec_from_settings("source", load_config(text).model.source)
+        config = load_config(CONFIG.replace("trustStoreType: pem", "trustStoreType: BKS"))
+        spec_from_settings("source", config.model.source)
     assert info.value.exit_code == EXIT_CONFIG
     assert info.value.problems == [
-        (
-            "source.sslOptions.trustStoreType",
-            f"the Python driver cannot read a {store_type} trust store; convert it to PEM "
-            "(keytool -exportcert -rfc -keystore truststore.jks -alias <alias> > ca.pem), "
-            "then set trustStorePath to the .pem file and trustStoreType: PEM",
-        )
+        ("source.sslOptions.trustStoreType", "cannot read a BKS trust store; use PEM, JKS or PKCS12")
     ]
 
 
