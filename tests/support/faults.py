@@ -78,6 +78,18 @@ class Run:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(60)
 
+    def stops_within(self, bound: float, after: str) -> tuple[int, str]:
+        """Its exit code and its ``migrator: error:`` line, once it stopped within ``bound`` seconds of now."""
+        try:
+            code = self.proc.wait(bound)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"still running {bound:.0f} s after {after}:\n{self.output}") from None
+        time.sleep(0.1)  # let the reader thread take the last lines
+        errors = [line for line in self.output.splitlines() if line.startswith("migrator: error: ")]
+        assert len(errors) == 1, self.output
+        return code, errors[0]
+
 
 @dataclass
 class KillLoop:
