@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from migrator.backends.cassandra import cql
+from migrator.backends.cassandra.compare_plan import Sides, build_compare_plan
 from migrator.backends.cassandra.connection import ConnectionSpec
 from migrator.backends.cassandra.literals import literal, statement_delete, statement_insert
 from migrator.backends.cassandra.ordering import parse_cql_type, user_types_in
@@ -208,3 +209,34 @@ def test_a_created_gsi_names_its_keys_and_projected_attributes_as_production_doe
     assert request["GlobalSecondaryIndexUpdates"] == [{"Create": {
         "IndexName": "by.Odd-1", "KeySchema": [{"AttributeName": "Ünï", "KeyType": "HASH"}],
         "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["#ab", ":v"]}}}]
+
+
+def test_validate_and_diff_reads_repairs_and_deletes_quote_every_name_on_both_sides():
+    """Scans, rechecks by key and partition, repair deletes and the digests' write times, after a rename."""
+    tree = cql_tree(renames=[{"from": "it's", "to": "it is ✓"}], validation={
+        "compareTimestamps": True, "ttlToleranceMillis": 0, "writetimeToleranceMillis": 0, "failuresToFetch": 1,
+        "floatingPointTolerance": 0.0, "timestampMsTolerance": 0, "ignoreColumns": ["日本 tags", "odd udt"]})
+    tree["source"]["where"] = "\"it's\" = 'x'"
+    model = load_tree(tree).model
+    source = ODD
+    target = TableSchema("Dst", "Sel ect", (*ODD.columns[:4], Column("it is ✓", "text", REGULAR), *ODD.columns[5:]))
+    sides = Sides(source, target, compare(source, target, model.rename_map).mappings, model.rename_map,
+                  model.source, model.target, SPEC, SPEC, "Murmur3Partitioner", True)  # type: ignore[arg-type]
+    assert model.validation is not None
+    plan = build_compare_plan(sides, model.validation, {}, digests=True)
+
+    def selectors(names: list[str]) -> str:
+        cells = [cql.quote(n) for n in names]
+        return ", ".join(['"Part Key"', '"order"', *cells, *(f"WRITETIME({c}), TTL({c})" for c in cells),
+                          *(f"WRITETIME({c})" for c in cells)])
+
+    src, tgt = selectors(['say "hi"', "Ünï", "it's"]), selectors(['say "hi"', "Ünï", "it is ✓"])
+    ranges = 'WHERE token("Part Key") > ? AND token("Part Key") <= ?'
+    assert plan.source_select == f'SELECT {src} FROM "Src Ks"."select" {ranges} AND ("it\'s" = \'x\') ALLOW FILTERING'
+    assert plan.target_select == f'SELECT {tgt} FROM {T} {ranges} AND ("it is ✓" = \'x\') ALLOW FILTERING'
+    assert plan.source_by_key == f'SELECT {src} FROM "Src Ks"."select" {KEY}'
+    assert plan.target_by_key == f"SELECT {tgt} FROM {T} {KEY}"
+    assert plan.target_by_partition == f'SELECT {tgt} FROM {T} WHERE "Part Key" = ? LIMIT 1'
+    assert (plan.delete_cql, plan.delete_partition_cql, plan.clear_cql) == (
+        f"DELETE FROM {T} {KEY}", f'DELETE FROM {T} WHERE "Part Key" = ?', f"DELETE FROM {T} USING TIMESTAMP ? {KEY}")
+    assert plan.key_names == ("Part Key", "order") and [c.name for c in plan.columns] == ['say "hi"', "Ünï", "it is ✓"]
