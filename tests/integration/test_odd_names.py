@@ -3,7 +3,8 @@
 Keyspaces, table, columns, a UDT and its fields are mixed case, reserved words, or hold spaces, double
 and single quotes, ``#:.[`` and non-ASCII letters. One sequence of CLI runs: migrate (timestamps
 preserved, the target table created by the tool), validate, a few changes to the target, diff (exact
-counts), apply, validate again, then schema-diff and schema-migrate into a second odd-named table.
+counts), resolve-conflicts, apply, validate again, then schema-diff and schema-migrate into a second
+odd-named table.
 """
 
 from __future__ import annotations
@@ -140,6 +141,11 @@ def test_every_command_works_on_names_that_need_quoting(source, target, raw_sess
     by_key = {c["key"]["order"]: c for c in conflicts}
     assert by_key[1]["columns"]['say "hi" #:.['] == {"prod": "changed", "dev": 'q"1'}
     assert by_key[2]["columns"]["udt col"] == {"prod": {"Field One": 8, "select": "x", "ü ü": "ü"}, "dev": None}
+
+    # resolve-conflicts rebuilds conflicts.json and the pack from diff's difference files: the same
+    resolved = cli("resolve-conflicts", "--config", str(config), "--auto", timeout=120)
+    assert resolved.returncode == 0, resolved.stderr
+    assert json.loads((output / "conflicts.json").read_text())["conflicts"] == conflicts
 
     # apply writes with the coordinator's clock: values are dev's again, write times are new
     applied = cli("apply", "--config", str(config), "--pack", str(output / "pack"), timeout=300)
