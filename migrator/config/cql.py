@@ -2,8 +2,10 @@
 
 Upstream keys (reference A.1, A.7): host, port, localDC, credentials, sslOptions, cloud, keyspace, table,
 connections, consistencyLevel; ours: requestTimeoutMs and outageToleranceSeconds (``migrator.retry``).
-Rules: host and port are required unless ``cloud`` is given, and ``cloud`` cannot be combined with
-host, port, localDC or sslOptions (the secure bundle carries all of them).
+Rules: ``keyspace`` and ``table`` are exact, case-sensitive names (``MyKs`` is the keyspace created as
+``"MyKs"``), so CQL's double quotes around one are refused; host and port are required unless
+``cloud`` is given, and ``cloud`` cannot be combined with host, port, localDC or sslOptions (the
+secure bundle carries all of them).
 """
 
 from __future__ import annotations
@@ -32,6 +34,19 @@ RequestTimeoutMs = Annotated[PositiveInt, Field(le=MAX_REQUEST_TIMEOUT_MS)]
 
 DEFAULT_ENABLED_ALGORITHMS = ("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_256_CBC_SHA")
 """Upstream's default cipher list, deliberately narrower than the connector's."""
+
+
+def _exact_name(value: Any) -> Any:
+    """Keyspace and table names are exact; CQL's double quotes around one are refused, not stripped."""
+    if isinstance(value, str) and len(value) >= 2 and value.startswith('"') and value.endswith('"'):
+        raise rule_failure(
+            f"names here are exact and case-sensitive, without CQL quotes: write {value[1:-1]} (the YAML "
+            f"value {value}, quotes included, is what was read)"
+        )
+    return value
+
+
+CqlName = Annotated[NonBlankStr, BeforeValidator(_exact_name)]
 
 
 class Credentials(ConfigModel):
@@ -106,8 +121,8 @@ class CqlConnection(ConfigModel):
     credentials: Credentials | None = None
     ssl_options: SSLOptions | None = Field(default=None, alias="sslOptions")
     cloud: CloudConfig | None = None
-    keyspace: NonBlankStr = Field(examples=["demo"])
-    table: NonBlankStr = Field(examples=["events"])
+    keyspace: CqlName = Field(examples=["demo"])
+    table: CqlName = Field(examples=["events"])
     connections: PositiveInt | None = None
     request_timeout_ms: RequestTimeoutMs | None = Field(default=None, alias="requestTimeoutMs", examples=[60000])
     consistency_level: ConsistencyLevel = Field(alias="consistencyLevel", examples=["LOCAL_QUORUM"])

@@ -144,13 +144,12 @@ class MigratorConfig(ConfigModel):
         sources: dict[str, int] = {}
         targets: dict[str, int] = {}
         for index, rename in enumerate(self.renames):
-            old, new = rename.from_.lower(), rename.to.lower()
+            old, new = rename.from_, rename.to  # exact: "camelCol" and "camelcol" are two columns
             if old in sources:
                 yield (
                     f"renames[{index}].from",
                     (
-                        f"'{rename.from_}' is already renamed by renames[{sources[old]}] "
-                        "(names are case-insensitive)"
+                        f"'{rename.from_}' is already renamed by renames[{sources[old]}]"
                     ),
                 )
             if new in targets:
@@ -158,7 +157,7 @@ class MigratorConfig(ConfigModel):
                     f"renames[{index}].to",
                     (
                         f"'{rename.to}' is already the new name in renames[{targets[new]}]; two columns "
-                        "would collide (names are case-insensitive)"
+                        "would collide"
                     ),
                 )
             sources.setdefault(old, index)

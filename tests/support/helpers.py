@@ -53,18 +53,20 @@ def recreate(source: Any, target: Any, table: str, columns_cql: str, *, create_t
 
 
 def dump(raw_session: Any, ks: str, table: str, *, with_meta: bool = True) -> dict[tuple[bytes, ...], dict[str, Any]]:
-    """Every row, keyed by its primary key bytes: each cell's bytes, WRITETIME and TTL."""
+    """Every row, keyed by its primary key bytes: each cell's bytes, WRITETIME and TTL (names exact, any case)."""
+    from migrator.backends.cassandra.cql import quote
+
     meta = raw_session.cluster.metadata
     raw_session.cluster.refresh_table_metadata(ks, table)
     tm = meta.keyspaces[ks].tables[table]
     keys = [c.name for c in tm.primary_key]
     cells = [c for c in tm.columns if c not in keys]
     counters = any(tm.columns[c].cql_type == "counter" for c in cells)
-    selectors = [f'"{c}"' for c in keys + cells]
+    selectors = [quote(c) for c in keys + cells]
     if with_meta and not counters:
         for c in cells:
-            selectors += [f'WRITETIME("{c}")', f'TTL("{c}")']
-    rows = raw_session.execute(f"SELECT {', '.join(selectors)} FROM {ks}.{table}", timeout=120)
+            selectors += [f"WRITETIME({quote(c)})", f"TTL({quote(c)})"]
+    rows = raw_session.execute(f"SELECT {', '.join(selectors)} FROM {quote(ks)}.{quote(table)}", timeout=120)
     out: dict[tuple[bytes, ...], dict[str, Any]] = {}
     for row in rows:
         key = tuple(row[: len(keys)])

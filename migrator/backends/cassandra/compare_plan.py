@@ -103,9 +103,11 @@ def build_compare_plan(sides: Sides, v: ValidationSettings, user_types: dict[str
                                             "bring production's counters to dev's with migrator migrate (it adds "
                                             "each difference), and check them with migrator validate")])
     ignored = set(v.ignore_columns)
-    unknown = sorted(ignored - {c.name for c in source.columns} - {renames.get(c.name, c.name) for c in source.columns})
+    names = {c.name for c in source.columns} | {renames.get(c.name, c.name) for c in source.columns}
+    unknown = sorted(ignored - names)
     if unknown:
-        raise ConfigError([("validation.ignoreColumns", f"no such column: {', '.join(unknown)}")])
+        raise ConfigError([("validation.ignoreColumns", "no such column: " + ", ".join(
+            f"{name}{cql.near_miss(name, names)}" for name in unknown))])
     mappings = {m.source.name: m for m in sides.mappings}
     keys = source.primary_key
     cells = [m for c in source.cells if (m := mappings[c.name]) and not ({c.name, m.target.name} & ignored)]

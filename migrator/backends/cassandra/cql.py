@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 
 def quote(identifier: str) -> str:
     """Always double-quote: exact for mixed case, reserved words and odd characters."""
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def unquote(token: str) -> str:
+    """The name a CQL identifier token stands for: a quoted one exactly, an unquoted one as written.
+
+    The inverse of :func:`quote`. Unquoted tokens come from the driver's metadata (type texts such as
+    ``frozen<addr>``), which spells every name needing quotes quoted, so no case folding is done here.
+    """
+    if len(token) >= 2 and token.startswith('"') and token.endswith('"'):
+        return token[1:-1].replace('""', '"')
+    return token
+
+
+def near_miss(name: str, existing: Iterable[str]) -> str:
+    """`` (names are exact: did you mean 'Name'?)`` when ``name`` differs from one existing name by case only.
+
+    Config names are exact (case-sensitive), as upstream's connector reads them; someone used to
+    cqlsh folding ``MyKs`` to ``myks`` gets told which spelling exists.
+    """
+    same = sorted(n for n in existing if n.lower() == name.lower() and n != name)
+    return f" (names are exact: did you mean {same[0]!r}?)" if len(same) == 1 else ""
 
 
 def column_list(names: Sequence[str]) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from cassandra.util import Duration
 
-from migrator.backends.cassandra import cql
+from migrator.backends.cassandra import cql, values
 from migrator.backends.cassandra.ordering import CqlType
 
 DATE_EPOCH = 2**31  # CQL's date is an unsigned day count with the epoch in the middle
@@ -75,8 +75,8 @@ def literal(cql_type: CqlType, value: Any) -> str:
     if kind == "tuple":
         return "(" + ", ".join(literal(t, v) for t, v in zip(cql_type.params, value, strict=True)) + ")"
     if kind == "udt":
-        fields = [(name, t, getattr(value, name, None)) for name, t in zip(cql_type.field_names, cql_type.params,
-                                                                           strict=True)]
+        held = values.udt_items(value)
+        fields = [(name, t, held.get(name)) for name, t in zip(cql_type.field_names, cql_type.params, strict=True)]
         return "{" + ", ".join(f"{cql.quote(name)}: {literal(t, v)}" for name, t, v in fields) + "}"
     raise ValueError(f"no CQL literal for type {kind!r}")
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from typing import Any
 
+from migrator.backends.cassandra.cql import unquote
 from migrator.backends.cassandra.raw import split_elements, split_fields
 
 UserTypes = Mapping[str, Sequence[tuple[str, str]]]
@@ -169,7 +170,7 @@ class _Parser:
             self.next()
             token = self.next()
         quoted = token.startswith('"')
-        name = token[1:-1].replace('""', '"') if quoted else token
+        name = unquote(token)
         candidates = [name] if quoted else [name, name.lower()]
         found = next((c for c in candidates if c in self.user_types), None)
         if found is None:
@@ -186,6 +187,20 @@ class _Parser:
         if len(found) != count:
             raise self.fail(f"{name} takes {count} type parameter(s), got {len(found)}")
         return found
+
+
+def user_types_in(parsed: CqlType) -> list[str]:
+    """The names of the UDTs ``parsed`` uses, each after those its own fields use (dependencies first)."""
+    found: list[str] = []
+
+    def visit(t: CqlType) -> None:
+        for param in t.params:
+            visit(param)
+        if t.kind == "udt" and t.name is not None and t.name not in found:
+            found.append(t.name)
+
+    visit(parsed)
+    return found
 
 
 def parse_cql_type(text: str, user_types: UserTypes | None = None) -> CqlType:

@@ -137,7 +137,7 @@ def build_plan(
                 writetime=wt,
                 ttl=tt,
                 transform=transform,
-                udt_fields=user_type_fields.get(col.cql_type, ()) if col.multicell == "udt" else (),
+                udt_fields=user_type_fields.get(cql.unquote(col.cql_type), ()) if col.multicell == "udt" else (),
             )
         )
     partition_names = [c.name for c in source.partition_key]

@@ -248,8 +248,10 @@ def _prepare(config: MigratorConfig, s: CassandraSource, t: CassandraTarget, src
              src_spec: ConnectionSpec, tgt_spec: ConnectionSpec, parallelism: int) -> CqlRun:
     source_schema = cschema.read_schema(src, s.keyspace, s.table, role="source")
     if source_schema is None:
+        tables = src.cluster.metadata.keyspaces[s.keyspace].tables
         raise RuntimeFailure(
-            f"table {s.keyspace}.{s.table} does not exist on the source cluster at {src_spec.address}",
+            f"table {s.keyspace}.{s.table} does not exist on the source cluster at {src_spec.address}"
+            f"{cql.near_miss(s.table, tables)}",
             hint="fix source.keyspace / source.table",
         )
     renames = config.rename_map
@@ -285,8 +287,9 @@ def _prepare(config: MigratorConfig, s: CassandraSource, t: CassandraTarget, src
 
 
 def _check_renames(source: cschema.TableSchema, renames: dict[str, str]) -> None:
+    known = [c.name for c in source.columns]
     problems = [
-        (f"renames[{i}].from", f"the source table has no column {name!r}")
+        (f"renames[{i}].from", f"the source table has no column {name!r}{cql.near_miss(name, known)}")
         for i, name in enumerate(renames)
         if source.column(name) is None
     ]

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrator.backends.cassandra.cql import quote
+from migrator.backends.cassandra.cql import near_miss, quote, unquote
+from migrator.backends.cassandra.ordering import parse_cql_type, user_types_in
 from migrator.errors import RuntimeFailure, SchemaMismatch
 
 PARTITION, CLUSTERING, STATIC, REGULAR = "partition_key", "clustering", "static", "regular"
@@ -104,7 +105,8 @@ def read_schema(session: Any, keyspace: str, table: str, *, role: str) -> TableS
     if ks is None:
         known = ", ".join(sorted(k for k in meta.keyspaces if not k.startswith("system"))) or "none"
         raise RuntimeFailure(
-            f"keyspace {keyspace!r} does not exist on the {role} cluster (existing keyspaces: {known})",
+            f"keyspace {keyspace!r} does not exist on the {role} cluster{near_miss(keyspace, meta.keyspaces)} "
+            f"(existing keyspaces: {known})",
             hint=(
                 f"fix {role}.keyspace"
                 if role == "source"
@@ -143,25 +145,25 @@ def read_schema(session: Any, keyspace: str, table: str, *, role: str) -> TableS
 def _multicell(cql_type: str, ks: Any) -> str | None:
     if cql_type.startswith(("list<", "set<", "map<")):
         return cql_type.split("<", 1)[0]
-    if cql_type in ks.user_types:
+    if unquote(cql_type) in ks.user_types:  # a non-frozen UDT is its bare name, quoted when it must be
         return "udt"
     return None
 
 
 def _user_types_used(tm: Any, ks: Any) -> tuple[tuple[str, str], ...]:
-    """UDTs referenced by the table (transitively), dependencies first."""
+    """UDTs referenced by the table (transitively), dependencies first.
+
+    Found by parsing each column's type, so quoted names (``"Odd Type"``) are found like plain ones;
+    a type the parser cannot read (a custom class) uses no UDT.
+    """
+    every = {name: tuple(zip(ut.field_names, ut.field_types, strict=True)) for name, ut in ks.user_types.items()}
     ordered: list[str] = []
-
-    def visit(type_text: str) -> None:
-        for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", type_text):
-            if name in ks.user_types and name not in ordered:
-                ut = ks.user_types[name]
-                for ft in ut.field_types:
-                    visit(ft)
-                ordered.append(name)
-
     for cm in tm.columns.values():
-        visit(cm.cql_type)
+        try:
+            used = user_types_in(parse_cql_type(cm.cql_type, every))
+        except ValueError:
+            continue
+        ordered += [name for name in used if name not in ordered]
     result = []
     for name in ordered:
         ut = ks.user_types[name]

@@ -97,7 +97,9 @@ def _entries(session: Any, keyspace: str, table: str, renames: dict[str, str], r
     ks = session.cluster.metadata.keyspaces.get(keyspace)
     tm = ks.tables.get(table) if ks is not None else None
     if tm is None:
-        raise RuntimeFailure(f"table {keyspace}.{table} does not exist on the {role} cluster",
+        where = session.cluster.metadata.keyspaces if ks is None else ks.tables
+        raise RuntimeFailure(f"table {keyspace}.{table} does not exist on the {role} cluster"
+                             f"{cql.near_miss(keyspace if ks is None else table, where)}",
                              hint=f"fix {role}.keyspace / {role}.table")
 
     def name(column: str) -> str:

@@ -11,6 +11,7 @@ exactly, collections and UDTs element by element.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
@@ -71,8 +72,57 @@ def driver_type(cql_type: CqlType) -> Any:
     if cql_type.kind == "vector":
         return cqltypes.VectorType.apply_parameters([params[0], cql_type.dimension], None)
     if cql_type.kind == "udt":
-        return cqltypes.UserType.make_udt_class(UDT_KEYSPACE, cql_type.name, cql_type.field_names, tuple(params))
+        return _user_type(cql_type.name or "", cql_type.field_names, tuple(params))
     raise ValueError(f"no decoder for CQL type {cql_type.kind!r}")  # pragma: no cover - parse rejects it first
+
+
+class UdtValue(tuple):  # type: ignore[type-arg]
+    """A decoded UDT: its field values in order; ``_fields`` names them exactly as CQL spells them.
+
+    The driver's namedtuples cannot carry names that are not Python identifiers (``"Field One"``,
+    ``from``, ``_x``): it renames them ``_0``, ``_1`` or drops every name, and a value written back
+    as a literal or shown in a report would lose its fields. A subclass per field list holds them.
+    """
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+
+    def __new__(cls, *values: Any) -> UdtValue:
+        """The value of fields given one by one, as the driver's codec calls ``tuple_type(*values)``."""
+        return super().__new__(cls, values)
+
+    def __getattr__(self, name: str) -> Any:
+        """A field by name, as on the driver's namedtuples (``value.street``); any name via ``udt_items``."""
+        try:
+            return self[self._fields.index(name)]
+        except ValueError:
+            raise AttributeError(name) from None
+
+    def __reduce__(self) -> tuple[Any, ...]:  # the subclass is made at run time: pickle by its names
+        return udt_value, (self._fields, tuple(self))
+
+
+@functools.cache
+def _udt_class(fields: tuple[str, ...]) -> type[UdtValue]:
+    return type("UdtValue", (UdtValue,), {"__slots__": (), "_fields": fields})
+
+
+def udt_value(fields: tuple[str, ...], values: Sequence[Any]) -> UdtValue:
+    """A UDT value with these field names and values."""
+    return _udt_class(tuple(fields))(*values)
+
+
+def udt_items(value: Any) -> dict[str, Any]:
+    """``{field name: value}`` of a decoded UDT (ours or the driver's namedtuple)."""
+    return dict(zip(_udt_fields(value), value, strict=True))
+
+
+@functools.cache
+def _user_type(name: str, fields: tuple[str, ...], params: tuple[Any, ...]) -> Any:
+    """The driver's UDT codec, built directly so its values are ``UdtValue``s (never renamed or nameless)."""
+    return type("MigratorUserType", (cqltypes.UserType,), {
+        "subtypes": params, "cassname": cqltypes.UserType.cassname, "typename": name, "fieldnames": fields,
+        "keyspace": UDT_KEYSPACE, "mapped_class": None, "tuple_type": _udt_class(fields)})
 
 
 def decoder_for(cql_type: str, user_types: UserTypes | None = None) -> Callable[[bytes | None], Any]:
@@ -206,7 +256,7 @@ def _pairs_equal(left: Sequence[Any], right: Sequence[Any], equal: Equal) -> boo
 
 
 def _udt_equal(a: Any, b: Any, equal: Equal) -> bool:
-    fa, fb = dict(zip(_udt_fields(a), a, strict=True)), dict(zip(_udt_fields(b), b, strict=True))
+    fa, fb = udt_items(a), udt_items(b)
     names = list(fa) + [name for name in fb if name not in fa]
     return all(equal(fa.get(name), fb.get(name)) for name in names)
 

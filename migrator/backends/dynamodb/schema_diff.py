@@ -97,7 +97,10 @@ class DynamoSchema:
         for a in self._prod.get("AttributeDefinitions") or []:
             if a["AttributeName"] in table_keys:
                 definitions.setdefault(a["AttributeName"], a["AttributeType"])
-        create: dict[str, Any] = {"IndexName": name, "KeySchema": keys, "Projection": index["Projection"]}
+        projection = dict(index["Projection"])
+        if projection.get("NonKeyAttributes"):  # projected attributes go by production's names too
+            projection["NonKeyAttributes"] = [renames.get(a, a) for a in projection["NonKeyAttributes"]]
+        create: dict[str, Any] = {"IndexName": name, "KeySchema": keys, "Projection": projection}
         throughput = index.get("ProvisionedThroughput") or {}
         if throughput.get("ReadCapacityUnits"):
             create["ProvisionedThroughput"] = {"ReadCapacityUnits": throughput["ReadCapacityUnits"],

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from migrator.config import (
     TOP_LEVEL_ORDER,
@@ -106,3 +108,23 @@ def test_redacted_raw_keeps_references() -> None:
     source = narrow(load_config(text, environ=FIXTURE_ENV).model.source, CassandraSource)
     assert source.where == "<redacted>"
     assert source.credentials is not None and source.credentials.password == "source-pw"
+
+
+_NAMES = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=12).filter(
+    lambda name: name.strip() != "" and "${" not in name)  # ${VAR} in a value is an environment reference
+
+
+@settings(max_examples=150)
+@given(st.lists(_NAMES, min_size=1, max_size=4, unique=True))
+@example(["#x", ":v", "a.b", "'q'", '"d"', "- a", "? b", "true", "1", "null", "~", "日本", "with space", "$x"])
+@example(["[x]", "{y}", "*z", "&w", "!v", "%u", "@t", "`s", "a: b", "a #c", " lead", "trail ", "|", ">"])
+def test_any_column_name_round_trips_through_a_rendered_config(names: list[str]) -> None:
+    """Savepoints and checkpoints are rendered configs: renames, ignored columns and tolerances keep every name."""
+    validation = {"compareTimestamps": False, "ttlToleranceMillis": 0, "writetimeToleranceMillis": 0,
+                  "failuresToFetch": 1, "floatingPointTolerance": 0.0, "timestampMsTolerance": 0,
+                  "ignoreColumns": names, "columnTolerances": dict.fromkeys(names, 0.5)}
+    tree = cql_tree(renames=[{"from": n, "to": f"{n}→"} for n in names], validation=validation)
+    model = load_config(render_yaml(tree), environ={}).model
+    assert model.rename_map == {n: f"{n}→" for n in names}
+    again = load_config(render_yaml(model.model_dump(by_alias=True, exclude_none=True)), environ={}).model
+    assert again == model

@@ -105,13 +105,37 @@ def test_strip_trailing_zeros_is_required() -> None:
     ]
 
 
-def test_renames_collide_case_insensitively() -> None:
-    tree = cql_tree(renames=[{"from": "a", "to": "x"}, {"from": "b", "to": "X"}, {"from": "A", "to": "y"}])
+def test_renames_collide_only_on_the_exact_name() -> None:
+    tree = cql_tree(renames=[{"from": "a", "to": "x"}, {"from": "b", "to": "x"}, {"from": "a", "to": "y"}])
     assert problems(tree) == {
-        "renames[1].to": "'X' is already the new name in renames[0]; two columns would collide "
-        "(names are case-insensitive) (line 22)",
-        "renames[2].from": "'A' is already renamed by renames[0] (names are case-insensitive) (line 23)",
+        "renames[1].to": "'x' is already the new name in renames[0]; two columns would collide (line 22)",
+        "renames[2].from": "'a' is already renamed by renames[0] (line 23)",
     }
+
+
+def test_names_that_need_quoting_load_exactly_everywhere_a_column_is_named() -> None:
+    """Case, reserved words, quotes, spaces and non-ASCII: each name is kept exactly as written."""
+    odd = ['camelCol', 'camelcol', 'order', 'say "hi"', "it's", "with space", "a.b:#[", "Ünïcode", "日本"]
+    validation = {"compareTimestamps": True, "ttlToleranceMillis": 0, "writetimeToleranceMillis": 0,
+                  "failuresToFetch": 1, "floatingPointTolerance": 0.0, "timestampMsTolerance": 0,
+                  "hashColumns": odd, "ignoreColumns": odd, "columnTolerances": {name: 0.5 for name in odd}}
+    tree = cql_tree(renames=[{"from": name, "to": f"{name} ✓"} for name in odd], validation=validation)
+    tree["source"]["keyspace"], tree["source"]["table"] = "MyKs", "select"
+    config = load_tree(tree).model
+    assert config.rename_map == {name: f"{name} ✓" for name in odd}
+    assert config.validation is not None
+    assert config.validation.ignore_columns == odd and config.validation.hash_columns == odd
+    assert list(config.validation.column_tolerances) == odd
+    source = narrow(config.source, CassandraSource)
+    assert (source.keyspace, source.table) == ("MyKs", "select")
+
+
+def test_a_keyspace_or_table_in_cql_quotes_is_refused_with_the_exact_spelling() -> None:
+    found = problems(with_source(keyspace='"MyKs"', table='"Events"'))
+    assert found["source.keyspace"] == ("names here are exact and case-sensitive, without CQL quotes: write MyKs "
+                                        '(the YAML value "MyKs", quotes included, is what was read) (line 5)')
+    assert found["source.table"].startswith("names here are exact and case-sensitive, without CQL quotes: write "
+                                            "Events (")
 
 
 def test_rename_needs_from_and_to() -> None:
