@@ -8,6 +8,10 @@ Cassandra servers' own CPU is not in a Python profile; the benchmark's ``cpu s``
 ``--diff`` profiles reconcile's diff beside validate instead of migrate: the same comparison with
 every difference written and rendered (strategy ``theirs``), as on a table a ``--reconcile`` bench
 left diverged.
+
+``--cpu N`` times instead of profiling: the phases alternate N rounds without the profiler, and each
+phase's least CPU time of this process (threads included: the driver's I/O thread too) is printed
+per row and per difference, and diff's cost over validate's per difference.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import cProfile
 import pstats
 import sys
 import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
 
 from bench.__main__ import KEYSPACE, config_text
 from scripts.localenv import require_services
@@ -30,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--preserve", action="store_true", help="copy with preserveTimestamps: true")
     parser.add_argument("--diff", action="store_true", help="profile validate and diff (no migrate)")
+    parser.add_argument("--cpu", type=int, default=0, metavar="N",
+                        help="time N alternating rounds of each phase without the profiler, instead of profiling")
     args = parser.parse_args(argv)
 
     from migrator.backends.base import MIGRATE, VALIDATE
@@ -57,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
             phases.insert(0, ("migrate", copying.copy_task()))
             copying.close()
         comparing.close()
+        if args.cpu:
+            cpu_rounds(phases, work, args.cpu)
+            return 0
         for name, task in phases:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -65,6 +77,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"=== {name}: {len(work)} of {args.splits} splits: {results[:1]}...")
             pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(args.top)
     return 0
+
+
+def cpu_rounds(phases: list[tuple[str, Callable[[Any], Any]]], work: list[Any], rounds: int) -> None:
+    """Each phase's least process CPU over ``rounds`` alternating rounds, per row and per difference."""
+    best: dict[str, float] = {}
+    counts: dict[str, tuple[int, int]] = {}
+    for n in range(rounds):
+        for name, task in phases:
+            started = time.process_time()
+            results = [task(w) for w in work]
+            spent = time.process_time() - started
+            best[name] = min(best.get(name, spent), spent)
+            counts[name] = (sum(r.source_rows for r in results),
+                            sum(r.missing + r.extra + r.differing for r in results))
+            print(f"round {n + 1} {name}: {spent:.2f} s CPU", flush=True)
+    for name, spent in best.items():
+        rows, found = counts[name]
+        print(f"=== {name}: {rows} rows, {found} differences: {spent:.2f} s CPU, {spent / rows * 1e6:.1f} µs/row"
+              + (f", {spent / found * 1e6:.1f} µs/difference" if found else ""))
+    if "diff" in best and (found := counts["diff"][1]):
+        extra = best["diff"] - best["validate"]
+        print(f"=== diff - validate: {extra * 1e6 / found:.1f} µs/difference;"
+              f" validate/diff CPU ratio {best['validate'] / best['diff']:.2f}")
 
 
 if __name__ == "__main__":

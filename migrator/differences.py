@@ -91,8 +91,10 @@ class DifferenceWriter:
 
     def write(self, example: Example) -> None:
         """Append one difference."""
-        # a shallow dict (dataclasses.asdict would deep-copy every value first)
-        fields = {f.name: getattr(example, f.name) for f in _FIELDS}
+        # a shallow copy of its fields, in their order (dataclasses.asdict would deep-copy every value first)
+        fields = dict(vars(example))
+        if len(fields) != len(_FIELDS):  # an attribute besides the fields: never written
+            fields = {f.name: getattr(example, f.name) for f in _FIELDS}
         self._handle.write(json_text(example_json(fields)) + "\n")
         self.count += 1
         if self._also is not None:

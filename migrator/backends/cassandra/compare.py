@@ -15,21 +15,22 @@ import operator
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from migrator.backends.base import WorkItem
-from migrator.backends.cassandra import literals, ordering, values
+from migrator.backends.cassandra import ordering
 from migrator.backends.cassandra.compare_plan import ComparePlan, row_key
 from migrator.backends.cassandra.connection import ConnectionSpec, cached_session, consistency, prepared
+from migrator.backends.cassandra.examples import ExampleMaker
 from migrator.backends.cassandra.raw import bind_raw
 from migrator.backends.cassandra.repair import Repairer
-from migrator.backends.cassandra.rowdiff import Difference, Row, RowDiffer, metadata_value
+from migrator.backends.cassandra.rowdiff import Difference, Row, RowDiffer
 from migrator.backends.cassandra.scan import scan_pages
 from migrator.differences import DifferenceSink, DifferenceWriter
 from migrator.join import EQUAL, merge_join
 from migrator.planning.tokens import Work
-from migrator.report.model import DIFFERING, EXTRA, MISSING, ColumnStats, Example, RangeResult
+from migrator.report.model import DIFFERING, EXTRA, MISSING, ColumnStats, RangeResult
 
 
 def compare_item(plan: ComparePlan, sink: DifferenceSink | None, item: WorkItem) -> RangeResult:
@@ -59,8 +60,6 @@ class RangeComparer:
         self.src = cached_session(plan.source, raw=True)
         self.tgt = cached_session(plan.target, raw=True)
         self.differ = RowDiffer(plan.columns, plan.settings, plan.user_types)
-        self.decode_key = [values.decoder_for(t, plan.user_types) for t in plan.key_types]
-        self._types: tuple[list[Any], list[Any]] | None = None  # parsed key and cell types, for pack literals
         self.clustering_key = ordering.clustering_key_function(
             plan.clustering_types, plan.clustering_reversed, plan.user_types
         )
@@ -72,7 +71,7 @@ class RangeComparer:
         self.repairer: Repairer | None = None
         self.differences = differences
         self.kept: Counter[str] = Counter()  # examples kept in the result, by kind
-        self.column_index = {col.name: i for i, col in enumerate(plan.columns)}
+        self.examples = ExampleMaker(plan, self.differ, self.token)
 
     # --- scanning ---
 
@@ -143,7 +142,7 @@ class RangeComparer:
                 self._stat(name, a, b, diff)
         sampled = self.kept[kind] < self.plan.settings.failures_to_fetch
         if sampled or self.differences is not None:
-            example = self._example(kind, s, t, [d[0] for d in differences])
+            example = self.examples.example(kind, s, t, differences, r.index, self.position)
             if sampled:
                 r.examples.append(example)
                 self.kept[kind] += 1
@@ -159,77 +158,7 @@ class RangeComparer:
         if diff is not None:
             stats.max_difference = diff if stats.max_difference is None else max(stats.max_difference, diff)
 
-    # --- examples, rechecks, repairs ---
-
-    def _display(self, row: Row | None, decoders: list[Any], key: dict[str, Any], decoded: list[Any] | None = None,
-                 shown: Sequence[int] | None = None) -> dict[str, Any] | None:
-        """The row by target column name, for people: its key, then its cells (``shown``: these columns only).
-
-        ``decoded``: the row's cells already decoded.
-        """
-        if row is None:
-            return None
-        out = dict(key)
-        columns = self.plan.columns
-        for i in shown if shown is not None else range(len(columns)):
-            col = columns[i]
-            out[col.name] = values.to_display(decoded[i] if decoded is not None else decoders[i](row[col.position]))
-        return out
-
-    def _key(self, row: Row) -> dict[str, Any]:
-        return {name: values.to_display(decode(row[i])) for name, decode, i in
-                zip(self.plan.key_names, self.decode_key, self.key_positions, strict=True)}
-
-    def _example(self, kind: str, s: Row | None, t: Row | None, columns: list[str]) -> Example:
-        row = s if s is not None else t
-        assert row is not None
-        key = self._key(row)
-        decoded = None
-        if self.plan.digests and s is not None:  # decoded once, for the display and the pack's literals
-            decoded = [decode(s[col.position]) for col, decode in zip(self.plan.columns, self.differ.decode_src,
-                                                                      strict=True)]
-        # reconcile shows a conflict's differing columns only (its pack writes the literals of every cell)
-        # (with compareTimestamps, "writetime(c)" and "ttl(c)" differ too: they are no columns to show)
-        shown = ([self.column_index[name] for name in columns if name in self.column_index]
-                 if self.plan.digests and kind == DIFFERING else None)
-        example = Example(kind, key, self._display(s, self.differ.decode_src, key, decoded, shown),
-                          self._display(t, self.differ.decode_tgt, key, None, shown), columns, self.result.index,
-                          self.position, self.token(row))
-        if self.plan.digests:
-            if s is not None:
-                example.source_digest, example.source_written = self.differ.src_digest.digest(s).hex(), self._written(s)
-            if t is not None:
-                example.target_digest, example.target_written = self.differ.tgt_digest.digest(t).hex(), self._written(t)
-            example.literals = self._literals(row, decoded)
-            example.address = {"token": example.token,
-                               "key": [cell.hex() if (cell := row[i]) is not None else None
-                                       for i in self.key_positions]}
-            if example.target_written is not None and example.target_written >= time.time() * 1e6:
-                # a write at the coordinator's time would lose to these cells: write just after them
-                example.address["after"] = int(example.target_written) + 1
-        return example
-
-    def _literals(self, row: Row, decoded: list[Any] | None) -> dict[str, str]:
-        """The row as CQL literals by target column name: its key, then every compared cell.
-
-        ``decoded``: the row's compared cells, decoded; None for the key alone.
-        """
-        if self._types is None:
-            user_types = self.plan.user_types
-            self._types = ([ordering.parse_cql_type(t, user_types) for t in self.plan.key_types],
-                           [ordering.parse_cql_type(c.source_type, user_types) for c in self.plan.columns])
-        key_types, cell_types = self._types
-        out = {name: literals.cell_literal(t, row[i], decode(row[i])) for name, t, decode, i in
-               zip(self.plan.key_names, key_types, self.decode_key, self.key_positions, strict=True)}
-        if decoded is not None:
-            for col, t, value in zip(self.plan.columns, cell_types, decoded, strict=True):
-                out[col.name] = literals.cell_literal(t, row[col.position], value)
-        return out
-
-    def _written(self, row: Row) -> float | None:
-        """The row's newest cell WRITETIME (microseconds), None when it has no cell with one."""
-        times = [w for pos, multicell in self.plan.written for w in _writetimes(row[pos], multicell)]
-        return float(max(times)) if times else None
+    # --- rechecks, repairs ---
 
     def _recheck(self) -> None:
         if not self.pending:
@@ -288,14 +217,6 @@ class RangeComparer:
         self.repairer.repair(kind, row)
 
 
-def _writetimes(raw: bytes | None, multicell: bool) -> list[int]:
-    """A scanned WRITETIME(): nothing for a null, one time, or one per collection element."""
-    if raw is None:
-        return []
-    value = metadata_value(raw, multicell)
-    return [v for v in value if v is not None] if isinstance(value, tuple) else [value]
-
-
 def recheck_kind(source: Row | None, target: Row | None) -> str | None:
     """What a re-read pair is before its cells are compared: gone on both sides, missing, extra or a pair."""
     if source is None and target is None:
@@ -312,3 +233,9 @@ def token_function(partitioner: str) -> Any:
     from cassandra.metadata import MD5Token, Murmur3Token
 
     return {"Murmur3Partitioner": Murmur3Token, "RandomPartitioner": MD5Token}[partitioner].hash_fn
+
+
+def row_token(plan: ComparePlan) -> Callable[[Row], int]:
+    """A function from a scanned row to its token (its partition key hashed as the server does)."""
+    hash_fn, positions = token_function(plan.partitioner), plan.partition_key
+    return lambda row: int(hash_fn(ordering.routing_key([row[i] or b"" for i in positions])))

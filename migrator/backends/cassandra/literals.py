@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import functools
 import math
+import struct
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from cassandra.util import Duration
 
@@ -34,6 +37,42 @@ def cell_literal(cql_type: CqlType, raw: bytes | None, value: Any) -> str:
     if raw == b"" and value is None and not cql_type.params:
         return f"blobAs{cql_type.kind}(0x)"
     return literal(cql_type, value)
+
+
+def raw_literal(cql_type: CqlType, decode: Callable[[bytes | None], Any]) -> Callable[[bytes | None], str]:
+    """A function from a scanned cell to ``cell_literal(cql_type, raw, decode(raw))``, the same text.
+
+    Integers, strings, blobs, floats, booleans and uuids are written from their bytes, without the
+    driver's decoding (a diff writes every cell of each row it puts in the pack); a null, an empty
+    cell and every other type go through ``cell_literal``.
+    """
+    kind = cql_type.kind
+
+    def decoded(raw: bytes | None) -> str:
+        return cell_literal(cql_type, raw, decode(raw))
+
+    if kind == "varint":
+        return lambda raw: str(int.from_bytes(raw, "big", signed=True)) if raw else decoded(raw)
+    if kind in _INT_BYTES:
+        size = _INT_BYTES[kind]
+        return lambda raw: str(int.from_bytes(raw, "big", signed=True)) if raw and len(raw) == size else decoded(raw)
+    if kind in ("text", "ascii"):
+        codec = "ascii" if kind == "ascii" else "utf-8"
+        return lambda raw: _string(raw.decode(codec)) if raw is not None else "null"
+    if kind == "blob":
+        return lambda raw: "0x" + raw.hex() if raw is not None else "null"
+    if kind in ("double", "float"):
+        number = _NUMBERS[kind]
+        return lambda raw: _float(number.unpack(raw)[0]) if raw and len(raw) == number.size else decoded(raw)
+    if kind == "boolean":
+        return lambda raw: ("true" if raw[0] else "false") if raw and len(raw) == 1 else decoded(raw)
+    if kind in ("uuid", "timeuuid"):
+        return lambda raw: str(UUID(bytes=raw)) if raw and len(raw) == 16 else decoded(raw)
+    return decoded
+
+
+_INT_BYTES = {"bigint": 8, "int": 4, "smallint": 2, "tinyint": 1}
+_NUMBERS = {"double": struct.Struct(">d"), "float": struct.Struct(">f")}
 
 
 def literal(cql_type: CqlType, value: Any) -> str:
@@ -126,5 +165,10 @@ def statement_delete(qualified: str, key: dict[str, str], timestamp: int | None 
 
 def where(key: dict[str, str]) -> str:
     """``"k" = <k> AND "c" = <c>`` from key literals."""
-    return " AND ".join(f"{cql.quote(name)} = {text}" for name, text in key.items())
+    return " AND ".join(_equals(name) + text for name, text in key.items())
+
+
+@functools.lru_cache(maxsize=256)
+def _equals(name: str) -> str:
+    return f"{cql.quote(name)} = "  # a table's changes name the same key columns, row after row
 

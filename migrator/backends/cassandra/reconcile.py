@@ -37,6 +37,7 @@ from typing import Any
 
 from migrator.backends.cassandra.literals import statement_delete, statement_insert, where
 from migrator.reconcile.changes import DELETE, Change, classify
+from migrator.report.view import encoder
 
 MARK = "-- change "
 CONCURRENCY = 32
@@ -45,7 +46,7 @@ RANGE_ROWS_PER_CHANGE = 24  # a run's range scan gives up past this many rows pe
 RANGE_SLACK_ROWS = 200
 STATEMENTS_PER_BATCH = 32
 BATCH_TEXT_BYTES = 32 * 1024
-_META = json.JSONEncoder(ensure_ascii=False, default=str)  # built once: json.dumps with options builds one per call
+_META = encoder(ensure_ascii=False, default=str)  # built once: json.dumps with options builds one per call
 
 
 class CqlChanges:
@@ -71,7 +72,7 @@ class CqlChanges:
         """The check line and the statement (commented out when disabled)."""
         row = change.row or {}
         key = {name: row[name] for name in change.key if name in row}
-        meta = _META.encode({"op": change.op, "key": change.key, "where": where(key), "expect": change.expect,
+        meta = _META({"op": change.op, "key": change.key, "where": where(key), "expect": change.expect,
                              "want": change.want, "why": change.why,
                              **({"at": change.address} if change.address else {})})
         after = (change.address or {}).get("after")  # production's cells are timestamped ahead of the diff

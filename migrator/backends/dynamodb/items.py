@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from migrator.report.view import encoder
 
 Item = dict[str, dict[str, Any]]
 
@@ -103,10 +104,12 @@ def item_digest(item: Mapping[str, Any], ignore: Sequence[str] = ()) -> str:
     number and binary sets by their members in any order; ``ignore`` names attributes left out.
     """
     canonical = {name: _canonical(value) for name, value in item.items() if name not in ignore}
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _CANONICAL(canonical)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+# built once: json.dumps with options builds an encoder per call, and a diff digests two items per conflict
+_CANONICAL = encoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _AS_IS = frozenset(("S", "BOOL", "NULL"))  # kinds whose wire form already is canonical
 
 

@@ -30,10 +30,12 @@ from migrator.backends.dynamodb.copier import write_batch
 from migrator.backends.dynamodb.pacing import Pacer
 from migrator.backends.dynamodb.wire import wire_client
 from migrator.reconcile.changes import DELETE, Change, classify
+from migrator.report.view import encoder
 
 TASKS_IN_FLIGHT = 10
 SMALLEST_TASK = 25
 UNPACED = Pacer(None)
+_LINE = encoder(ensure_ascii=False, separators=(",", ":"))  # built once: json.dumps with options builds one per call
 
 
 class DynamoChanges:
@@ -58,9 +60,8 @@ class DynamoChanges:
 
     def render(self, change: Change) -> str:
         """One JSON line (commented out when disabled)."""
-        line = json.dumps({"op": change.op, "key": change.key, "expect": change.expect, "want": change.want,
-                           **({"item": change.row} if change.row is not None else {}), "why": change.why},
-                          ensure_ascii=False, separators=(",", ":"))
+        line = _LINE({"op": change.op, "key": change.key, "expect": change.expect, "want": change.want,
+                      **({"item": change.row} if change.row is not None else {}), "why": change.why})
         return ("" if change.enabled else "# ") + line + "\n"
 
     def parse(self, lines: Iterable[str]) -> Iterator[Change]:
