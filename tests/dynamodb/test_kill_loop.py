@@ -4,11 +4,13 @@ dynalite (its tables outlive restarts, and it reports the capacity the pace is m
 migrate resumes from its savepoints into an exact copy. Then dev (the source) changes every item and
 the pack of a diff is applied under kills: apply's checkpoints mean no batch is applied twice, so at
 most one batch per kill finds its rows already changed ("already in place"), none is skipped, and
-production ends equal to dev. Seeds and the long mode: see ``tests/support/faults.py``.
+production ends equal to dev. The secret key, given as ``${VAR}``, appears in no output and no file
+(savepoints, checkpoints, pack, conflicts). Seeds and the long mode: see ``tests/support/faults.py``.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -83,5 +85,8 @@ def test_random_sigkills_of_migrate_and_apply_then_running_them_again_leave_prod
         assert already <= apply.landed * BATCH  # at most the batch in flight at each kill
         assert scan_all(dynalite.target, dst) == scan_all(dynalite.source, src)
         assert (migrate.landed, apply.landed) == (KILLS["migrate"], KILLS["apply"]), (migrate.moments, apply.moments)
+        secret = os.environ["MIGRATOR_TEST_DDB_SECRET_KEY"]  # given as ${VAR}: in no output, no file
+        assert not [o for o in [*migrate.outputs, *apply.outputs, diff.stdout, diff.stderr] if secret in o]
+        assert not [p for p in folder.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
         print(f"round {round_}: migrate killed at {migrate.moments}, apply at {apply.moments}; "
               f"{applied} applied, {already} already in place")

@@ -109,6 +109,7 @@ class KillLoop:
     working: Callable[[Run], bool] | None = None  # when work started, if not the " to go" line
     landed: int = 0
     moments: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)  # of every run, for searches (secrets)
 
     def kill_runs(self, kills: int) -> bool:
         """Kill up to ``kills`` runs; False when a run finished before its kill."""
@@ -136,6 +137,7 @@ class KillLoop:
                 raise AssertionError(f"a run failed (exit {run.proc.returncode}):\n{run.output}")
             return False
         run.kill()
+        self.outputs.append(run.output)
         self.landed += 1
         self.moments.append(f"{label}{moment:.1f}s")
         return True
@@ -159,6 +161,7 @@ class KillLoop:
             run.kill()
             raise AssertionError(f"the last run did not finish within {timeout:.0f} s:\n{run.output}") from None
         time.sleep(0.1)  # let the reader thread take the last lines
+        self.outputs.append(run.output)
         assert code == 0, f"the last run exited {code} after kills at {self.moments}:\n{run.output}"
         assert "Traceback" not in run.output, run.output
         return run.output
