@@ -11,6 +11,7 @@ production ends equal to dev. The secret key, given as ``${VAR}``, appears in no
 from __future__ import annotations
 
 import os
+import random
 import re
 from pathlib import Path
 
@@ -34,10 +35,33 @@ def _items(version: int) -> list[dict[str, dict[str, str]]]:
             for i in range(ITEMS)]
 
 
-def _checkpoint_since(checkpoints: Path):
-    def written(run: Run) -> bool:
-        return any(p.stat().st_mtime > run.started_wall for p in checkpoints.glob("apply_*.yaml"))
-    return written
+class CheckpointAdvanced:
+    """True once a run's apply checkpoint has moved on by a random number of batches since the run began.
+
+    apply is not paced and may take a second or two in all, so its kills are placed by progress, not
+    by the clock: each lands after 1 to ``most`` batches of the run, so every kill hits a running apply.
+    """
+
+    def __init__(self, checkpoints: Path, rng: random.Random, most: int) -> None:
+        self.checkpoints, self.rng, self.most = checkpoints, rng, most
+        self.run: Run | None = None
+        self.target = 0
+
+    def __call__(self, run: Run) -> bool:
+        if run is not self.run:
+            self.run, self.target = run, (self.done() or 0) + BATCH * self.rng.randint(1, self.most)
+        done = self.done()
+        return done is not None and done >= self.target
+
+    def done(self) -> int | None:
+        """Changes the newest checkpoint counts as done; None while it is being replaced."""
+        for path in sorted(self.checkpoints.glob("apply_*.yaml"), reverse=True):
+            try:
+                tables = yaml.safe_load(path.read_text())["applyCheckpoint"]["tables"]
+                return sum(t["done"] for t in tables.values())
+            except (OSError, TypeError, KeyError, yaml.YAMLError):
+                return None
+        return 0
 
 
 def test_random_sigkills_of_migrate_and_apply_then_running_them_again_leave_production_equal_to_dev(
@@ -69,7 +93,8 @@ def test_random_sigkills_of_migrate_and_apply_then_running_them_again_leave_prod
         diff = cli("diff", "--config", str(fast), timeout=300)
         assert diff.returncode == 1, diff.stderr
         apply = KillLoop(["apply", "--config", str(fast), "--pack", str(output / "pack"), "--resume"], rng,
-                         work_s=1.5, working=_checkpoint_since(output / "checkpoints"))
+                         work_s=0.02, early_s=1.0, working=CheckpointAdvanced(output / "checkpoints", rng,
+                                                                 most=ITEMS // BATCH // (KILLS["apply"] + 1)))
         apply.kill_runs(KILLS["apply"])
         checkpoints = sorted((output / "checkpoints").glob("apply_*.yaml"))
         if checkpoints:  # the last run resumes by naming the checkpoint, as its header says

@@ -95,7 +95,8 @@ class Run:
 class KillLoop:
     """SIGKILL ``kills`` runs of one command at random moments; ``finish`` runs it once more to the end.
 
-    ``work_s`` is the span of work a kill may land in; ``startup_s`` bounds the wait for work to start.
+    ``work_s`` is the span of work a kill may land in; ``startup_s`` bounds the wait for work to start;
+    ``early_s`` the span after the start an early kill (one in five) lands in.
     A run that ends by itself before its moment ends the loop (the job is done): ``landed`` says how
     many kills hit a running process, and ``moments`` when (seconds after the start, or after work
     started when marked ``+``).
@@ -106,6 +107,7 @@ class KillLoop:
     work_s: float
     env: dict[str, str] | None = None
     startup_s: float = 120.0
+    early_s: float = 6.0  # an early kill lands within this many seconds of the start
     working: Callable[[Run], bool] | None = None  # when work started, if not the " to go" line
     landed: int = 0
     moments: list[str] = field(default_factory=list)
@@ -121,7 +123,7 @@ class KillLoop:
 
     def _kill_at_random(self, run: Run) -> bool:
         if self.rng.random() < EARLY_SHARE:
-            moment, label = self.rng.uniform(0.0, 6.0), ""
+            moment, label = self.rng.uniform(0.0, self.early_s), ""
             deadline = run.started + moment
         else:
             if not self._wait_for_work(run):
