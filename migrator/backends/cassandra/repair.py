@@ -38,7 +38,9 @@ class Repairer:
         for stmt in (self.by_key, self.by_partition):
             stmt.consistency_level = consistency(self.copy.source_consistency)
         self.writer = make_writer(self.copy, self.tgt, self.by_key)
-        self.deletes = WriteWindow(self.tgt, self.copy.max_in_flight)
+        target = self.copy.target
+        self.deletes = WriteWindow(self.tgt, self.copy.max_in_flight, target.retry,
+                                   f"the target cluster at {target.address}")
 
     def repair(self, kind: str, row: Any) -> None:
         """Copy the source row for a missing/differing one, delete an extra one."""

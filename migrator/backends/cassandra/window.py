@@ -73,7 +73,7 @@ class WriteWindow:
             pause = outage.next_pause()
             if pause is not None:
                 self.retries += 1
-                if outage.attempts == 1:
+                if self.retries == 1:  # once per window: an overloaded target fails many writes at a time
                     log.warning("a write to %s failed (%s), trying again for up to %.0f s",
                                 self._where, type(exc).__name__, self._policy.outage_s)
                 timer = threading.Timer(pause, self._send, (statement, outage))
