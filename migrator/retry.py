@@ -36,6 +36,11 @@ class RetryPolicy:
         """Seconds to wait before try ``attempt + 1``: exponential up to the cap, then 50 to 100% of it at random."""
         return min(self.cap_s, self.base_s * 2 ** min(attempt - 1, 30)) * (0.5 + random.random() / 2)
 
+    @classmethod
+    def of(cls, outage_s: float | None) -> RetryPolicy:
+        """The policy of a side's ``outageToleranceSeconds`` (None: the default)."""
+        return cls(DEFAULT_OUTAGE_S if outage_s is None else outage_s)
+
     def outage(self, clock: Callable[[], float] = time.monotonic) -> Outage:
         """A new streak of failures, starting now."""
         return Outage(self, clock)

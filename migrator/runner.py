@@ -225,7 +225,6 @@ class JobRunner:
             raise translate_failure(failure[0], path)
         return path
 
-
     def savepoint_failed(self, error: WriteFailed, newest: Location | None) -> WriteFailed:
         """The run's error once a savepoint could not be written: where, why, and what is left to resume."""
         folder = self.savepoints.location

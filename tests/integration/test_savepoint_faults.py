@@ -9,15 +9,13 @@ one slowed run per fault kind, and one resume (the full folder's).
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from migrator.savepoints import newest_savepoint
 from tests.support.constants import SOURCE_KS, TARGET_KS
 from tests.support.faults import fault_rounds
 from tests.support.helpers import assert_same, cli, dump, load_yaml, popen_cli, recreate, wait_for_partial_savepoint
-from tests.support.mounts import fill, remount, small_tmpfs
+from tests.support.mounts import break_folder, remount, small_tmpfs
 
 pytestmark = pytest.mark.integration
 
@@ -46,12 +44,7 @@ def test_a_failing_savepoint_folder_stops_the_run_and_the_last_savepoint_resumes
         proc = popen_cli("migrate", "--config", str(config), env=SLOW)
         try:
             wait_for_partial_savepoint(folder, proc)
-            if fault == "full":
-                fill(mount)
-            elif fault == "read-only":
-                remount(mount, writable=False)
-            else:
-                shutil.rmtree(folder)
+            break_folder(fault, mount, folder)
             kept = {p.name: p.read_bytes() for p in folder.iterdir()} if folder.exists() else {}
             output = proc.communicate(timeout=180)[0]
         finally:

@@ -59,8 +59,7 @@ def test_a_frozen_then_restarted_target_costs_time_not_the_copy(source, target, 
     time.sleep(1)
     node.start(node.kill())  # a hard restart: SIGKILL, then the same command line
     outage_s = time.monotonic() - outage_began
-    assert run.proc.wait(300) == 0, run.output
-    time.sleep(0.1)
+    assert run.wait_for(300, "the copy did not finish") == 0, run.output
     assert "Traceback" not in run.output
     where = f"the target cluster at {endpoints['target'][0]}:{endpoints['target'][1]}"
     assert f"a write to {where} failed" in run.output and "trying again for up to 180 s" in run.output

@@ -53,6 +53,7 @@ class Run:
     started_wall: float = field(default_factory=time.time)
     lines: list[str] = field(default_factory=list)
     work_started: threading.Event = field(default_factory=threading.Event)
+    reader: threading.Thread | None = None
 
     @classmethod
     def start(cls, args: list[str], env: dict[str, str] | None) -> Run:
@@ -60,7 +61,8 @@ class Run:
                                 stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})},
                                 start_new_session=True)
         run = cls(proc)
-        threading.Thread(target=run._read, daemon=True).start()
+        run.reader = threading.Thread(target=run._read, daemon=True)
+        run.reader.start()
         return run
 
     def _read(self) -> None:
@@ -78,14 +80,20 @@ class Run:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(60)
 
-    def stops_within(self, bound: float, after: str) -> tuple[int, str]:
-        """Its exit code and its ``migrator: error:`` line, once it stopped within ``bound`` seconds of now."""
+    def wait_for(self, timeout: float, what: str) -> int:
+        """Its exit code once it ended within ``timeout`` seconds, with all its output read; else killed, failing."""
         try:
-            code = self.proc.wait(bound)
+            code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"still running {bound:.0f} s after {after}:\n{self.output}") from None
-        time.sleep(0.1)  # let the reader thread take the last lines
+            raise AssertionError(f"{what} ({timeout:.0f} s):\n{self.output}") from None
+        assert self.reader is not None
+        self.reader.join(10)
+        return code
+
+    def stops_within(self, bound: float, after: str) -> tuple[int, str]:
+        """Its exit code and its ``migrator: error:`` line, once it stopped within ``bound`` seconds of now."""
+        code = self.wait_for(bound, f"still running after {after}")
         errors = [line for line in self.output.splitlines() if line.startswith("migrator: error: ")]
         assert len(errors) == 1, self.output
         return code, errors[0]
@@ -157,12 +165,7 @@ class KillLoop:
     def finish(self, timeout: float = 300, args: list[str] | None = None) -> str:
         """Run the command (or ``args``) to its end; its output. Fails on a non-zero exit or a traceback."""
         run = Run.start(args or self.args, self.env)
-        try:
-            code = run.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            run.kill()
-            raise AssertionError(f"the last run did not finish within {timeout:.0f} s:\n{run.output}") from None
-        time.sleep(0.1)  # let the reader thread take the last lines
+        code = run.wait_for(timeout, "the last run did not finish in time")
         self.outputs.append(run.output)
         assert code == 0, f"the last run exited {code} after kills at {self.moments}:\n{run.output}"
         assert "Traceback" not in run.output, run.output

@@ -1,7 +1,8 @@
 """Real filesystems that refuse writes, for the savepoint-folder faults: a small tmpfs to fill, remounted read-only.
 
 Root ignores file modes, and CI runs as root, so ``chmod`` cannot make a folder unwritable; a mount
-can. Mounting needs root (or CAP_SYS_ADMIN): where it is refused the test is skipped, saying why.
+can. Mounting needs root (or CAP_SYS_ADMIN): a user without it sees the test skipped, saying why; as
+root (CI) a refused mount fails the test.
 Every mount is unmounted when the block ends, whatever happened in it.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +28,10 @@ def small_tmpfs(path: Path, size: str = "256k") -> Iterator[Path]:
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
                              capture_output=True, text=True)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): {mounted.stderr.strip()}")
+        reason = f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): {mounted.stderr.strip()}"
+        if os.geteuid() == 0:  # CI runs as root: there a refused mount is a broken machine, never a skip
+            pytest.fail(reason)
+        pytest.skip(reason)
     try:
         yield path
     finally:
@@ -52,3 +58,13 @@ def fill(mount: Path) -> Path:
             if exc.errno != errno.ENOSPC:
                 raise
     return filler
+
+
+def break_folder(fault: str, mount: Path, folder: Path) -> None:
+    """Make ``folder`` on the tmpfs ``mount`` refuse writes: ``full``, ``read-only`` or ``deleted``."""
+    if fault == "full":
+        fill(mount)
+    elif fault == "read-only":
+        remount(mount, writable=False)
+    else:
+        shutil.rmtree(folder)

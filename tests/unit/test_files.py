@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from migrator.errors import EXIT_RUNTIME
 from migrator.files import WriteFailed, atomic_file, make_folder, open_private, write_atomically
 from migrator.savepoints import SavepointManager, SavepointWriter, check_writable, list_savepoints
-from tests.support.mounts import fill, remount, small_tmpfs
+from tests.support.mounts import break_folder, remount, small_tmpfs
 
 FAULTS = {
     "full": (errno.ENOSPC, "No space left on device (ENOSPC)"),
@@ -42,15 +41,6 @@ def permissive_umask(request: pytest.FixtureRequest) -> Iterator[int]:
 def mount(tmp_path: Path) -> Iterator[Path]:
     with small_tmpfs(tmp_path / "mnt") as path:
         yield path
-
-
-def inject(fault: str, mount: Path, folder: Path) -> None:
-    if fault == "full":
-        fill(mount)
-    elif fault == "read-only":
-        remount(mount, writable=False)
-    else:
-        shutil.rmtree(folder)
 
 
 def test_new_files_are_0600_and_new_folders_0700(tmp_path: Path, permissive_umask: int) -> None:
@@ -94,7 +84,7 @@ def test_a_refused_savepoint_write_stops_the_savepoints_and_keeps_the_last_good_
     first = manager.dump("interval")
     assert first is not None and mode(Path(first)) == 0o600 and mode(folder) == 0o700
     good = Path(first).read_text()
-    inject(fault, mount, folder)
+    break_folder(fault, mount, folder)
     code, meaning = FAULTS[fault]
     with pytest.raises(WriteFailed) as raised:
         manager.dump("interval")
@@ -115,7 +105,7 @@ def test_a_refused_savepoint_write_stops_the_savepoints_and_keeps_the_last_good_
 def test_a_refused_rewrite_in_place_leaves_the_savepoint_whole(mount: Path, fault: str) -> None:
     writer = SavepointWriter(mount / "savepoints")
     first = writer.write("first\n")
-    inject(fault, mount, mount / "savepoints")
+    break_folder(fault, mount, mount / "savepoints")
     with pytest.raises(WriteFailed, match=rf"^cannot write {first}: {FAULTS[fault][1]}".replace("(", r"\(")
                        .replace(")", r"\)")):
         writer.write("second " * 2000, replace=first)

@@ -23,7 +23,7 @@ from typing import Any
 from migrator.backends.cassandra.tls import SslSpec, explain_handshake, ssl_context, ssl_spec
 from migrator.config.cql import CqlConnection
 from migrator.errors import RuntimeFailure
-from migrator.retry import DEFAULT_OUTAGE_S, RetryPolicy
+from migrator.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,7 @@ def spec_from_settings(role: str, settings: CqlConnection) -> ConnectionSpec:
         connections=settings.connections,
         cloud_bundle=cloud.secure_bundle_path if cloud else None,
         request_timeout_s=(settings.request_timeout_ms or REQUEST_TIMEOUT_S * 1000) / 1000,
-        retry=RetryPolicy(DEFAULT_OUTAGE_S if settings.outage_tolerance_seconds is None
-                          else settings.outage_tolerance_seconds),
+        retry=RetryPolicy.of(settings.outage_tolerance_seconds),
     )
 
 

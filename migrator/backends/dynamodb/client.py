@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from migrator.errors import RuntimeFailure
-from migrator.retry import DEFAULT_OUTAGE_S, RetryPolicy
+from migrator.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,7 @@ def spec_from_settings(role: str, settings: Any) -> ClientSpec:
         datacenter=getattr(settings, "datacenter", None),
         rack=getattr(settings, "rack", None),
         nodes_refresh_s=_millis(getattr(settings, "active_refresh_interval_ms", None), NODES_REFRESH_S),
-        retry=RetryPolicy(DEFAULT_OUTAGE_S if settings.outage_tolerance_seconds is None
-                          else settings.outage_tolerance_seconds),
+        retry=RetryPolicy.of(settings.outage_tolerance_seconds),
     )
     creds = settings.credentials
     if creds is None:
