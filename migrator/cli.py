@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("migrator")
 
 CONFIG_CONF_KEYS = ("spark.migrator.config", "spark.scylla.config")
+MANY_TABLE_COMMANDS = ("check", "migrate")  # the commands that run a many-table config (source.table a pattern)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,6 +204,9 @@ def _run(args: argparse.Namespace) -> int:
 
         print(check(loaded))
         return EXIT_OK
+    if loaded.model.many_tables and args.command not in MANY_TABLE_COMMANDS:
+        raise ConfigError([("source.table", f"{args.command} runs on one table per run in this version (check and "
+                            "migrate take many); name one table in source.table and leave out the tables list")])
     if args.command in ("migrate", "validate", "diff"):
         from migrator.resume import resume_point
 
@@ -265,6 +269,14 @@ def _migrate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, str
     if result.counts:
         print("  " + ", ".join(f"{name}: {value:,}" for name, value in sorted(result.counts.items())),
               file=sys.stderr)
+    for table in result.tables:
+        outcome = f"FAILED: {table.failure}" if table.failure else "done"
+        print(f"  {table.name} -> {table.target}: {table.ranges_done}/{table.ranges_total} ranges, "
+              f"{table.rows:,} rows, {outcome}", file=sys.stderr)
+    if result.failed:
+        print(f"migrator: error: {len(result.failed)} of {len(result.tables)} tables failed; the others were copied. "
+              f"Fix the cause, then resume with: migrator migrate --config {result.savepoint}", file=sys.stderr)
+        return EXIT_RUNTIME
     return EXIT_OK
 
 

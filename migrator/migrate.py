@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from migrator.backends.base import MIGRATE, copied_counts, copied_rows
 from migrator.config import LoadedConfig, MigratorConfig
 from migrator.runner import JobRunner, SavepointStats, SplitLedger, open_run
+from migrator.tableset import Member, TableSet
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -38,6 +39,24 @@ class MigrationResult:
     savepoint: str | None
     savepoints: SavepointStats | None = None  # what keeping them cost
     counts: dict[str, int] = field(default_factory=dict)  # the backend's tallies (e.g. expired items skipped)
+    tables: list[TableOutcome] = field(default_factory=list)  # a many-table run: each table's, in config order
+
+    @property
+    def failed(self) -> list[TableOutcome]:
+        """The tables that stopped on an error (a many-table run that went on without them)."""
+        return [table for table in self.tables if table.failure is not None]
+
+
+@dataclass(frozen=True)
+class TableOutcome:
+    """One table of a many-table copy: its names, work done, rows and, if it stopped, why."""
+
+    name: str
+    target: str
+    ranges_done: int
+    ranges_total: int
+    rows: int
+    failure: str | None = None
 
 
 def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
@@ -53,12 +72,22 @@ def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
         prepared.close()
     log.info("copying %s -> %s: %d ranges, %d already done, %d to go", prepared.source_identity,
              prepared.target_identity, prepared.splits_total, prepared.splits_done_before, len(pending))
-    ledger = SplitLedger(done_before=prepared.splits_done_before, rows_before=_rows_before(config),
+    before = prepared.rows_before(MIGRATE)
+    ledger = SplitLedger(done_before=prepared.splits_done_before,
+                         rows_before=_rows_before(config) if before is None else before,
                          rows_of=copied_rows)
     counts = _counts(config, ledger)
+
+    def state() -> dict[str, Any]:
+        tallies = {"counts": c} if (c := counts()) else {}
+        if not prepared.many:
+            return tallies
+        return {**tallies, "tables": _entries(prepared, ledger)}
+
     runner = JobRunner(spark, loaded.raw, config.savepoints, prepared, ledger, kind=MIGRATE,
-                       description=f"copy {prepared.source_identity}",
-                       extra_state=lambda: {"counts": c} if (c := counts()) else {})
+                       description=f"copy {prepared.source_identity}", extra_state=state,
+                       detail=(lambda: prepared.progress_detail(ledger.results(), ledger.failures()))
+                       if prepared.many else None)
     started = time.monotonic()
     path = runner.run(task, pending)
     return MigrationResult(
@@ -69,7 +98,33 @@ def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
         savepoint=str(path) if path else None,
         savepoints=runner.savepoint_stats,
         counts=counts(),
+        tables=_outcomes(prepared, ledger) if prepared.many else [],
     )
+
+
+def _entries(tables: TableSet, ledger: SplitLedger) -> dict[str, Any]:
+    """Each table's savepoint entry, with its own tallies."""
+
+    def tallies(_member: Member, results: dict[int, Any]) -> dict[str, Any]:
+        state = _member.job.config.migrator_state
+        summed = {k: int(v) for k, v in (state.counts or {}).items()} if state is not None and \
+            state.kind in (None, MIGRATE) else {}
+        for result in results.values():
+            for name, value in copied_counts(result).items():
+                summed[name] = summed.get(name, 0) + value
+        return {"counts": summed} if summed else {}
+
+    return tables.table_entries(MIGRATE, MIGRATE, ledger.results(), ledger.failures(), copied_rows, tallies)
+
+
+def _outcomes(tables: TableSet, ledger: SplitLedger) -> list[TableOutcome]:
+    entries = _entries(tables, ledger)
+    out = []
+    for member in tables.members:
+        state = entries[member.job.name]["migratorState"]
+        out.append(TableOutcome(member.job.name, member.job.target, state["rangesDone"], state["rangesTotal"],
+                                state["rowsCopied"], state.get("failure")))
+    return out
 
 
 def _rows_before(config: MigratorConfig) -> int:

@@ -56,6 +56,7 @@ class ProgressState:
     window_started_at: float | None = None
     window_rows: int = 0
     extra: Mapping[str, int] = field(default_factory=dict, hash=False)
+    detail: str = ""  # one more clause for the line, e.g. a many-table run's tables
 
     def __post_init__(self) -> None:
         if not 0 <= self.ranges_skipped <= self.ranges_done <= self.ranges_total:
@@ -119,7 +120,8 @@ def format_rate(rate: float | None) -> str:
 
 
 def _extras(state: ProgressState) -> str:
-    return "".join(f", {name} {value:,}" for name, value in sorted(state.extra.items()))
+    detail = f"; {state.detail}" if state.detail else ""
+    return "".join(f", {name} {value:,}" for name, value in sorted(state.extra.items())) + detail
 
 
 def format_line(state: ProgressState, now: float) -> str:
@@ -211,6 +213,11 @@ class Progress:
         with self._lock:
             value = self._state.extra.get(name, 0) + delta
             self._state = replace(self._state, extra={**self._state.extra, name: value})
+
+    def set_detail(self, text: str) -> None:
+        """Set the line's last clause (shown after the counters)."""
+        with self._lock:
+            self._state = replace(self._state, detail=text)
 
     def snapshot(self) -> ProgressState:
         """The counters now, with the recent-rate window resolved."""

@@ -11,6 +11,7 @@ and ``migratorState``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 import uuid
@@ -19,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migrator.backends.base import Backend, Kind, Prepared, WorkItem, backend_for, check_savepoint
+from migrator.backends.base import Backend, Kind, Prepared, WorkItem, backend_for
 from migrator.config import MigratorConfig, Savepoints, redact_tree, render_yaml
 from migrator.errors import EXIT_INTERRUPTED, Interrupted, MigratorError, RuntimeFailure
 from migrator.files import WriteFailed
 from migrator.progress import Progress, make_reporter
 from migrator.savepoints import Location, SavepointManager, check_location, check_writable, savepoint_writer
+from migrator.tableset import ItemFailed, TableSet, is_failed, open_tables
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -73,14 +75,21 @@ class SplitLedger:
         from pyspark.accumulators import AccumulatorParam
 
         # ``trim`` keeps the driver's memory bounded however many splits report (validation examples)
-        extra = {"trim": staticmethod(self._trim)} if self._trim is not None else {}
+        trim = self._trim
+        extra = {"trim": staticmethod(functools.partial(_trim_results, trim))} if trim is not None else {}
         param = type("SplitResults", (_MergeParam, AccumulatorParam), extra)()
         self._acc = spark.sparkContext.accumulator({}, param)
         return self._acc
 
     def results(self) -> dict[int, Any]:
-        """``{split index: result}`` of the splits finished in this run."""
-        return dict(self._acc.value) if self._acc is not None else {}
+        """``{split index: result}`` of the splits finished in this run (not those reported failed)."""
+        reported = self._acc.value if self._acc is not None else {}
+        return {index: result for index, result in reported.items() if not is_failed(result)}
+
+    def failures(self) -> dict[int, ItemFailed]:
+        """``{split index: report}`` of the items whose table failed (a many-table run's ``continue``)."""
+        reported = self._acc.value if self._acc is not None else {}
+        return {index: result for index, result in reported.items() if is_failed(result)}
 
     def done_count(self) -> int:
         """Splits finished, by earlier runs and this one."""
@@ -89,6 +98,14 @@ class SplitLedger:
     def rows(self) -> int:
         """Rows handled, by earlier runs and this one."""
         return self.rows_before + sum(self._rows_of(v) for v in self.results().values())
+
+
+def _trim_results(trim: Callable[[dict[int, Any]], dict[int, Any]], merged: dict[int, Any]) -> dict[int, Any]:
+    """``trim`` applied to the results, failure reports kept as they are."""
+    failed = {index: result for index, result in merged.items() if is_failed(result)}
+    if not failed:
+        return trim(merged)
+    return {**trim({index: result for index, result in merged.items() if index not in failed}), **failed}
 
 
 @dataclass(frozen=True)
@@ -118,7 +135,8 @@ class JobRunner:
 
     def __init__(self, spark: SparkSession, raw: dict[str, Any], savepoints: Savepoints, prepared: Prepared,
                  ledger: SplitLedger, *, kind: Kind, description: str,
-                 extra_state: Callable[[], dict[str, Any]] | None = None, command: str | None = None) -> None:
+                 extra_state: Callable[[], dict[str, Any]] | None = None, command: str | None = None,
+                 detail: Callable[[], str] | None = None) -> None:
         self.spark = spark
         self.raw = raw
         self.savepoints = savepoints
@@ -128,6 +146,7 @@ class JobRunner:
         self.description = description
         self.extra_state = extra_state or (lambda: {})
         self.command = command or kind  # the command that resumes from this run's savepoints
+        self.detail = detail  # the progress line's last clause (a many-table run's tables)
         self.group = f"migrator-{kind}-{uuid.uuid4().hex[:8]}"
         self.savepoint_stats = SavepointStats(0, 0.0, 0.0)
 
@@ -205,9 +224,13 @@ class JobRunner:
                     thread.join(POLL_SECONDS)
                     done = self.ledger.done_count()
                     progress.set_done(done, self.ledger.rows() - rows_before)
+                    if self.detail is not None:
+                        progress.set_detail(self.detail())
                     if done != recorded and not manager.interrupted_by and manager.refresh() is not None:
                         recorded = done  # finished splits are on disk within a poll or two
                 progress.set_done(self.ledger.done_count(), self.ledger.rows() - rows_before)
+                if self.detail is not None:
+                    progress.set_detail(self.detail())
             reason = "interrupted" if manager.interrupted_by else "failure" if failure else "final"
         finally:
             path = manager.close(reason)
@@ -249,19 +272,12 @@ def _reporting(task: Callable[[WorkItem], Any], accumulator: Any) -> Callable[[I
     return run
 
 
-def open_run(config: MigratorConfig, *, parallelism: int, kind: Kind, backend: Backend | None = None) -> Prepared:
-    """Prepare a run of ``kind`` with the config's backend and check the savepoint it resumes.
+def open_run(config: MigratorConfig, *, parallelism: int, kind: Kind, backend: Backend | None = None) -> TableSet:
+    """Prepare a run of ``kind`` (every table of the config) and check the savepoint it resumes.
 
-    Nothing is written, and a refused savepoint closes what was opened (exit 2).
+    Nothing is written, and a refused table or savepoint closes what was opened (``tableset.open_tables``).
     """
-    backend = backend or preflight(config)
-    prepared = backend.prepare(config, parallelism=parallelism)
-    try:
-        check_savepoint(config.migrator_state, kind, prepared)
-    except BaseException:
-        prepared.close()
-        raise
-    return prepared
+    return open_tables(config, backend or preflight(config), parallelism=parallelism, kind=kind)
 
 
 def preflight(config: MigratorConfig) -> Backend:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from migrator.differences import DifferenceSink
-from migrator.errors import ConfigError, SavepointMismatch
+from migrator.errors import ConfigError, MigratorError, SavepointMismatch
 
 if TYPE_CHECKING:
     from migrator.config import MigratorConfig, MigratorState, ValidationSettings
@@ -99,14 +99,42 @@ CompareTask = Callable[[WorkItem], "RangeResult"]
 class Prepared(Protocol):
     """A run prepared on the driver: identities, the plan of work, and the executor tasks."""
 
-    source_identity: str
-    target_identity: str
     warnings: list[str]
-    splits_total: int  # work items in the whole plan (finished or not)
-    splits_done_before: int  # finished by the runs this one resumes
-    savepoint_note: str  # one header line telling a reader what the savepoint's progress key holds
-    max_partitions: int | None  # at most this many Spark partitions (items then share them), None = one per item
-    split_unit: str  # what a split's bounds count, for reports: "token" (a ring) or "segment" (a parallel scan)
+
+    @property
+    def source_identity(self) -> str:
+        """Where the source table is, stable across runs (savepoints are checked against it)."""
+        ...
+
+    @property
+    def target_identity(self) -> str:
+        """Where the target table is, stable across runs."""
+        ...
+
+    @property
+    def splits_total(self) -> int:
+        """Work items in the whole plan (finished or not)."""
+        ...
+
+    @property
+    def splits_done_before(self) -> int:
+        """Work items finished by the runs this one resumes."""
+        ...
+
+    @property
+    def savepoint_note(self) -> str:
+        """One header line telling a reader what the savepoint's progress key holds."""
+        ...
+
+    @property
+    def max_partitions(self) -> int | None:
+        """At most this many Spark partitions (items then share them), None = one per item."""
+        ...
+
+    @property
+    def split_unit(self) -> str:
+        """What a split's bounds count, for reports: "token" (a ring) or "segment" (a parallel scan)."""
+        ...
 
     def pending(self) -> list[WorkItem]:
         """The work items still to do, in plan order."""
@@ -159,6 +187,18 @@ class Backend(Protocol):
 
     def prepare(self, config: MigratorConfig, *, parallelism: int) -> Prepared:
         """Connect, read and check both sides, plan the work (minus the savepoint's); writes nothing."""
+        ...
+
+    def list_tables(self, config: MigratorConfig) -> list[str]:
+        """The names of the tables the source holds where ``config`` points (its keyspace, its endpoint)."""
+        ...
+
+    def prepare_tables(self, configs: list[MigratorConfig], *, parallelism: int) -> list[Prepared | MigratorError]:
+        """``prepare`` for each table of a many-table run, sharing connections; writes nothing.
+
+        A table that cannot run gets its error in its place. With no splitting fixed by the config or a
+        savepoint, a table found small is split no more than useful.
+        """
         ...
 
     def changes(self, config: MigratorConfig) -> ChangeFormat:

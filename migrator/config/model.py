@@ -12,6 +12,7 @@ feed a ``dynamodb-s3-export`` target; an S3-export source cannot stream changes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 from pydantic import (
@@ -20,95 +21,79 @@ from pydantic import (
     ModelWrapValidatorHandler,
     PrivateAttr,
     SerializerFunctionWrapHandler,
-    field_serializer,
-    field_validator,
+    ValidationError,
     model_serializer,
     model_validator,
 )
 
-from migrator.config.base import ConfigModel, NonBlankStr, Problem, SegmentNumber
+from migrator.config.base import Problem
 from migrator.config.envvars import escape_tree, expand_string
+from migrator.config.problems import format_path, translate
 from migrator.config.reconcile import ApplyCheckpointState, ReconcileSettings
 from migrator.config.savepoints import DEFAULT_SAVEPOINTS, Savepoints
 from migrator.config.secrets import secret_values_in
 from migrator.config.source import AlternatorSource, DynamoDBS3ExportSource, Source
-from migrator.config.state import MigratorState
+from migrator.config.state import FinishedWork, MigratorState
+from migrator.config.tables import OnTableFailure, Rename, TableEntry, is_pattern, table_entry
 from migrator.config.target import CassandraTarget, DynamoDBS3ExportTarget, Target
-from migrator.config.tokens import (
-    TokenType,
-    declared_token_type,
-    encode_token_ranges,
-    infer_token_type,
-    parse_token_ranges,
-)
 from migrator.config.validation import ValidationSettings
 
-
-class Rename(ConfigModel):
-    """Rename a column (CQL) or attribute (DynamoDB) on the way to the target."""
-
-    from_: NonBlankStr = Field(alias="from", examples=["old_name"])
-    to: NonBlankStr = Field(examples=["new_name"])
+_LISTED_ONLY: ContextVar[bool] = ContextVar("listed_only", default=False)
 
 
-class MigratorConfig(ConfigModel):
+class MigratorConfig(FinishedWork):
     """A validated configuration, with every ``${VAR}`` already expanded.
 
-    ``skip_token_ranges`` holds the finished ranges as ``(start, end)`` integers in the order written;
-    ``token_type`` says how they are encoded in YAML.
+    One table (upstream's meaning) or many (``migrator.config.tables``): with many, a left-out
+    ``source.table`` (a ``tables:`` list names them) reads as ``"*"`` with ``listed_only``, and a
+    left-out ``target.table`` as ``"*"`` (each table keeps its name).
     """
 
     source: Source
     target: Target
     renames: list[Rename] = Field(default_factory=list)
+    tables: list[Annotated[TableEntry, BeforeValidator(table_entry)]] = Field(default_factory=list)
+    on_table_failure: OnTableFailure = Field(default="continue", alias="onTableFailure")
     savepoints: Savepoints = Field(default_factory=lambda: DEFAULT_SAVEPOINTS)
-    skip_token_ranges: Annotated[list[tuple[int, int]], BeforeValidator(parse_token_ranges)] = Field(
-        default_factory=list, alias="skipTokenRanges"
-    )
-    skip_segments: list[SegmentNumber] = Field(default_factory=list, alias="skipSegments")
-    skip_parquet_files: list[str] = Field(default_factory=list, alias="skipParquetFiles")
     validation: ValidationSettings | None = None
     reconcile: ReconcileSettings | None = None
     migrator_state: MigratorState | None = Field(default=None, alias="migratorState")
     apply_checkpoint: ApplyCheckpointState | None = Field(default=None, alias="applyCheckpoint")
 
-    _token_type: TokenType = PrivateAttr(default="long")
+    _listed_only: bool = PrivateAttr(default=False)
 
     @model_validator(mode="wrap")
     @classmethod
-    def _remember_token_type(
-        cls, data: Any, handler: ModelWrapValidatorHandler[MigratorConfig]
-    ) -> MigratorConfig:
-        """Keep the token type written in the file, which the plain integer pairs cannot carry."""
-        config = handler(data)
-        encoded = (
-            data.get("skipTokenRanges", data.get("skip_token_ranges")) if isinstance(data, dict) else None
-        )
-        config._token_type = declared_token_type(encoded) or infer_token_type(config.skip_token_ranges)
+    def _fill_table_names(cls, data: Any, handler: ModelWrapValidatorHandler[MigratorConfig]) -> MigratorConfig:
+        """Many tables: a left-out ``source.table`` (with a ``tables:`` list) or ``target.table`` means ``*``."""
+        listed = False
+        if isinstance(data, dict):
+            source, target, entries = data.get("source"), data.get("target"), data.get("tables")
+            if isinstance(source, dict) and "table" not in source and isinstance(entries, list) and entries:
+                source = {**source, "table": "*"}
+                data = {**data, "source": source}
+                listed = True
+            table = source.get("table") if isinstance(source, dict) else None
+            many = listed or (isinstance(table, str) and is_pattern(table)) or bool(entries)
+            if many and isinstance(target, dict) and "table" not in target:
+                data = {**data, "target": {**target, "table": "*"}}
+        token = _LISTED_ONLY.set(listed)  # the rules, run inside handler, read it before the model exists
+        try:
+            config = handler(data)
+        finally:
+            _LISTED_ONLY.reset(token)
+        config._listed_only = listed
         return config
 
-    @field_serializer("skip_token_ranges")
-    def _encode_token_ranges(self, ranges: list[tuple[int, int]]) -> list[list[dict[str, Any]]]:
-        return encode_token_ranges(ranges, self.token_type)
-
-    @field_validator("skip_segments")
-    @classmethod
-    def _segment_set(cls, value: list[int]) -> list[int]:
-        return sorted(set(value))
-
-    @field_validator("skip_parquet_files")
-    @classmethod
-    def _file_set(cls, value: list[str]) -> list[str]:
-        return sorted(set(value))
+    @property
+    def many_tables(self) -> bool:
+        """Whether the config selects tables by a pattern or a ``tables:`` list (see ``config.tables``)."""
+        return self.listed_only or bool(self.tables) or is_pattern(str(getattr(self.source, "table", "")))
 
     @property
-    def token_type(self) -> TokenType:
-        """``long`` (Murmur3Partitioner) or ``bigint`` (RandomPartitioner), as written in the file.
-
-        Without an explicit type (bare integers, or no ranges): ``bigint`` when a token does not fit a
-        long, else ``long``.
-        """
-        return self._token_type
+    def listed_only(self) -> bool:
+        """Whether ``source.table`` was left out, so the ``tables:`` list names every table of the run."""
+        return self._listed_only or _LISTED_ONLY.get()
 
     @property
     def rename_map(self) -> dict[str, str]:
@@ -129,6 +114,7 @@ class MigratorConfig(ConfigModel):
         """Rules that span blocks; see the module docstring."""
         yield from self._rename_problems()
         yield from self._pair_problems()
+        yield from self._table_problems()
         if self.validation is not None and self.validation.repair_writetime_strategy == "config":
             target = self.target
             if not isinstance(target, CassandraTarget) or target.write_writetimestamp_in_us is None:
@@ -141,27 +127,59 @@ class MigratorConfig(ConfigModel):
                 )
 
     def _rename_problems(self) -> Iterator[Problem]:
-        sources: dict[str, int] = {}
-        targets: dict[str, int] = {}
-        for index, rename in enumerate(self.renames):
-            old, new = rename.from_, rename.to  # exact: "camelCol" and "camelcol" are two columns
-            if old in sources:
-                yield (
-                    f"renames[{index}].from",
-                    (
-                        f"'{rename.from_}' is already renamed by renames[{sources[old]}]"
-                    ),
-                )
-            if new in targets:
-                yield (
-                    f"renames[{index}].to",
-                    (
-                        f"'{rename.to}' is already the new name in renames[{targets[new]}]; two columns "
-                        "would collide"
-                    ),
-                )
-            sources.setdefault(old, index)
-            targets.setdefault(new, index)
+        yield from rename_problems("renames", self.renames)
+
+    def _table_problems(self) -> Iterator[Problem]:
+        """A many-table config's rules (``migrator.config.tables``)."""
+        source_table = str(getattr(self.source, "table", ""))
+        target_table = str(getattr(self.target, "table", ""))
+        filters = [key for key in ("include", "exclude") if getattr(self.source, key, None)]
+        if not self.many_tables:
+            for key in filters:
+                yield (f"source.{key}", f"{key} narrows a pattern; source.table {source_table!r} names one table: "
+                       "write a pattern such as '*' there, or remove the key")
+            return
+        if not supports_many_tables(self.source):
+            yield ("source.table", f"a {self.source.type} source reads one table per run; name it in source.table "
+                   "and remove the tables list")
+            return
+        if self.tables and not self.listed_only and not is_pattern(source_table):
+            yield ("source.table", f"{source_table!r} names one table, and a tables list names others: write a "
+                   "pattern such as '*' (the list then gives per-table settings), or leave source.table out (exactly "
+                   "the listed tables)")
+        if self.listed_only:
+            yield from ((f"source.{key}", f"{key} narrows source.table's pattern; the tables list names the tables "
+                         "exactly: remove it") for key in filters)
+        if target_table != "*" and (not is_pattern(target_table) or "?" in target_table
+                                    or target_table.count("*") != 1):
+            yield ("target.table", f"{target_table!r} cannot name many tables: leave target.table out (each table "
+                   "keeps its name), or use one '*' standing for the source's name (copy_*), or rename "
+                   "single tables with tables[i].target")
+        if self.renames:
+            yield ("renames", "renames name the columns of one table: move them under the table's entry in "
+                   "tables (tables: [{name: orders, renames: [...]}])")
+        if getattr(self.source, "where", None):
+            yield ("source.where", "a where clause names the columns of one table: move it under the table's "
+                   "entry in tables (tables: [{name: orders, where: ...}])")
+        yield from self._entry_problems()
+
+    def _entry_problems(self) -> Iterator[Problem]:
+        names: dict[str, int] = {}
+        for index, entry in enumerate(self.tables):
+            where = f"tables[{index}]"
+            if is_pattern(entry.name):
+                yield f"{where}.name", f"{entry.name!r} is a pattern; an entry names one table"
+            if entry.name in names:
+                yield f"{where}.name", f"{entry.name!r} is already listed as tables[{names[entry.name]}]"
+            names.setdefault(entry.name, index)
+            if entry.where is not None and not hasattr(self.source, "where"):
+                yield f"{where}.where", f"a {self.source.type} source has no where clause; remove it"
+            if entry.target is not None and is_pattern(entry.target):
+                yield f"{where}.target", f"{entry.target!r} is a pattern; an entry's target names one table"
+            if entry.validation is not None:
+                yield from ((f"{where}.validation.{path}" if path else f"{where}.validation", message)
+                            for path, message in validation_problems(self.validation, entry.validation))
+            yield from rename_problems(f"{where}.renames", entry.renames)
 
     def _pair_problems(self) -> Iterator[Problem]:
         streams = bool(getattr(self.target, "stream_changes", False))
@@ -181,3 +199,41 @@ class MigratorConfig(ConfigModel):
                 "target.streamChanges",
                 "a dynamodb-s3-export source has no stream to replicate; set streamChanges: false",
             )
+
+
+def rename_problems(where: str, renames: list[Rename]) -> Iterator[Problem]:
+    """Two renames of one column, or two columns renamed to one name."""
+    sources: dict[str, int] = {}
+    targets: dict[str, int] = {}
+    for index, rename in enumerate(renames):
+        old, new = rename.from_, rename.to  # exact: "camelCol" and "camelcol" are two columns
+        if old in sources:
+            yield f"{where}[{index}].from", f"'{rename.from_}' is already renamed by {where}[{sources[old]}]"
+        if new in targets:
+            yield (f"{where}[{index}].to",
+                   f"'{rename.to}' is already the new name in {where}[{targets[new]}]; two columns would collide")
+        sources.setdefault(old, index)
+        targets.setdefault(new, index)
+
+
+def supports_many_tables(source: Any) -> bool:
+    """Whether a source block can select tables by pattern or list (it has ``include``)."""
+    return hasattr(source, "include")
+
+
+def validation_problems(base: ValidationSettings | None, overrides: dict[str, Any]) -> list[Problem]:
+    """Why the top-level validation block with a table's ``overrides`` is not a valid block; empty if it is."""
+    tree = {**(base.model_dump(by_alias=True, exclude_none=True) if base is not None else {}), **overrides}
+    try:
+        ValidationSettings.model_validate(tree)
+    except ValidationError as exc:
+        return [(format_path(path), message) for path, message in translate(exc, tree, ValidationSettings)]
+    return []
+
+
+def table_validation(base: ValidationSettings | None, overrides: dict[str, Any] | None) -> ValidationSettings | None:
+    """A table's validation block: the top-level one with its ``overrides`` (already checked by the rules)."""
+    if overrides is None:
+        return base
+    tree = {**(base.model_dump(by_alias=True, exclude_none=True) if base is not None else {}), **overrides}
+    return ValidationSettings.model_validate(tree)

@@ -47,6 +47,8 @@ class CassandraSource(CqlConnection):
     fetch_size: PositiveInt = Field(alias="fetchSize", examples=[1000])
     preserve_timestamps: bool = Field(alias="preserveTimestamps", examples=[False])
     where: str | None = None
+    include: list[NonBlankStr] = Field(default_factory=list, examples=[["orders*"]])  # many tables: keep these
+    exclude: list[NonBlankStr] = Field(default_factory=list, examples=[["*_tmp"]])  # many tables: drop these
 
 
 class ParquetSource(ConfigModel):
@@ -69,6 +71,8 @@ class _DynamoDBSourceBase(ConfigModel):
     supports_savepoints: ClassVar[bool] = True
 
     table: NonBlankStr = Field(examples=["events"])
+    include: list[NonBlankStr] = Field(default_factory=list, examples=[["app_*"]])  # many tables: keep these
+    exclude: list[NonBlankStr] = Field(default_factory=list, examples=[["*_tmp"]])  # many tables: drop these
     endpoint: Endpoint | None = None
     region: str | None = None
     credentials: AwsCredentials | None = None

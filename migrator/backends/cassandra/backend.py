@@ -8,11 +8,11 @@ probed on the source at preparation, not assumed from the type name.
 from __future__ import annotations
 
 from migrator.backends.base import Capabilities
-from migrator.backends.cassandra.prepare import CqlRun, prepare
+from migrator.backends.cassandra.prepare import CqlRun, list_tables, prepare, prepare_tables
 from migrator.backends.cassandra.reconcile import CqlChanges
 from migrator.backends.cassandra.schema_diff import CqlSchema
 from migrator.config import MigratorConfig
-from migrator.errors import ConfigError
+from migrator.errors import ConfigError, MigratorError
 
 
 class CassandraBackend:
@@ -41,10 +41,17 @@ class CassandraBackend:
         """Connect to both clusters, read and check both tables, plan the token ranges."""
         return prepare(config, parallelism=parallelism)
 
+    def list_tables(self, config: MigratorConfig) -> list[str]:
+        """The tables of the source keyspace."""
+        return list_tables(config)
+
+    def prepare_tables(self, configs: list[MigratorConfig], *, parallelism: int) -> list[CqlRun | MigratorError]:
+        """Each table prepared over one session per cluster; small tables split by their size."""
+        return prepare_tables(configs, parallelism=parallelism)
+
     def changes(self, config: MigratorConfig) -> CqlChanges:
         """Reconcile's changes to the target table: a CQL file, applied by read-compare-write."""
         return CqlChanges(config)
-
 
     def schema(self, config: MigratorConfig) -> CqlSchema:
         """Schema entries of both tables, and the statements that align production."""

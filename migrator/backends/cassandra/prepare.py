@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cassandra import InvalidRequest
+from cassandra.query import SimpleStatement
 
 from migrator.backends.base import (
     CompareTask,
@@ -32,7 +33,7 @@ from migrator.backends.cassandra.copier import copy_item
 from migrator.backends.cassandra.plan import CopyPlan, build_plan, copy_mode
 from migrator.config import CassandraSource, CassandraTarget, MigratorConfig, MigratorState, ValidationSettings
 from migrator.differences import DifferenceSink
-from migrator.errors import ConfigError, RuntimeFailure
+from migrator.errors import ConfigError, MigratorError, RuntimeFailure
 from migrator.planning import tokens
 
 log = logging.getLogger(__name__)
@@ -242,6 +243,82 @@ def prepare(config: MigratorConfig, *, parallelism: int) -> CqlRun:
         raise
     run.sessions = sessions
     return run
+
+
+def list_tables(config: MigratorConfig) -> list[str]:
+    """The tables of the source keyspace (materialized views are not tables)."""
+    s = config.source
+    assert isinstance(s, CassandraSource), "backend_for checks the pair"
+    spec = spec_from_settings("source", s)
+    session = connect(spec)
+    try:
+        keyspace = session.cluster.metadata.keyspaces.get(s.keyspace)
+        if keyspace is None:
+            raise RuntimeFailure(f"keyspace {s.keyspace} does not exist on the source cluster at {spec.address}"
+                                 f"{cql.near_miss(s.keyspace, session.cluster.metadata.keyspaces)}",
+                                 hint="fix source.keyspace")
+        return sorted(keyspace.tables)
+    finally:
+        session.cluster.shutdown()
+
+
+def prepare_tables(configs: list[MigratorConfig], *, parallelism: int) -> list[CqlRun | MigratorError]:
+    """``prepare`` for each table, over one session per cluster; a table that cannot run gets its error."""
+    first = configs[0]
+    s, t = first.source, first.target
+    assert isinstance(s, CassandraSource) and isinstance(t, CassandraTarget), "backend_for checks the pair"
+    src_spec, tgt_spec = spec_from_settings("source", s), spec_from_settings("target", t)
+    sessions: list[Any] = []
+    out: list[CqlRun | MigratorError] = []
+    try:
+        sessions.append(connect(src_spec))
+        sessions.append(connect(tgt_spec))
+        src, tgt = sessions
+        for config in configs:
+            try:
+                fitted = fit_small(config, src)
+                source, target = fitted.source, fitted.target
+                assert isinstance(source, CassandraSource) and isinstance(target, CassandraTarget)
+                run = _prepare(fitted, source, target, src, tgt, src_spec, tgt_spec, parallelism)
+            except MigratorError as exc:
+                out.append(exc)
+                continue
+            run.sessions = list(sessions)  # shared: closing is idempotent, and the table set closes all at once
+            out.append(run)
+    finally:
+        if not any(isinstance(run, CqlRun) for run in out):
+            for session in sessions:
+                session.cluster.shutdown()
+    return out
+
+
+SMALL_TABLE_ROWS = 20_000
+"""In a many-table run, a table with fewer rows than this is split by its size, not by the cores."""
+ROWS_PER_SMALL_SPLIT = 5_000
+"""Rows per split of such a small table: enough that a split's work outweighs the cost of its Spark task."""
+
+
+def fit_small(config: MigratorConfig, session: Any) -> MigratorConfig:
+    """``config`` with ``source.splitCount`` fitted to a small table, unless the config or savepoint fixes it.
+
+    The rows are counted up to ``SMALL_TABLE_ROWS`` by reading the first partition key column only.
+    """
+    s = config.source
+    assert isinstance(s, CassandraSource)
+    state = config.migrator_state
+    if s.split_count is not None or (state is not None and state.split_count is not None):
+        return config
+    table = session.cluster.metadata.keyspaces.get(s.keyspace)
+    meta = table.tables.get(s.table) if table is not None else None
+    if meta is None:
+        return config  # prepare names the missing table
+    key = cql.quote(meta.partition_key[0].name)
+    query = f"SELECT {key} FROM {cql.quote(s.keyspace)}.{cql.quote(s.table)} LIMIT {SMALL_TABLE_ROWS}"
+    rows = sum(1 for _ in session.execute(SimpleStatement(query, fetch_size=ROWS_PER_SMALL_SPLIT)))
+    if rows >= SMALL_TABLE_ROWS:
+        return config
+    splits = max(1, -(-rows // ROWS_PER_SMALL_SPLIT))
+    return config.model_copy(update={"source": s.model_copy(update={"split_count": splits})})
 
 
 def _prepare(config: MigratorConfig, s: CassandraSource, t: CassandraTarget, src: Any, tgt: Any,

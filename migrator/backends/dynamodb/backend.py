@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from migrator.backends.base import Capabilities
 from migrator.backends.dynamodb.client import spec_from_settings
-from migrator.backends.dynamodb.prepare import DYNAMODB_BATCH_ITEMS, AlternatorSettings, DynamoRun, prepare
+from migrator.backends.dynamodb.prepare import (
+    DYNAMODB_BATCH_ITEMS,
+    AlternatorSettings,
+    DynamoRun,
+    list_tables,
+    prepare,
+)
 from migrator.backends.dynamodb.reconcile import DynamoChanges
 from migrator.backends.dynamodb.schema_diff import DynamoSchema
 from migrator.config import MigratorConfig
+from migrator.errors import MigratorError
 
 
 class DynamoDBBackend:
@@ -31,6 +38,20 @@ class DynamoDBBackend:
         """Describe both tables, check the target's key, plan the segments."""
         return prepare(config, parallelism=parallelism)
 
+    def list_tables(self, config: MigratorConfig) -> list[str]:
+        """Every table at the source's endpoint (or region)."""
+        return list_tables(config)
+
+    def prepare_tables(self, configs: list[MigratorConfig], *, parallelism: int) -> list[DynamoRun | MigratorError]:
+        """Each table prepared on its own (clients are shared per endpoint); segments follow each table's size."""
+        out: list[DynamoRun | MigratorError] = []
+        for config in configs:
+            try:
+                out.append(prepare(config, parallelism=parallelism))
+            except MigratorError as exc:
+                out.append(exc)
+        return out
+
     def changes(self, config: MigratorConfig) -> DynamoChanges:
         """Reconcile's changes to the target table: JSON lines, applied by read-compare-write."""
         target = config.target
@@ -40,7 +61,6 @@ class DynamoDBBackend:
                  else DYNAMODB_BATCH_ITEMS)
         return DynamoChanges(spec, str(getattr(target, "table", "")), ignore=ignore, batch_items=batch,
                              return_consumed=not spec.remove_consumed_capacity)
-
 
     def schema(self, config: MigratorConfig) -> DynamoSchema:
         """Schema entries of both tables, and the statements that align production."""

@@ -213,6 +213,21 @@ def _rate(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 else f"{value:,.1f}"
 
 
+def list_tables(config: MigratorConfig) -> list[str]:
+    """Every table name ListTables returns at the source's endpoint (or region), all pages."""
+    import botocore.exceptions
+
+    spec = spec_from_settings("source", config.source)
+    names: list[str] = []
+    try:
+        for page in client(spec).get_paginator("list_tables").paginate():
+            names += page.get("TableNames", [])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise RuntimeFailure(f"cannot list the source's tables at {spec.address}: {exc}",
+                             hint="check source.endpoint, source.region and the credentials") from None
+    return sorted(names)
+
+
 def prepare(config: MigratorConfig, *, parallelism: int) -> DynamoRun:
     """Describe both tables, check they fit, plan the segments; raises before anything is written."""
     import botocore.exceptions
