@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("migrator")
 
 CONFIG_CONF_KEYS = ("spark.migrator.config", "spark.scylla.config")
-MANY_TABLE_COMMANDS = ("check", "migrate")  # the commands that run a many-table config (source.table a pattern)
+MANY_TABLE_COMMANDS = ("check", "migrate", "validate")  # the commands that run a many-table config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -205,8 +205,9 @@ def _run(args: argparse.Namespace) -> int:
         print(check(loaded))
         return EXIT_OK
     if loaded.model.many_tables and args.command not in MANY_TABLE_COMMANDS:
-        raise ConfigError([("source.table", f"{args.command} runs on one table per run in this version (check and "
-                            "migrate take many); name one table in source.table and leave out the tables list")])
+        raise ConfigError([("source.table", f"{args.command} runs on one table per run in this version (check, "
+                            "migrate and validate take many); name one table in source.table and leave out the "
+                            "tables list")])
     if args.command in ("migrate", "validate", "diff"):
         from migrator.resume import resume_point
 
@@ -287,8 +288,9 @@ def _validate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, st
 
     from migrator.files import probe_folder
     from migrator.report.render import console_summary, write_report
+    from migrator.report.tables import tables_console_summary, write_tables_report
     from migrator.spark import create_session
-    from migrator.validate import validate, validation_preflight
+    from migrator.validate import validate_all, validation_preflight
 
     validation_preflight(loaded.model)  # fail on usage before paying for a Spark start
     for folder in (args.report, args.differences):
@@ -296,16 +298,29 @@ def _validate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, st
             probe_folder(Path(folder))  # refused now (exit 3), not after the whole comparison
     spark = create_session(args.master, conf)
     try:
-        report = validate(loaded, spark, differences=args.differences)
+        reports = validate_all(loaded, spark, differences=args.differences)
     finally:
         _stop(spark)
-    Console(stderr=True).print(console_summary(report))
+    if not loaded.model.many_tables:
+        report = reports.tables[0].report
+        Console(stderr=True).print(console_summary(report))
+        if args.report:
+            paths = write_report(report, args.report)
+            print(f"validation report: {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+        if report.differences:
+            print(f"every difference: {report.differences}/split-*.jsonl", file=sys.stderr)
+        return EXIT_OK if report.equal else EXIT_DIFFERENCES
+    Console(stderr=True).print(tables_console_summary(reports))
     if args.report:
-        paths = write_report(report, args.report)
+        paths = write_tables_report(reports, args.report)
         print(f"validation report: {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
-    if report.differences:
-        print(f"every difference: {report.differences}/split-*.jsonl", file=sys.stderr)
-    return EXIT_OK if report.equal else EXIT_DIFFERENCES
+    if args.differences:
+        print(f"every difference: {Path(args.differences).resolve()}/<table>/split-*.jsonl", file=sys.stderr)
+    if reports.failed:
+        print(f"migrator: error: {len(reports.failed)} of {len(reports.tables)} tables failed; fix the cause, then "
+              "run the same command again (it resumes)", file=sys.stderr)
+        return EXIT_RUNTIME
+    return EXIT_OK if reports.equal else EXIT_DIFFERENCES
 
 
 def _diff(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, str]) -> int:

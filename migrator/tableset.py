@@ -21,7 +21,10 @@ exactly as that table's own run. A many-table config (``migrator.config.tables``
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -241,8 +244,17 @@ class TableSet:
         return self._task(lambda member: member.prepared.copy_task())
 
     def compare_task(self, settings: ValidationSettings, sink: DifferenceSink | None = None) -> CompareTask:
-        """Each table's compare task with its own validation settings, behind one dispatcher."""
-        return self._task(lambda member: member.prepared.compare_task(member.job.config.validation or settings, sink))
+        """Each table's compare task with its own validation settings, behind one dispatcher.
+
+        With many tables, each table's differences go into a folder of its own under the sink's
+        (``folder_name`` of its source name).
+        """
+        def task(member: Member) -> Any:
+            own = sink if sink is None or not self.many else \
+                dataclasses.replace(sink, directory=os.path.join(sink.directory, folder_name(member.job.name)))
+            return member.prepared.compare_task(member.job.config.validation or settings, own)
+
+        return self._task(task)
 
     def _task(self, make: Callable[[Member], Any]) -> Any:
         if not self.many:
@@ -356,6 +368,11 @@ class TableSet:
                                                       if len(running) > DETAIL_TABLES else "")
         failed_text = f", {len(why)} failed ({', '.join(self.members[n].job.name for n in sorted(why))})" if why else ""
         return f"tables: {done}/{len(self.members)} done{failed_text}" + (f"; in progress: {shown}" if running else "")
+
+
+def folder_name(table: str) -> str:
+    """A table's name as one safe path component (every character but letters, digits, ``_.-`` %-escaped)."""
+    return urllib.parse.quote(table, safe="") if table not in (".", "..") else table.replace(".", "%2E")
 
 
 def _set_identity(identities: list[str]) -> str:

@@ -11,9 +11,10 @@ carries the partial report, and ends with the same report as an uninterrupted ru
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
+import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,9 @@ from migrator.config import LoadedConfig, MigratorConfig, ValidationSettings
 from migrator.differences import Companion, DifferenceSink
 from migrator.errors import ConfigError
 from migrator.report.model import RangeResult, ValidationReport, merge, report_from_json, trim_examples
+from migrator.report.tables import TableReport, TablesReport
 from migrator.runner import JobRunner, SplitLedger, open_run, preflight
+from migrator.tableset import Member, folder_name
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -37,49 +40,99 @@ VALIDATION_EXAMPLE = ("the validate command needs a validation block, e.g. valid
 def validate(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Path | None = None,
              digests: bool = False, written_attribute: str | None = None, companion: Companion | None = None,
              command: str = "validate") -> ValidationReport:
-    """Compare the source and target tables split by split; resumes from the savepoint's finished work.
+    """The report of a one-table config (``validate_all`` takes many; its arguments are these)."""
+    if loaded.model.many_tables:
+        raise ConfigError([("source.table", f"{command} of many tables is not supported yet; name one table")])
+    return validate_all(loaded, spark, differences=differences, digests=digests,
+                        written_attribute=written_attribute, companion=companion, command=command).tables[0].report
+
+
+def validate_all(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Path | None = None,
+                 digests: bool = False, written_attribute: str | None = None, companion: Companion | None = None,
+                 command: str = "validate") -> TablesReport:
+    """Compare every table of the config split by split; resumes from the savepoint's finished work.
 
     ``differences``: a directory every executor can write (local mode, or a shared filesystem) that
-    receives every difference found, one JSON-lines file per split; with ``digests`` each difference
-    also carries both rows' digests and write times (``written_attribute`` where the store keeps none).
-    ``companion`` renders more files from each split's differences (``differences.Companion``).
-    ``command`` is what the savepoints say resumes the run (``diff`` runs this job too).
+    receives every difference found, one JSON-lines file per split (a folder per table when there are
+    many); with ``digests`` each difference also carries both rows' digests and write times
+    (``written_attribute`` where the store keeps none). ``companion`` renders more files from each
+    split's differences (``differences.Companion``). ``command`` is what the savepoints say resumes the
+    run (``diff`` runs this job too).
     """
     config = loaded.model
     settings, backend = validation_preflight(config)
-    prepared = open_run(config, parallelism=spark.sparkContext.defaultParallelism, kind=VALIDATE, backend=backend)
+    tables = open_run(config, parallelism=spark.sparkContext.defaultParallelism, kind=VALIDATE, backend=backend)
     sink = DifferenceSink(str(Path(differences).resolve()), digests, written_attribute, companion) \
         if differences is not None else None
     try:
-        for warning in prepared.warnings:
+        for warning in tables.warnings:
             log.warning("%s", warning)
-        task = prepared.compare_task(settings, sink)
-        pending = prepared.pending()
+        task = tables.compare_task(settings, sink)
+        pending = tables.pending()
     finally:
-        prepared.close()
-    prior = _prior_report(config, settings, prepared)
+        tables.close()
+    priors = {m.job.name: _prior_report(m.job.config, m.job.config.validation or settings, m.prepared)
+              for m in tables.members}
     if sink is not None:
-        prior.differences = sink.directory
-    log.info("validating %s against %s: %d ranges, %d already done, %d to go", prepared.source_identity,
-             prepared.target_identity, prepared.splits_total, prepared.splits_done_before, len(pending))
-    failures = settings.failures_to_fetch
-    ledger = SplitLedger(done_before=prepared.splits_done_before, rows_before=prior.counts.sourceRows,
-                         rows_of=_source_rows, trim=functools.partial(trim_examples, failures_to_fetch=failures))
+        for name, prior in priors.items():
+            prior.differences = os.path.join(sink.directory, folder_name(name)) if tables.many else sink.directory
+    log.info("validating %s against %s: %d ranges, %d already done, %d to go", tables.source_identity,
+             tables.target_identity, tables.splits_total, tables.splits_done_before, len(pending))
+    fetch = {m.job.name: (m.job.config.validation or settings).failures_to_fetch for m in tables.members}
+    trim = TableTrim(tuple((m.offset, m.offset + m.prepared.splits_total, fetch[m.job.name]) for m in tables.members))
+    ledger = SplitLedger(done_before=tables.splits_done_before,
+                         rows_before=sum(prior.counts.sourceRows for prior in priors.values()),
+                         rows_of=_source_rows, trim=trim)
 
-    def partial() -> ValidationReport:
-        return merge(report_from_json(prior.to_json()), ledger.results().values(), failures)
+    def report_of(member: Member, local: dict[int, RangeResult]) -> ValidationReport:
+        prior = priors[member.job.name]
+        return merge(report_from_json(prior.to_json()), local.values(), fetch[member.job.name])
 
-    def state() -> dict[str, Any]:
-        report = partial()
+    def own_state(member: Member, local: dict[int, Any]) -> dict[str, Any]:
+        report = report_of(member, local)
         return {"counts": dataclasses.asdict(report.counts), "report": report.to_json()}
 
-    runner = JobRunner(spark, loaded.raw, config.savepoints, prepared, ledger, kind=VALIDATE,
-                       description=f"{command} {prepared.source_identity}", extra_state=state, command=command)
+    def state() -> dict[str, Any]:
+        results = ledger.results()
+        if not tables.many:
+            return own_state(tables.members[0], results)
+        return {"tables": tables.table_entries(VALIDATE, command, results, ledger.failures(), _source_rows,
+                                               own_state)}
+
+    runner = JobRunner(spark, loaded.raw, config.savepoints, tables, ledger, kind=VALIDATE,
+                       description=f"{command} {tables.source_identity}", extra_state=state, command=command,
+                       detail=(lambda: tables.progress_detail(ledger.results(), ledger.failures()))
+                       if tables.many else None)
     started = time.monotonic()
     runner.run(task, pending)
-    report = partial()
-    report.seconds = prior.seconds + time.monotonic() - started
-    return report
+    seconds = time.monotonic() - started
+    failures = tables.failures(ledger.failures())
+    parts = []
+    for number, (member, local) in enumerate(zip(tables.members, tables.split(ledger.results()), strict=True)):
+        report = report_of(member, local)
+        report.seconds = priors[member.job.name].seconds + seconds
+        parts.append(TableReport(member.job.name, member.job.target, report, failures.get(number)))
+    return TablesReport(parts)
+
+
+@dataclass(frozen=True)
+class TableTrim:
+    """Keeps each table's first ``failuresToFetch`` examples of a kind (``trim_examples`` per table).
+
+    ``bounds``: per table, its first and past-last item index and its ``failuresToFetch``. Plain data,
+    so the accumulator it trims for can be shipped to executors.
+    """
+
+    bounds: tuple[tuple[int, int, int], ...]
+
+    def __call__(self, results: dict[int, RangeResult]) -> dict[int, RangeResult]:
+        """``results`` with each table's examples trimmed."""
+        out: dict[int, RangeResult] = {}
+        for start, end, failures in self.bounds:
+            own = {index: result for index, result in results.items() if start <= index < end}
+            if own:
+                out.update(trim_examples(own, failures_to_fetch=failures))
+        return out
 
 
 def validation_preflight(config: MigratorConfig) -> tuple[ValidationSettings, Backend]:

@@ -321,5 +321,6 @@ def _split(relative: str) -> PathParts:
     for chunk in relative.replace("[", ".[").split("."):
         if not chunk:
             continue
-        parts.append(int(chunk[1:-1]) if chunk.startswith("[") else chunk)
+        index = chunk[1:-1] if chunk.startswith("[") and chunk.endswith("]") else ""
+        parts.append(int(index) if index.isascii() and index.isdigit() else chunk)  # a key may be "[" itself
     return tuple(parts)

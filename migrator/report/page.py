@@ -41,8 +41,8 @@ def _row(cells: Sequence[str], *, header: bool = False, numeric: frozenset[int] 
     return "<tr>" + "".join(out) + "</tr>"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: frozenset[int], css: str = "") -> list[str]:
-    """A table of already escaped cells."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: frozenset[int], css: str = "") -> list[str]:
+    """A table of already escaped cells (``numeric``: the right-aligned columns)."""
     opening = f'<table class="{css}">' if css else "<table>"
     head = [_row(headers, header=True)] if headers else []
     return [opening, *head, *(_row(r, numeric=numeric) for r in rows), "</table>"]
@@ -76,34 +76,46 @@ def _examples(report: ValidationReport) -> list[str]:
 
 def render_html(report: ValidationReport) -> str:
     """The whole HTML page."""
-    title = escape(view.title(report))
-    verdict_css = "equal" if report.equal else "differences"
-    columns = [[escape(c) for c in row] for row in view.column_rows(report.columns)]
-    settings = [[escape(name), _code(value)] for name, value in view.settings(report)]
+    return page(view.title(report), sections(report))
+
+
+def page(title: str, body: Sequence[str]) -> str:
+    """A self-contained page around ``body`` (markup already escaped)."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{title}</title>",
+        f"<title>{escape(title)}</title>",
         f"<style>{CSS}</style>",
         "</head>",
         "<body>",
-        f"<h1>{title}</h1>",
-        *_table([], [[escape(k), escape(v)] for k, v in view.facts(report)], frozenset(), css="facts"),
-        f'<div class="verdict {verdict_css}">{escape(view.verdict(report))}</div>',
-        *(f'<p class="note">{escape(note)}</p>' for note in view.notes(report)),
-        "<h2>Counts</h2>",
-        *_table(["", "rows"], [[escape(k), escape(v)] for k, v in view.counts(report)], frozenset({1})),
-        "<h2>Differences per scan segment</h2>" if report.split_unit == "segment"
-        else "<h2>Differences along the token ring</h2>",
-        render_ring_svg(report.ranges, segments=report.ranges_total if report.split_unit == "segment" else None),
-        "<h2>Columns with unequal values</h2>",
-        *(_table(COLUMN_HEADERS, columns, frozenset({1, 2, 3})) if columns else ["<p>(none)</p>"]),
-        "<h2>Examples</h2>",
-        *_examples(report),
-        "<h2>Settings</h2>",
-        *(_table(["setting", "value"], settings, frozenset()) if settings else ["<p>(none recorded)</p>"]),
+        *body,
         "</body>",
         "</html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def sections(report: ValidationReport) -> list[str]:
+    """One report's content: title, facts, verdict, counts, ring, columns, examples, settings."""
+    title = escape(view.title(report))
+    verdict_css = "equal" if report.equal else "differences"
+    columns = [[escape(c) for c in row] for row in view.column_rows(report.columns)]
+    settings = [[escape(name), _code(value)] for name, value in view.settings(report)]
+    return [
+        f"<h1>{title}</h1>",
+        *table([], [[escape(k), escape(v)] for k, v in view.facts(report)], frozenset(), css="facts"),
+        f'<div class="verdict {verdict_css}">{escape(view.verdict(report))}</div>',
+        *(f'<p class="note">{escape(note)}</p>' for note in view.notes(report)),
+        "<h2>Counts</h2>",
+        *table(["", "rows"], [[escape(k), escape(v)] for k, v in view.counts(report)], frozenset({1})),
+        "<h2>Differences per scan segment</h2>" if report.split_unit == "segment"
+        else "<h2>Differences along the token ring</h2>",
+        render_ring_svg(report.ranges, segments=report.ranges_total if report.split_unit == "segment" else None),
+        "<h2>Columns with unequal values</h2>",
+        *(table(COLUMN_HEADERS, columns, frozenset({1, 2, 3})) if columns else ["<p>(none)</p>"]),
+        "<h2>Examples</h2>",
+        *_examples(report),
+        "<h2>Settings</h2>",
+        *(table(["setting", "value"], settings, frozenset()) if settings else ["<p>(none recorded)</p>"]),
+    ]

@@ -5,6 +5,8 @@ The keyspaces ``mt_src`` / ``mt_tgt`` belong to this module, so ``table: "*"`` s
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from migrator.savepoints import newest_savepoint
@@ -16,6 +18,8 @@ pytestmark = pytest.mark.integration
 SRC, TGT = "mt_src", "mt_tgt"
 BASE = 1_700_000_000_000_000
 ROWS = 120
+VALIDATION = {"compareTimestamps": True, "ttlToleranceMillis": 60000, "writetimeToleranceMillis": 0,
+              "failuresToFetch": 10, "floatingPointTolerance": 0.0, "timestampMsTolerance": 0}
 RATE = 50  # rows per second per task while a kill is due: the run lasts long enough to be hit
 SHAPES = {
     "counts": "(k int, c int, n counter, PRIMARY KEY (k, c))",
@@ -78,13 +82,22 @@ def _assert_copied(raw_sessions, tables) -> None:
         assert_same(source_rows, dump(tgt, TGT, table))
 
 
-def test_a_keyspace_is_copied_in_one_run_killed_resumed_and_a_new_table_joins(source, target, raw_sessions,
-                                                                              endpoints, tmp_path):
+def test_a_keyspace_is_checked_copied_killed_resumed_joined_by_a_new_table_and_validated_per_table(
+        source, target, raw_sessions, endpoints, tmp_path):
     _keyspaces(source, target)
     for table in SHAPES:
         _fill(source, table)
-    config = _config(tmp_path, endpoints, source={"splitCount": 6})
+    config = _config(tmp_path, endpoints, source={"splitCount": 6}, top={"validation": VALIDATION})
 
+    # tables that cannot be copied as asked are all named before anything is written
+    target.execute(f"CREATE TABLE {TGT}.plain (k text PRIMARY KEY, v text)")  # another key type
+    target.execute(f"CREATE TABLE {TGT}.udts (k int PRIMARY KEY, a frozen<addr>, b int)")  # another type
+    refused = cli("check", "--config", str(config))
+    assert refused.returncode == 3, refused.stderr
+    assert "2 of 5 tables cannot be run as asked; nothing was written" in refused.stderr
+    assert "  - plain: " in refused.stderr and "  - udts: " in refused.stderr
+    for table in ("plain", "udts"):
+        target.execute(f"DROP TABLE {TGT}.{table}")
     checked = cli("check", "--config", str(config))
     assert checked.returncode == 0, checked.stderr
     assert "5 tables: counts -> counts, lists -> lists, plain -> plain, statics -> statics, udts -> udts" \
@@ -116,19 +129,21 @@ def test_a_keyspace_is_copied_in_one_run_killed_resumed_and_a_new_table_joins(so
     assert tables["counts"]["migratorState"]["rowsCopied"] == ROWS
     assert final["migratorState"]["rowsCopied"] == 5 * ROWS + 1
 
-
-def test_tables_that_cannot_be_copied_are_all_named_before_anything_is_written(source, target, endpoints,
-                                                                                 tmp_path):
-    _keyspaces(source, target)
-    for table in ("plain", "statics"):
-        _fill(source, table)
-    target.execute(f"CREATE TABLE {TGT}.plain (k text PRIMARY KEY, v text)")  # another key type
-    target.execute(f"CREATE TABLE {TGT}.statics (k int, c int, s text static, v text, PRIMARY KEY (k, c))")
-    target.execute(f"CREATE TABLE {TGT}.udts (k int PRIMARY KEY, a frozen<addr>, b int)")  # another type
-    config = _config(tmp_path, endpoints, source={"include": ["plain", "stat*", "udts"],
-                                                  "preserveTimestamps": False})
-    ran = cli("migrate", "--config", str(config))
-    assert ran.returncode == 3, ran.stderr
-    assert "2 of 3 tables cannot be run as asked; nothing was written" in ran.stderr
-    assert "  - plain: " in ran.stderr and "  - udts: " in ran.stderr
-    assert list(target.execute(f"SELECT * FROM {TGT}.statics")) == []
+    # damage in two tables: validation counts it exactly, per table
+    target.execute(f"DELETE FROM {TGT}.lists WHERE k = 1 AND c = 2")
+    target.execute(f"DELETE FROM {TGT}.lists WHERE k = 3 AND c = 0")
+    for k in (5, 6, 7):
+        target.execute(f"UPDATE {TGT}.plain SET v = 'changed' WHERE k = {k}")
+    report_dir = tmp_path / "report"
+    validated = cli("validate", "--fresh", "--config", str(config), "--report", str(report_dir))
+    assert validated.returncode == 1, validated.stderr
+    report = json.loads((report_dir / "report.json").read_text())
+    by_name = {t["name"]: t for t in report["tables"]}
+    assert sorted(by_name) == ["counts", "late", "lists", "plain", "statics", "udts"]
+    assert by_name["lists"]["report"]["counts"]["missing"] == 2
+    assert by_name["plain"]["report"]["counts"]["differing"] == 3
+    assert {n for n, t in by_name.items() if t["verdict"] == "EQUAL"} == {"counts", "late", "statics", "udts"}
+    assert report["counts"] == {"sourceRows": 5 * ROWS + 1, "targetRows": 5 * ROWS - 1, "missing": 2, "extra": 0,
+                                "differing": 3}
+    text = (report_dir / "report.txt").read_text()
+    assert text.startswith("Validation of 6 tables") and text.count("Counts\n") == 6
