@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from migrator.config.tables import is_pattern
 from tests.support.dynamodb import dynamodb_urls
 
 SERVERS = ("dynalite", "moto")
@@ -76,7 +77,8 @@ class Pair:
         }
         path = tmp_path / "config.yaml"
         path.write_text(yaml.safe_dump(tree, sort_keys=False))
-        self.made.append((self.target, target_table))
+        if not is_pattern(target_table):  # a many-table run's tables are registered by the test
+            self.made.append((self.target, target_table))
         return path
 
 
