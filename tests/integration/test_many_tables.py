@@ -92,9 +92,10 @@ def test_a_keyspace_is_checked_copied_killed_resumed_joined_by_a_new_table_and_v
     # tables that cannot be copied as asked are all named before anything is written
     target.execute(f"CREATE TABLE {TGT}.plain (k text PRIMARY KEY, v text)")  # another key type
     target.execute(f"CREATE TABLE {TGT}.udts (k int PRIMARY KEY, a frozen<addr>, b int)")  # another type
-    refused = cli("check", "--config", str(config))
+    narrowed = _config(tmp_path, endpoints, source={"include": ["plain", "stat*", "udts"]}, name="narrowed.yaml")
+    refused = cli("check", "--config", str(narrowed))
     assert refused.returncode == 3, refused.stderr
-    assert "2 of 5 tables cannot be run as asked; nothing was written" in refused.stderr
+    assert "2 of 3 tables cannot be run as asked; nothing was written" in refused.stderr
     assert "  - plain: " in refused.stderr and "  - udts: " in refused.stderr
     for table in ("plain", "udts"):
         target.execute(f"DROP TABLE {TGT}.{table}")

@@ -184,3 +184,34 @@ def test_savepoint_entries_hold_each_tables_work_state_and_failure() -> None:
     assert "failure" not in a and b["failure"] == "boom" and b["rangesDone"] == 1
     assert tables.progress_detail(results, {3: ItemFailed(1, "boom")}) == "tables: 1/2 done, 1 failed (b)"
     assert tables.progress_detail({}, {}) == "tables: 0/2 done; in progress: a 1/2, b 0/2"
+
+
+def test_tables_of_the_savepoint_no_longer_selected_are_reported_and_new_ones_start_fresh() -> None:
+    saved = CONFIG + """
+migratorState:
+  kind: migrate
+  tables:
+    orders: {target: orders_v2, skipSegments: [0], migratorState: {kind: migrate, rowsCopied: 7}}
+    dropped: {target: dropped, skipSegments: [0, 1], migratorState: {kind: migrate}}
+"""
+    backend = FakeBackend(["orders", "users"])
+    jobs, removed = plan_jobs(load_config(saved).model, backend)  # type: ignore[arg-type]
+    assert removed == ["dropped"]
+    orders, users = (job.config for job in jobs)
+    assert orders.skip_segments == [0] and orders.migrator_state is not None
+    assert orders.migrator_state.rows_copied == 7
+    assert users.skip_segments == [] and users.migrator_state is None
+    tables = open_tables(load_config(saved).model, backend, parallelism=2, kind=MIGRATE)  # type: ignore[arg-type]
+    assert any("dropped: in the savepoint but no longer selected" in w for w in tables.warnings)
+    assert tables.rows_before(MIGRATE) == 7
+
+
+def test_a_one_table_savepoint_and_a_many_table_config_do_not_mix() -> None:
+    with pytest.raises(SavepointMismatch, match="one-table run"):
+        plan_jobs(load_config(CONFIG + "skipSegments: [1]\nmigratorState: {kind: migrate}\n").model,
+                  FakeBackend(["orders"]))  # type: ignore[arg-type]
+    one = (CONFIG.replace('table: "*", exclude: ["*_tmp"]', "table: orders")
+           .replace("keyspace: ks2,", "keyspace: ks2, table: orders,").split("tables:")[0])
+    with pytest.raises(SavepointMismatch, match="many-table run"):
+        plan_jobs(load_config(one + "migratorState: {kind: migrate, tables: {orders: {}}}\n").model,
+                  FakeBackend(["orders"]))  # type: ignore[arg-type]
