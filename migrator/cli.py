@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("migrator")
 
 CONFIG_CONF_KEYS = ("spark.migrator.config", "spark.scylla.config")
-MANY_TABLE_COMMANDS = ("check", "migrate", "validate")  # the commands that run a many-table config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,10 +203,6 @@ def _run(args: argparse.Namespace) -> int:
 
         print(check(loaded))
         return EXIT_OK
-    if loaded.model.many_tables and args.command not in MANY_TABLE_COMMANDS:
-        raise ConfigError([("source.table", f"{args.command} runs on one table per run in this version (check, "
-                            "migrate and validate take many); name one table in source.table and leave out the "
-                            "tables list")])
     if args.command in ("migrate", "validate", "diff"):
         from migrator.resume import resume_point
 

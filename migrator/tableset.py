@@ -243,16 +243,22 @@ class TableSet:
         """Each table's copy task (creating missing target tables) behind one dispatcher."""
         return self._task(lambda member: member.prepared.copy_task())
 
-    def compare_task(self, settings: ValidationSettings, sink: DifferenceSink | None = None) -> CompareTask:
+    def compare_task(self, settings: ValidationSettings, sink: DifferenceSink | None = None, *,
+                     sink_for: Callable[[TableJob], DifferenceSink | None] | None = None) -> CompareTask:
         """Each table's compare task with its own validation settings, behind one dispatcher.
 
-        With many tables, each table's differences go into a folder of its own under the sink's
-        (``folder_name`` of its source name).
+        Each table's differences go to ``sink_for(its job)`` when given, else to ``sink`` (with many
+        tables, into a folder of its own under it: ``folder_name`` of its source name).
         """
+        def own_sink(member: Member) -> DifferenceSink | None:
+            if sink_for is not None:
+                return sink_for(member.job)
+            if sink is None or not self.many:
+                return sink
+            return dataclasses.replace(sink, directory=os.path.join(sink.directory, folder_name(member.job.name)))
+
         def task(member: Member) -> Any:
-            own = sink if sink is None or not self.many else \
-                dataclasses.replace(sink, directory=os.path.join(sink.directory, folder_name(member.job.name)))
-            return member.prepared.compare_task(member.job.config.validation or settings, own)
+            return member.prepared.compare_task(member.job.config.validation or settings, own_sink(member))
 
         return self._task(task)
 

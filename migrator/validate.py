@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from migrator.errors import ConfigError
 from migrator.report.model import RangeResult, ValidationReport, merge, report_from_json, trim_examples
 from migrator.report.tables import TableReport, TablesReport
 from migrator.runner import JobRunner, SplitLedger, open_run, preflight
-from migrator.tableset import Member, folder_name
+from migrator.tableset import Member, TableJob, folder_name
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -49,14 +50,16 @@ def validate(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Pa
 
 def validate_all(loaded: LoadedConfig, spark: SparkSession, *, differences: str | Path | None = None,
                  digests: bool = False, written_attribute: str | None = None, companion: Companion | None = None,
-                 command: str = "validate") -> TablesReport:
+                 command: str = "validate",
+                 sink_for: Callable[[TableJob], DifferenceSink | None] | None = None) -> TablesReport:
     """Compare every table of the config split by split; resumes from the savepoint's finished work.
 
     ``differences``: a directory every executor can write (local mode, or a shared filesystem) that
     receives every difference found, one JSON-lines file per split (a folder per table when there are
     many); with ``digests`` each difference also carries both rows' digests and write times
     (``written_attribute`` where the store keeps none). ``companion`` renders more files from each
-    split's differences (``differences.Companion``). ``command`` is what the savepoints say resumes the
+    split's differences (``differences.Companion``). ``sink_for`` gives each table its own sink instead
+    (reconcile: a folder and a renderer per table). ``command`` is what the savepoints say resumes the
     run (``diff`` runs this job too).
     """
     config = loaded.model
@@ -67,15 +70,17 @@ def validate_all(loaded: LoadedConfig, spark: SparkSession, *, differences: str 
     try:
         for warning in tables.warnings:
             log.warning("%s", warning)
-        task = tables.compare_task(settings, sink)
+        task = tables.compare_task(settings, sink, sink_for=sink_for)
         pending = tables.pending()
     finally:
         tables.close()
     priors = {m.job.name: _prior_report(m.job.config, m.job.config.validation or settings, m.prepared)
               for m in tables.members}
-    if sink is not None:
-        for name, prior in priors.items():
-            prior.differences = os.path.join(sink.directory, folder_name(name)) if tables.many else sink.directory
+    for member in tables.members:
+        own = sink_for(member.job) if sink_for is not None else sink
+        if own is not None:
+            priors[member.job.name].differences = own.directory if sink_for is not None or not tables.many else \
+                os.path.join(own.directory, folder_name(member.job.name))
     log.info("validating %s against %s: %d ranges, %d already done, %d to go", tables.source_identity,
              tables.target_identity, tables.splits_total, tables.splits_done_before, len(pending))
     fetch = {m.job.name: (m.job.config.validation or settings).failures_to_fetch for m in tables.members}

@@ -102,7 +102,12 @@ def check_pack_config(loaded: LoadedConfig, pack: Path, manifest: dict[str, Any]
 
 
 def apply(loaded: LoadedConfig, pack: Path, *, dry_run: bool = False, resume: bool = False) -> ApplyResult:
-    """Apply ``pack`` to production (see the module docstring)."""
+    """Apply ``pack`` to production (see the module docstring); many tables: each table's pack under it."""
+    from migrator.reconcile.many import apply_tables, table_runs
+
+    runs = table_runs(loaded)
+    if runs is not None:
+        return apply_tables(runs, pack, dry_run=dry_run, resume=resume)
     config = loaded.model
     settings = settings_of(config)
     manifest = pack_manifest(pack)

@@ -30,7 +30,7 @@ import shutil
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,7 @@ class DiffResult:
     seconds: float
     voided: int = 0  # recorded decisions found void because a row changed since
     pack: Path | None = None  # the pack's folder
+    folders: dict[str, Path] = field(default_factory=dict)  # many tables: each table's output folder
 
     @property
     def identical(self) -> bool:
@@ -87,8 +88,12 @@ def diff_preflight(config: MigratorConfig) -> None:
 
 def diff(loaded: LoadedConfig, spark: SparkSession) -> DiffResult:
     """Compare dev and production, then write the summary and conflicts.json (see the module docstring)."""
+    from migrator.reconcile.many import diff_tables, table_runs
     from migrator.validate import validate
 
+    runs = table_runs(loaded)
+    if runs is not None:
+        return diff_tables(loaded, runs, spark)
     config = loaded.model
     diff_preflight(config)
     settings = settings_of(config)
@@ -208,6 +213,12 @@ def summary_text(result: DiffResult, *, dev: str, prod: str) -> str:
                          + ", ".join(f"{d} {t.decisions.get(d, 0):,}" for d in DECISIONS))
     if result.voided:
         lines.append(f"  {result.voided:,} recorded decision(s) are void (a row changed since) and must be made again")
+    if result.folders:
+        lines.append(f"  written to {result.output}: summary.json, summary.txt, and a folder per table "
+                     f"({', '.join(str(f) for f in result.folders.values())}) holding its conflicts.json, "
+                     f"differences/ and pack/ (review them, then: migrator apply --config <config> --pack "
+                     f"{result.output})")
+        return "\n".join(lines)
     lines.append(f"  written to {result.output}: summary.json, summary.txt, conflicts.json, differences/"
                  + f", pack/ (review it, then: migrator apply --config <config> --pack {result.pack})")
     return "\n".join(lines)

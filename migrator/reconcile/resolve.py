@@ -69,19 +69,26 @@ def show(entry: dict[str, Any]) -> str:
 def resolve(loaded: LoadedConfig, *, auto: bool = False, resume: bool = False,
             ask: Callable[[str], str] = input, say: Callable[[str], None] = print) -> tuple[int, DiffResult]:
     """Run the session (see the module docstring); returns (conflicts still pending, rebuilt result)."""
+    from migrator.reconcile.many import resolve_tables, table_runs
+
     output = Path(settings_of(loaded.model).output)
+    runs = table_runs(loaded)
+    if runs is not None:
+        return resolve_tables(runs, output, auto=auto, resume=resume, ask=ask, say=say)
     if not auto:
-        _session(output, resume=resume, ask=ask, say=say)
+        session(output, resume=resume, ask=ask, say=say)
     result = write_outputs(loaded)
     pending = sum(t.decisions.get(PENDING, 0) for t in result.tables.values())
     return pending, result
 
 
-def _session(output: Path, *, resume: bool, ask: Callable[[str], str], say: Callable[[str], None]) -> None:
+def session(output: Path, *, resume: bool, ask: Callable[[str], str], say: Callable[[str], None]) -> bool:
+    """Ask about every pending conflict of one table's outputs; True when the person quit (``q``)."""
     resolutions = Resolutions(output / "resolutions.json")
     rest: dict[str, str] = {}  # table -> the decision for the rest of it
     buffered: list[Conflict] = []
     asked = 0
+    quit_ = False
     for entry in read_conflicts(output / "conflicts.json"):
         if entry["decision"] != PENDING:
             continue
@@ -95,6 +102,7 @@ def _session(output: Path, *, resume: bool, ask: Callable[[str], str], say: Call
         say(f"\nconflict {asked}: " + show(entry))
         answer = _answer(ask, say)
         if answer == "q":
+            quit_ = True
             break
         if answer == "s":
             continue
@@ -106,6 +114,7 @@ def _session(output: Path, *, resume: bool, ask: Callable[[str], str], say: Call
     for table, decision in rest.items():
         resolutions.record_many([c for c in buffered if c.table == table], decision)
     say(f"decisions saved to {resolutions.path}")
+    return quit_
 
 
 def _answer(ask: Callable[[str], str], say: Callable[[str], None]) -> str:

@@ -126,13 +126,17 @@ def schema_text(drifts: list[Drift], *, dev: str, production: str) -> str:
 
 
 def run_schema_diff(loaded: Any, support: SchemaSupport | None = None) -> tuple[list[Drift], str]:
-    """Describe both tables, write schema_diff.json/.txt; the drifts and the text."""
+    """Describe both tables, write schema_diff.json/.txt; the drifts and the text (many tables: each, and all)."""
     from migrator.backends.base import backend_for
     from migrator.reconcile.diff import table_name
+    from migrator.reconcile.many import schema_diff_tables, table_runs
     from migrator.reconcile.preflight import settings_of
 
     config = loaded.model
     output = Path(settings_of(config).output)
+    runs = table_runs(loaded) if support is None else None
+    if runs is not None:
+        return schema_diff_tables(runs, output)
     support = support or backend_for(config).schema(config)
     dev, production = support.describe()
     drifts = schema_diff(dev, production, getattr(support, "order", ()))
@@ -142,13 +146,20 @@ def run_schema_diff(loaded: Any, support: SchemaSupport | None = None) -> tuple[
 
 
 def run_schema_migrate(loaded: Any) -> tuple[Path, int]:
-    """Write the migration that aligns production (``schema_migration.<ext>``); its path and statement count."""
+    """Write the migration that aligns production (``schema_migration.<ext>``); its path and statement count.
+
+    Many tables: each table's file in its folder; the output folder and the statements of all.
+    """
     from migrator.backends.base import backend_for
     from migrator.reconcile.diff import table_name
+    from migrator.reconcile.many import schema_migrate_tables, table_runs
     from migrator.reconcile.preflight import settings_of
 
     config = loaded.model
     settings = settings_of(config)
+    runs = table_runs(loaded)
+    if runs is not None:
+        return Path(settings.output), sum(count for _, count in schema_migrate_tables(runs))
     support = backend_for(config).schema(config)
     drifts, _ = run_schema_diff(loaded, support)  # the same object: it keeps what it described
     lines = support.statements(drifts, destructive=settings.allow_destructive_schema_changes) if drifts else []

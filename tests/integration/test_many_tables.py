@@ -148,3 +148,45 @@ def test_a_keyspace_is_checked_copied_killed_resumed_joined_by_a_new_table_and_v
                                 "differing": 3}
     text = (report_dir / "report.txt").read_text()
     assert text.startswith("Validation of 6 tables") and text.count("Counts\n") == 6
+
+
+def test_a_keyspace_is_reconciled_in_one_diff_with_a_folder_per_table_and_applied_table_by_table(
+        source, target, raw_sessions, endpoints, tmp_path):
+    """Dev (source) and production (target) diverged in two tables; b keeps production's rows (``ours``)."""
+    _keyspaces(source, target)
+    for session, ks in ((source, SRC), (target, TGT)):
+        for table in ("a", "b"):
+            session.execute(f"CREATE TABLE {ks}.{table} (k int PRIMARY KEY, v text)")
+    for k in range(20):
+        source.execute(f"INSERT INTO {SRC}.a (k, v) VALUES ({k}, 'v{k}')")
+        if k < 18:
+            target.execute(f"INSERT INTO {TGT}.a (k, v) VALUES ({k}, '{'prod' if k in (1, 2, 3) else f'v{k}'}')")
+    target.execute(f"INSERT INTO {TGT}.a (k, v) VALUES (20, 'only in production')")
+    for k in range(10):
+        source.execute(f"INSERT INTO {SRC}.b (k, v) VALUES ({k}, 'v{k}')")
+        target.execute(f"INSERT INTO {TGT}.b (k, v) VALUES ({k}, '{'prod' if k == 5 else f'v{k}'}')")
+    output = tmp_path / "reconcile"
+    config = _config(tmp_path, endpoints, source={"preserveTimestamps": False, "include": ["a", "b"]}, top={
+        "reconcile": {"output": str(output), "strategy": "theirs", "tables": {f"{TGT}.b": "ours"},
+                      "allowDeletes": True}})
+
+    diffed = cli("diff", "--config", str(config))
+    assert diffed.returncode == 1, diffed.stderr
+    summary = json.loads((output / "summary.json").read_text())
+    a, b = summary["tables"][f"{TGT}.a"], summary["tables"][f"{TGT}.b"]
+    assert (a["added"], a["removed"], a["conflicts"], a["strategy"]) == (2, 1, 3, "theirs")
+    assert (b["added"], b["removed"], b["conflicts"], b["strategy"]) == (0, 0, 1, "ours")
+    for table in ("a", "b"):
+        assert (output / table / "conflicts.json").is_file() and (output / table / "pack" / "pack.json").is_file()
+    schema = cli("schema-diff", "--config", str(config))
+    assert schema.returncode == 0, schema.stderr
+    assert json.loads((output / "schema_diff.json").read_text())["drift"] is False
+    resolved = cli("resolve-conflicts", "--config", str(config), "--auto")
+    assert resolved.returncode == 0, resolved.stderr
+
+    applied = cli("apply", "--config", str(config), "--pack", str(output))
+    assert applied.returncode == 0, applied.stderr
+    src, tgt = raw_sessions
+    assert_same(dump(src, SRC, "a", with_meta=False), dump(tgt, TGT, "a", with_meta=False))
+    production_b = dict(target.execute(f"SELECT k, v FROM {TGT}.b"))
+    assert production_b == {k: "prod" if k == 5 else f"v{k}" for k in range(10)}
