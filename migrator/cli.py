@@ -296,21 +296,14 @@ def _validate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, st
         reports = validate_all(loaded, spark, differences=args.differences)
     finally:
         _stop(spark)
-    if not loaded.model.many_tables:
-        report = reports.tables[0].report
-        Console(stderr=True).print(console_summary(report))
-        if args.report:
-            paths = write_report(report, args.report)
-            print(f"validation report: {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
-        if report.differences:
-            print(f"every difference: {report.differences}/split-*.jsonl", file=sys.stderr)
-        return EXIT_OK if report.equal else EXIT_DIFFERENCES
-    Console(stderr=True).print(tables_console_summary(reports))
+    many, one = loaded.model.many_tables, reports.tables[0].report
+    Console(stderr=True).print(tables_console_summary(reports) if many else console_summary(one))
     if args.report:
-        paths = write_tables_report(reports, args.report)
+        paths = write_tables_report(reports, args.report) if many else write_report(one, args.report)
         print(f"validation report: {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
-    if args.differences:
-        print(f"every difference: {Path(args.differences).resolve()}/<table>/split-*.jsonl", file=sys.stderr)
+    where = f"{Path(args.differences).resolve()}/<table>" if many and args.differences else one.differences
+    if where:
+        print(f"every difference: {where}/split-*.jsonl", file=sys.stderr)
     if reports.failed:
         print(f"migrator: error: {len(reports.failed)} of {len(reports.tables)} tables failed; fix the cause, then "
               "run the same command again (it resumes)", file=sys.stderr)

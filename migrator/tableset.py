@@ -146,10 +146,8 @@ def _job(config: MigratorConfig, name: str, entry: TableEntry | None, default_ta
     }
     if progress is not None:
         update |= progress.finished_work()
-    derived = config.model_copy(update=update)
-    derived._listed_only = False
-    derived._token_type = progress.token_type if progress is not None else config.token_type
-    return TableJob(name, target, derived)
+    token_type = progress.token_type if progress is not None else config.token_type
+    return TableJob(name, target, config.table_config(update, token_type))
 
 
 # --- the prepared set ------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from migrator.config.source import AlternatorSource, DynamoDBS3ExportSource, Sou
 from migrator.config.state import FinishedWork, MigratorState
 from migrator.config.tables import OnTableFailure, Rename, TableEntry, is_pattern, table_entry
 from migrator.config.target import CassandraTarget, DynamoDBS3ExportTarget, Target
+from migrator.config.tokens import TokenType
 from migrator.config.validation import ValidationSettings
 
 _LISTED_ONLY: ContextVar[bool] = ContextVar("listed_only", default=False)
@@ -84,6 +85,13 @@ class MigratorConfig(FinishedWork):
             _LISTED_ONLY.reset(token)
         config._listed_only = listed
         return config
+
+    def table_config(self, update: dict[str, Any], token_type: TokenType) -> MigratorConfig:
+        """A one-table config derived from this one (``migrator.tableset``): ``update`` applied, ``token_type`` kept."""
+        derived = self.model_copy(update=update)
+        derived._listed_only = False
+        derived._token_type = token_type
+        return derived
 
     @property
     def many_tables(self) -> bool:
