@@ -21,6 +21,7 @@ exactly as that table's own run. A many-table config (``migrator.config.tables``
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import logging
 import os
@@ -317,12 +318,12 @@ class TableSet:
     def split(self, results: Mapping[int, Any]) -> list[dict[int, Any]]:
         """``results`` (global indexes) as one dict per member, by local index."""
         out: list[dict[int, Any]] = [{} for _ in self.members]
-        bounds = [(m.offset, m.offset + m.prepared.splits_total) for m in self.members]
+        starts = [m.offset for m in self.members]  # ascending: members are numbered in offset order
         for index, result in results.items():
-            for number, (start, end) in enumerate(bounds):
-                if start <= index < end:
-                    out[number][index - start] = result
-                    break
+            number = bisect.bisect_right(starts, index) - 1
+            member = self.members[number]
+            if 0 <= index - member.offset < member.prepared.splits_total:
+                out[number][index - member.offset] = result
         return out
 
     def failures(self, failed: Mapping[int, ItemFailed]) -> dict[int, str]:

@@ -10,6 +10,7 @@ carries the partial report, and ends with the same report as an uninterrupted ru
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import logging
 import os
@@ -132,11 +133,13 @@ class TableTrim:
 
     def __call__(self, results: dict[int, RangeResult]) -> dict[int, RangeResult]:
         """``results`` with each table's examples trimmed."""
+        starts = [start for start, _, _ in self.bounds]
+        groups: dict[int, dict[int, RangeResult]] = {}
+        for index, result in results.items():
+            groups.setdefault(bisect.bisect_right(starts, index) - 1, {})[index] = result
         out: dict[int, RangeResult] = {}
-        for start, end, failures in self.bounds:
-            own = {index: result for index, result in results.items() if start <= index < end}
-            if own:
-                out.update(trim_examples(own, failures_to_fetch=failures))
+        for number, own in groups.items():
+            out.update(trim_examples(own, failures_to_fetch=self.bounds[number][2]) if number >= 0 else own)
         return out
 
 

@@ -215,3 +215,17 @@ def test_a_one_table_savepoint_and_a_many_table_config_do_not_mix() -> None:
     with pytest.raises(SavepointMismatch, match="many-table run"):
         plan_jobs(load_config(one + "migratorState: {kind: migrate, tables: {orders: {}}}\n").model,
                   FakeBackend(["orders"]))  # type: ignore[arg-type]
+
+
+def test_validation_examples_are_kept_per_table() -> None:
+    from migrator.report.model import Example, RangeResult
+    from migrator.validate import TableTrim
+
+    def result(index: int, local: int, examples: int) -> RangeResult:
+        return RangeResult(index, 0, 0, missing=examples, examples=[
+            Example("MISSING", {"k": n}, None, None, [], local, n, 0) for n in range(examples)])
+
+    trim = TableTrim(((0, 2, 1), (2, 4, 3)))  # table one: items 0-1, keeps 1 example; table two: 2-3, keeps 3
+    trimmed = trim({0: result(0, 0, 2), 1: result(1, 1, 2), 2: result(2, 0, 2), 3: result(3, 1, 2)})
+    assert [len(trimmed[i].examples) for i in range(4)] == [1, 0, 2, 1]
+    assert [trimmed[i].missing for i in range(4)] == [2, 2, 2, 2]  # counts are never trimmed
