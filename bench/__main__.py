@@ -108,7 +108,7 @@ def resume_check(env: dict[str, str], spark: Any, tgt_session: Any, table: str, 
     config = work / "resume.yaml"
     config.write_text(config_text(env, table, args.splits, str(savepoints), target_table=target,
                                   fetch_size=args.fetch_size, preserve=args.preserve))
-    settle()
+    settle(limit_seconds=args.settle_limit)
     measured = kill_and_resume(config, savepoints, tgt_session, f"{KEYSPACE}.{target}", args.master, work)
     report = validate(load_config(config), spark)
     assert report.equal and report.counts.sourceRows == args.rows, report.counts
@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --reconcile: validate and diff alternate N times; the fastest of each counts")
     parser.add_argument("--reuse-source", action="store_true",
                         help="keep the source table of an earlier run with the same --rows and --shape (no load)")
+    parser.add_argument("--settle-limit", type=float, default=180.0, metavar="SECONDS",
+                        help="the longest wait for idle databases before each timed phase (a smoke run that "
+                             "compares no timings needs none)")
     args = parser.parse_args(argv)
 
     from migrator.backends.cassandra.connection import ConnectionSpec, connect
@@ -188,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def timed(name: str) -> Phase:
         """A phase that starts once the databases are idle again."""
-        settle()
+        settle(limit_seconds=args.settle_limit)
         phase = Phase(name)
         results[name] = phase
         return phase

@@ -97,11 +97,10 @@ def _wait(condition: Any, what: str, proc: Any, log: Path, timeout: float = 240)
 
 def test_killed_executor_is_replaced_and_counters_are_not_doubled(
         submitter: Submitter, source, target, raw_sessions, endpoints, tmp_path: Path):
-    rows = 4000
+    rows = 2000  # about 8 s of copying at the pace below: the kill lands after a fifth, at about 2 s
     recreate(source, target, "e2e_counts", "(id int PRIMARY KEY, hits counter, misses counter)")
     _load_counters(source, rows)
-    config = write_config(tmp_path, endpoints, "e2e_counts", source={"splitCount": 16},
-                          top={"validation": VALIDATION})
+    config = write_config(tmp_path, endpoints, "e2e_counts", source={"splitCount": 16})
     log = tmp_path / "migrate.log"
     # slowed down so that the executor dies with ranges half done and others not started
     slow = {"spark.executorEnv.MIGRATOR_MAX_ROWS_PER_SECOND_PER_TASK": "120"}
@@ -133,6 +132,6 @@ def test_killed_executor_is_replaced_and_counters_are_not_doubled(
 
     source_counts = dump(raw_sessions[0], SOURCE_KS, "e2e_counts")
     assert len(source_counts) == rows
-    assert_same(source_counts, dump(raw_sessions[1], TARGET_KS, "e2e_counts"))
-    validated = submitter.run("validate", "--config", str(config))
-    assert validated.returncode == 0, explain(validated)
+    assert_same(source_counts, dump(raw_sessions[1], TARGET_KS, "e2e_counts"))  # every counter, exactly
+    # validating a counter table: tests/integration/test_migrate_options.py; a submitted validate:
+    # test_migrate_then_validate (each submit costs ~50 s)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from migrator.config import load_config
+from migrator.validate import validate
 from tests.support.constants import SOURCE_KS, TARGET_KS
 from tests.support.helpers import assert_same, dump, recreate, run_migrate
 
@@ -57,12 +59,17 @@ def test_counters_are_not_doubled_by_a_second_run(source, target, spark, make_co
     for k in range(30):
         source.execute(f"UPDATE {SOURCE_KS}.counts SET n = n + %s, m = m - 1 WHERE k = %s AND c = 0", (k + 1, k))
     source.execute(f"UPDATE {SOURCE_KS}.counts SET n = n + 0 WHERE k = 100 AND c = 1")  # a zero counter
-    config = make_config("counts", source={"preserveTimestamps": True})
+    # timestamps asked for: a counter has no WRITETIME, so validate compares the values only
+    validation = {"compareTimestamps": True, "ttlToleranceMillis": 60000, "writetimeToleranceMillis": 0,
+                  "failuresToFetch": 10, "floatingPointTolerance": 0.0, "timestampMsTolerance": 0}
+    config = make_config("counts", source={"preserveTimestamps": True}, top={"validation": validation})
     run_migrate(spark, config)
     run_migrate(spark, config)
     src = sorted(source.execute(f"SELECT k, c, n, m FROM {SOURCE_KS}.counts"))
     assert sorted(target.execute(f"SELECT k, c, n, m FROM {TARGET_KS}.counts")) == src
     assert (100, 1, 0, None) in src
+    report = validate(load_config(config), spark)
+    assert report.equal and (report.counts.sourceRows, report.counts.targetRows) == (31, 31)
 
 
 def test_preserved_timestamps_per_collection_element(source, target, raw_sessions, spark, make_config):

@@ -162,9 +162,12 @@ class KillLoop:
             time.sleep(0.02)
         return True
 
-    def finish(self, timeout: float = 300, args: list[str] | None = None) -> str:
-        """Run the command (or ``args``) to its end; its output. Fails on a non-zero exit or a traceback."""
-        run = Run.start(args or self.args, self.env)
+    def finish(self, timeout: float = 300, args: list[str] | None = None, env: dict[str, str] | None = None) -> str:
+        """Run the command (or ``args``, in ``env`` if given) to its end; its output.
+
+        Fails on a non-zero exit or a traceback.
+        """
+        run = Run.start(args or self.args, self.env if env is None else env)
         code = run.wait_for(timeout, "the last run did not finish in time")
         self.outputs.append(run.output)
         assert code == 0, f"the last run exited {code} after kills at {self.moments}:\n{run.output}"
