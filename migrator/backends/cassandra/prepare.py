@@ -172,11 +172,14 @@ class CqlRun:
         if self.target_schema is not None:
             return
         session = self.target_session
+        t = self.target
         for statement in self.create_statements:
             log.info("creating on the target: %s", statement)
             session.execute(statement, timeout=120)
-        session.cluster.refresh_schema_metadata(max_schema_agreement_wait=60)
-        t = self.target
+        if self.source_schema.user_types:
+            session.cluster.refresh_schema_metadata(max_schema_agreement_wait=60)
+        else:  # the table alone: a whole-schema refresh grows with the keyspace (many-table runs create many)
+            session.cluster.refresh_table_metadata(t.keyspace, t.table, max_schema_agreement_wait=60)
         created = cschema.read_schema(session, t.keyspace, t.table, role="target")
         if created is None:
             raise RuntimeFailure(f"created {t.keyspace}.{t.table} on the target but cannot see it")
