@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migrator.backends.base import MIGRATE, copied_counts, copied_rows
 from migrator.config import LoadedConfig, MigratorConfig
 from migrator.runner import JobRunner, SavepointStats, SplitLedger, open_run
-from migrator.tableset import Member, TableSet
+from migrator.tableset import Member, TableSet, prior_counts
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -72,9 +72,7 @@ def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
         prepared.close()
     log.info("copying %s -> %s: %d ranges, %d already done, %d to go", prepared.source_identity,
              prepared.target_identity, prepared.splits_total, prepared.splits_done_before, len(pending))
-    before = prepared.rows_before(MIGRATE)
-    ledger = SplitLedger(done_before=prepared.splits_done_before,
-                         rows_before=_rows_before(config) if before is None else before,
+    ledger = SplitLedger(done_before=prepared.splits_done_before, rows_before=prepared.rows_before(MIGRATE),
                          rows_of=copied_rows)
     counts = _counts(config, ledger)
 
@@ -105,13 +103,8 @@ def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
 def _entries(tables: TableSet, ledger: SplitLedger) -> dict[str, Any]:
     """Each table's savepoint entry, with its own tallies."""
 
-    def tallies(_member: Member, results: dict[int, Any]) -> dict[str, Any]:
-        state = _member.job.config.migrator_state
-        summed = {k: int(v) for k, v in (state.counts or {}).items()} if state is not None and \
-            state.kind in (None, MIGRATE) else {}
-        for result in results.values():
-            for name, value in copied_counts(result).items():
-                summed[name] = summed.get(name, 0) + value
+    def tallies(member: Member, results: dict[int, Any]) -> dict[str, Any]:
+        summed = _summed(prior_counts(member.job.config.migrator_state, MIGRATE), results.values())
         return {"counts": summed} if summed else {}
 
     return tables.table_entries(MIGRATE, MIGRATE, ledger.results(), ledger.failures(), copied_rows, tallies)
@@ -127,21 +120,16 @@ def _outcomes(tables: TableSet, ledger: SplitLedger) -> list[TableOutcome]:
     return out
 
 
-def _rows_before(config: MigratorConfig) -> int:
-    state = config.migrator_state
-    return int(state.rows_copied or 0) if state is not None and state.kind in (None, MIGRATE) else 0
-
-
 def _counts(config: MigratorConfig, ledger: SplitLedger) -> Callable[[], dict[str, int]]:
     """The backend's tallies so far: the resumed savepoint's plus this run's finished items'."""
-    state = config.migrator_state
-    before: dict[str, Any] = dict(state.counts or {}) if state is not None and state.kind in (None, MIGRATE) else {}
+    before = prior_counts(config.migrator_state, MIGRATE)
+    return lambda: _summed(before, ledger.results().values())
 
-    def total() -> dict[str, int]:
-        summed = {k: int(v) for k, v in before.items()}
-        for result in ledger.results().values():
-            for name, value in copied_counts(result).items():
-                summed[name] = summed.get(name, 0) + value
-        return summed
 
-    return total
+def _summed(before: dict[str, int], results: Iterable[Any]) -> dict[str, int]:
+    """``before`` plus every result's tallies."""
+    summed = dict(before)
+    for result in results:
+        for name, value in copied_counts(result).items():
+            summed[name] = summed.get(name, 0) + value
+    return summed

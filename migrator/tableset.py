@@ -308,12 +308,9 @@ class TableSet:
 
     # --- many tables: savepoint entries, progress and outcome ---
 
-    def rows_before(self, kind: Kind) -> int | None:
-        """Rows the resumed savepoint's runs of ``kind`` handled in the selected tables (None: one table)."""
-        if not self.many:
-            return None
-        states = [m.job.config.migrator_state for m in self.members]
-        return sum(int(s.rows_copied or 0) for s in states if s is not None and s.kind in (None, kind))
+    def rows_before(self, kind: Kind) -> int:
+        """Rows the resumed savepoint's runs of ``kind`` handled in the selected tables."""
+        return sum(prior_rows(m.job.config.migrator_state, kind) for m in self.members)
 
     def split(self, results: Mapping[int, Any]) -> list[dict[int, Any]]:
         """``results`` (global indexes) as one dict per member, by local index."""
@@ -340,8 +337,8 @@ class TableSet:
         entries: dict[str, Any] = {}
         why = self.failures(failed)
         for number, (member, local) in enumerate(zip(self.members, self.split(results), strict=True)):
-            prepared, state = member.prepared, member.job.config.migrator_state
-            rows_before = int(state.rows_copied or 0) if state is not None and state.kind in (None, kind) else 0
+            prepared = member.prepared
+            rows_before = prior_rows(member.job.config.migrator_state, kind)
             table_state: dict[str, Any] = {
                 "kind": kind, "command": command,
                 "sourceIdentity": prepared.source_identity, "targetIdentity": prepared.target_identity,
@@ -373,6 +370,17 @@ class TableSet:
                                                       if len(running) > DETAIL_TABLES else "")
         failed_text = f", {len(why)} failed ({', '.join(self.members[n].job.name for n in sorted(why))})" if why else ""
         return f"tables: {done}/{len(self.members)} done{failed_text}" + (f"; in progress: {shown}" if running else "")
+
+
+def prior_rows(state: MigratorState | None, kind: Kind) -> int:
+    """Rows a resumed savepoint says its runs of ``kind`` handled (0 without one, or of another kind)."""
+    return int(state.rows_copied or 0) if state is not None and state.kind in (None, kind) else 0
+
+
+def prior_counts(state: MigratorState | None, kind: Kind) -> dict[str, int]:
+    """The backend's tallies a resumed savepoint of ``kind`` carries (none without one, or of another kind)."""
+    return {k: int(v) for k, v in (state.counts or {}).items()} if state is not None and state.kind in (None, kind) \
+        else {}
 
 
 def folder_name(table: str) -> str:

@@ -231,7 +231,7 @@ def supports_many_tables(source: Any) -> bool:
 
 def validation_problems(base: ValidationSettings | None, overrides: dict[str, Any]) -> list[Problem]:
     """Why the top-level validation block with a table's ``overrides`` is not a valid block; empty if it is."""
-    tree = {**(base.model_dump(by_alias=True, exclude_none=True) if base is not None else {}), **overrides}
+    tree = _validation_tree(base, overrides)
     try:
         ValidationSettings.model_validate(tree)
     except ValidationError as exc:
@@ -243,5 +243,9 @@ def table_validation(base: ValidationSettings | None, overrides: dict[str, Any] 
     """A table's validation block: the top-level one with its ``overrides`` (already checked by the rules)."""
     if overrides is None:
         return base
-    tree = {**(base.model_dump(by_alias=True, exclude_none=True) if base is not None else {}), **overrides}
-    return ValidationSettings.model_validate(tree)
+    return ValidationSettings.model_validate(_validation_tree(base, overrides))
+
+
+def _validation_tree(base: ValidationSettings | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The top-level validation block's keys with a table's ``overrides`` over them."""
+    return {**(base.model_dump(by_alias=True, exclude_none=True) if base is not None else {}), **overrides}

@@ -24,7 +24,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from migrator.backends.base import backend_for
 from migrator.config import LoadedConfig
@@ -206,8 +206,3 @@ def schema_migrate_tables(runs: list[TableRun]) -> list[tuple[Path, int]]:
             logging.getLogger("migrator.reconcile").warning("table %s: %s; migrate creates a missing target table",
                                                             run[0].name, exc.message)
     return out
-
-
-def describe_folders(result: Any) -> str:
-    """Where each table's outputs are, for the summary text."""
-    return ", ".join(f"{name}: {folder}" for name, folder in result.folders.items())

@@ -61,9 +61,14 @@ def render_json(report: ValidationReport) -> str:
 
 def write_report(report: ValidationReport, directory: str | Path) -> dict[str, Path]:
     """Create ``directory`` and write the three reports into it; returns their paths by format."""
+    return write_texts({"json": render_json(report), "txt": render_text(report), "html": render_html(report)},
+                       directory)
+
+
+def write_texts(texts: dict[str, str], directory: str | Path) -> dict[str, Path]:
+    """Create ``directory`` and write each format's text under its ``FILE_NAMES`` name, atomically."""
     target = Path(directory)
     make_folder(target)
-    texts = {"json": render_json(report), "txt": render_text(report), "html": render_html(report)}
     paths = {fmt: target / FILE_NAMES[fmt] for fmt in texts}
     for fmt, text in texts.items():
         write_atomically(paths[fmt], text, sync_directory=False)

@@ -19,10 +19,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from migrator.files import fsync_directory, make_folder, write_atomically
 from migrator.report.model import Counts, ValidationReport
 from migrator.report.page import page, sections, table
-from migrator.report.render import COUNT_KEYS, FILE_NAMES, report_json
+from migrator.report.render import COUNT_KEYS, report_json, write_texts
 from migrator.report.text import render_text
 from migrator.report.view import count, json_safe
 
@@ -122,15 +121,8 @@ def render_tables_html(report: TablesReport) -> str:
 
 def write_tables_report(report: TablesReport, directory: str | Path) -> dict[str, Path]:
     """Create ``directory`` and write the three files into it; returns their paths by format."""
-    folder = Path(directory)
-    make_folder(folder)
-    texts = {"json": render_tables_json(report), "txt": render_tables_text(report),
-             "html": render_tables_html(report)}
-    paths = {fmt: folder / FILE_NAMES[fmt] for fmt in texts}
-    for fmt, text in texts.items():
-        write_atomically(paths[fmt], text, sync_directory=False)
-    fsync_directory(folder)
-    return paths
+    return write_texts({"json": render_tables_json(report), "txt": render_tables_text(report),
+                        "html": render_tables_html(report)}, directory)
 
 
 def tables_console_summary(report: TablesReport) -> Group:
