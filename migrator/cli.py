@@ -265,6 +265,9 @@ def _migrate(loaded: LoadedConfig, args: argparse.Namespace, conf: dict[str, str
     if result.counts:
         print("  " + ", ".join(f"{name}: {value:,}" for name, value in sorted(result.counts.items())),
               file=sys.stderr)
+    if result.streamed is not None:
+        print(f"streaming ended (every shard of the stream has ended): {result.streamed.changes:,} changes applied "
+              f"in {result.streamed.seconds:.1f} s", file=sys.stderr)
     for table in result.tables:
         outcome = f"FAILED: {table.failure}" if table.failure else "done"
         print(f"  {table.name} -> {table.target}: {table.ranges_done}/{table.ranges_total} ranges, "

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from migrator.backends.base import MIGRATE, copied_counts, copied_rows
 from migrator.config import LoadedConfig, MigratorConfig
 from migrator.runner import JobRunner, SavepointStats, SplitLedger, open_run
+from migrator.streaming import StreamResult, follow
 from migrator.tableset import Member, TableSet, prior_counts
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class MigrationResult:
     savepoints: SavepointStats | None = None  # what keeping them cost
     counts: dict[str, int] = field(default_factory=dict)  # the backend's tallies (e.g. expired items skipped)
     tables: list[TableOutcome] = field(default_factory=list)  # a many-table run: each table's, in config order
+    streamed: StreamResult | None = None  # streamChanges: the changes applied after the snapshot
 
     @property
     def failed(self) -> list[TableOutcome]:
@@ -66,8 +68,12 @@ def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
     try:
         for warning in prepared.warnings:
             log.warning("%s", warning)
+        stream = prepared.change_stream()
+        if stream is not None:  # the stream's starting point is fixed before the snapshot reads anything
+            for note in stream.start(snapshot=stream.copies_snapshot):
+                log.info("%s", note)
         task = prepared.copy_task()
-        pending = prepared.pending()
+        pending = prepared.pending() if stream is None or stream.copies_snapshot else []
     finally:
         prepared.close()
     log.info("copying %s -> %s: %d ranges, %d already done, %d to go", prepared.source_identity,
@@ -78,6 +84,8 @@ def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
 
     def state() -> dict[str, Any]:
         tallies = {"counts": c} if (c := counts()) else {}
+        if stream is not None:
+            tallies["stream"] = stream.state()
         if not prepared.many:
             return tallies
         return {**tallies, "tables": _entries(prepared, ledger)}
@@ -88,13 +96,16 @@ def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
                        if prepared.many else None)
     started = time.monotonic()
     path = runner.run(task, pending)
+    seconds = time.monotonic() - started
+    streamed = follow(stream, spark, runner) if stream is not None else None
     return MigrationResult(
         ranges_total=prepared.splits_total,
         ranges_done=ledger.done_count(),
         rows=ledger.rows(),
-        seconds=time.monotonic() - started,
-        savepoint=str(path) if path else None,
+        seconds=seconds,
+        savepoint=streamed.savepoint if streamed is not None else str(path) if path else None,
         savepoints=runner.savepoint_stats,
+        streamed=streamed,
         counts=counts(),
         tables=_outcomes(prepared, ledger) if prepared.many else [],
     )

@@ -7,7 +7,9 @@ looks into the config's local savepoint folder, newest savepoint first:
 * one written by another command (migrate, validate and diff share the folder; diff and validate
   share the kind ``validate`` but not the command) or for other tables is passed over;
 * the newest one of the same command and tables is taken, unless its run had finished all of its
-  work: the run then starts over.
+  work: the run then starts over. A run streaming changes (``migratorState.stream``) is never
+  finished while its stream has shards to read: running the config again continues streaming
+  from the saved positions.
 
 Only the taken savepoint's progress is used (``skipTokenRanges``, ``skipSegments``,
 ``skipParquetFiles``, ``migratorState``): it is added to the config as given, whose literal secrets
@@ -54,7 +56,7 @@ def resume_point(loaded: LoadedConfig, command: str, *, fresh: bool = False) -> 
             log.debug("savepoint %s: another command or other tables, passed over", path)
             continue
         done, total = state.get("rangesDone"), state.get("rangesTotal")
-        if isinstance(done, int) and isinstance(total, int) and done >= total:
+        if isinstance(done, int) and isinstance(total, int) and done >= total and not _streaming(state):
             log.info("the newest %s savepoint, %s, is of a finished run: starting over", command, path)
             return loaded
         merged = {**loaded.raw, **{key: tree[key] for key in PROGRESS_KEYS if key in tree}}
@@ -79,6 +81,16 @@ def _read(path: Path) -> dict[str, Any] | None:
         log.warning("savepoint %s holds no migratorState: skipped", path)
         return None
     return tree
+
+
+def _streaming(state: dict[str, Any]) -> bool:
+    """Whether the savepoint holds stream positions still to follow (a stream ends only when its shards do)."""
+    stream = state.get("stream")
+    if not isinstance(stream, dict):
+        return False
+    shards = stream.get("shards")
+    return not isinstance(shards, dict) or not shards or any(
+        not (isinstance(entry, dict) and entry.get("done")) for entry in shards.values())
 
 
 def _command(state: dict[str, Any]) -> Any:

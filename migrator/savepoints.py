@@ -358,20 +358,21 @@ class SavepointManager:
             except Exception:
                 log.exception("the savepoint failure callback failed")
 
-    def refresh(self) -> Location | None:
+    def refresh(self, *, force: bool = False) -> Location | None:
         """Bring the newest savepoint up to date, rewriting it in place (the run's first one is new).
 
         Called whenever ranges finish, so that even a hard kill (SIGKILL, a lost driver) loses no
         finished range, while new files still appear only every interval. Skipped, returning None,
         when another dump is running (it is as fresh), once closed, and when it comes too soon:
         refreshes are spaced so that they take at most ``MAX_REFRESH_SHARE`` of the time (one that
-        costs 10 ms may come every 0.5 s).
+        costs 10 ms may come every 0.5 s), unless ``force`` (a streamed round's positions must be on
+        disk before the next round applies more).
         """
-        if self.writes:
+        if self.writes and not force:
             mean_cost = self.write_seconds / self.writes
             if time.perf_counter() - self._last_write_end < mean_cost / MAX_REFRESH_SHARE:
                 return None
-        if not self._acquire(0):
+        if not self._acquire(None if force else 0):
             return None
         try:
             if self._closed or self._failure is not None:

@@ -7,6 +7,7 @@ as the driver, so they import the same ``migrator`` and driver packages.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -77,4 +78,26 @@ def create_session(master: str | None = None, conf: Mapping[str, str] | None = N
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    quiet_accumulator_server(spark.sparkContext)
     return spark
+
+
+def quiet_accumulator_server(sc: Any) -> None:
+    """Log, instead of printing a traceback, when the JVM drops its accumulator connection.
+
+    Ctrl-C (or SIGTERM to the process group) stops the JVM with the driver; PySpark's accumulator
+    server then prints an ``EOFError`` traceback, which says nothing to a user whose run already
+    stopped with its own message and savepoint.
+    """
+    server = getattr(sc, "_accumulatorServer", None)
+    if server is None or not hasattr(server, "handle_error"):
+        return
+    shown = server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], EOFError | ConnectionError):
+            logging.getLogger(__name__).debug("the JVM closed its accumulator connection")
+            return
+        shown(request, client_address)
+
+    server.handle_error = handle_error

@@ -33,6 +33,7 @@ from typing import Any
 
 from migrator.backends.base import (
     Backend,
+    ChangeStream,
     CompareTask,
     CopyTask,
     Kind,
@@ -287,6 +288,10 @@ class TableSet:
     def state(self) -> dict[str, Any]:
         """One table: its own keys; many: none at the top (see ``table_entries``)."""
         return self.one.state() if not self.many else {}
+
+    def change_stream(self) -> ChangeStream | None:
+        """The one table's change stream (the config refuses streaming many tables)."""
+        return self.one.change_stream() if not self.many else None
 
     def describe(self) -> str:
         """The plan of each table, for ``migrator check``."""

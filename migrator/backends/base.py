@@ -96,6 +96,71 @@ CompareTask = Callable[[WorkItem], "RangeResult"]
 """Compares one item on an executor; returns its exact counts and a sample of examples."""
 
 
+@dataclass(frozen=True)
+class ShardRead:
+    """What one round of a change stream did to one shard, returned by an executor.
+
+    ``position`` is the last change applied (a sequence number; None when nothing was read) and is
+    reported only once every write before it was acknowledged. ``closed``: the shard has ended and all
+    of it is applied. ``lost``: the stream no longer holds the shard's position (changes are gone).
+    """
+
+    shard: str
+    position: str | None
+    closed: bool = False
+    read: int = 0  # records read
+    applied: int = 0  # writes sent after folding each key's changes into its last one
+    counts: dict[str, int] = field(default_factory=dict)  # the backend's tallies (puts, deletes, skipped)
+    behind_s: float = 0.0  # how far behind the stream's newest change the shard still is
+    lost: str | None = None  # why the position cannot be read any more
+
+
+ShardTask = Callable[[WorkItem], ShardRead]
+"""Reads one shard from its position and applies its changes to the target; returns once acknowledged."""
+
+
+class ChangeStream(Protocol):
+    """The source table's changes after a snapshot, read shard by shard (``migrator.streaming`` drives it)."""
+
+    @property
+    def name(self) -> str:
+        """What is streamed, for messages (e.g. ``the stream of orders``)."""
+        ...
+
+    @property
+    def copies_snapshot(self) -> bool:
+        """Whether the snapshot is copied before streaming (false: stream only)."""
+        ...
+
+    def start(self, *, snapshot: bool) -> list[str]:
+        """Connect and fix where reading starts (the savepoint's positions, or now when a snapshot follows).
+
+        Enables the stream when the store needs that; returns what it did, one line each. Raises
+        ``RuntimeFailure`` when the stream cannot be read from where the run must start.
+        """
+        ...
+
+    def ready(self) -> list[WorkItem]:
+        """The shards to read in the next round (parents finished before children), with their positions."""
+        ...
+
+    def shard_task(self) -> ShardTask:
+        """The executors' function for one shard's round."""
+        ...
+
+    def advance(self, reads: list[ShardRead]) -> None:
+        """Record the acknowledged positions of a round."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """The stream's positions as plain data, for ``migratorState.stream``."""
+        ...
+
+    def shard_counts(self) -> tuple[int, int]:
+        """Shards still being read, and shards finished."""
+        ...
+
+
 class Prepared(Protocol):
     """A run prepared on the driver: identities, the plan of work, and the executor tasks."""
 
@@ -166,6 +231,10 @@ class Prepared(Protocol):
 
     def describe(self) -> str:
         """The plan as text, for ``migrator check``; nothing is written."""
+        ...
+
+    def change_stream(self) -> ChangeStream | None:
+        """The changes to stream after the snapshot when the config asks for it; None otherwise."""
         ...
 
     def close(self) -> None:

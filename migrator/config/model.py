@@ -5,8 +5,10 @@ Top-level keys, as upstream (reference A): ``source``, ``target``, ``renames``, 
 ``reconcile`` and ``migratorState``. ``model_dump(by_alias=True, exclude_none=True)`` gives a tree
 that loads back into an equal model (a literal ``${`` in a value is dumped as ``$${``).
 
-Parse-time rejections from upstream (reference 0.1): an Alternator source cannot stream changes nor
-feed a ``dynamodb-s3-export`` target; an S3-export source cannot stream changes.
+Parse-time rejections from upstream (reference 0.1): an Alternator source cannot feed a
+``dynamodb-s3-export`` target; an S3-export source cannot stream changes. Upstream also refuses to
+stream an Alternator source; Alternator has Streams, so here it may (not through Kinesis). Changes
+are streamed for one table per run.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from migrator.config.secrets import secret_values_in
 from migrator.config.source import AlternatorSource, DynamoDBS3ExportSource, Source
 from migrator.config.state import FinishedWork, MigratorState
 from migrator.config.tables import OnTableFailure, Rename, TableEntry, is_pattern, table_entry
-from migrator.config.target import CassandraTarget, DynamoDBS3ExportTarget, Target
+from migrator.config.target import CassandraTarget, DynamoDBS3ExportTarget, KinesisStream, Target
 from migrator.config.tokens import TokenType
 from migrator.config.validation import ValidationSettings
 
@@ -190,13 +192,12 @@ class MigratorConfig(FinishedWork):
             yield from rename_problems(f"{where}.renames", entry.renames)
 
     def _pair_problems(self) -> Iterator[Problem]:
-        streams = bool(getattr(self.target, "stream_changes", False))
+        streams = getattr(self.target, "stream_changes", False)
         if isinstance(self.source, AlternatorSource):
-            if streams:
-                yield (
-                    "target.streamChanges",
-                    "Alternator does not support DynamoDB Streams; set streamChanges: false",
-                )
+            if isinstance(streams, KinesisStream):
+                yield ("target.streamChanges.type",
+                       "only AWS DynamoDB sends a table's changes to Kinesis; for an Alternator source use "
+                       "streamChanges: true (Alternator Streams)")
             if isinstance(self.target, DynamoDBS3ExportTarget):
                 yield (
                     "target.type",
@@ -207,6 +208,10 @@ class MigratorConfig(FinishedWork):
                 "target.streamChanges",
                 "a dynamodb-s3-export source has no stream to replicate; set streamChanges: false",
             )
+        if streams and self.many_tables:
+            yield ("target.streamChanges",
+                   "changes are streamed for one table per run; run one streaming job per table "
+                   "(or set streamChanges: false to copy many tables)")
 
 
 def rename_problems(where: str, renames: list[Rename]) -> Iterator[Problem]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 from pydantic.fields import FieldInfo
 
 from migrator.config.base import RULE_ERROR, ConfigModel
@@ -63,6 +63,21 @@ def _union_members(tp: Any) -> list[type[BaseModel]]:
     return []
 
 
+def _tagged_members(tp: Any) -> dict[str, Any]:
+    """``{tag: member}`` of a union whose members carry pydantic ``Tag``s; empty for anything else."""
+    if get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    if get_origin(tp) not in (Union, types.UnionType):
+        return {}
+    tagged = {}
+    for member in get_args(tp):
+        if get_origin(member) is Annotated:
+            tags = [m.tag for m in get_args(member)[1:] if isinstance(m, Tag)]
+            if tags:
+                tagged[tags[0]] = get_args(member)[0]
+    return tagged
+
+
 def _type_tags(model: type[BaseModel]) -> tuple[str, ...]:
     info = model.model_fields.get("type")
     return tuple(get_args(_unwrap(info.annotation))) if info is not None else ()
@@ -81,6 +96,10 @@ def locate(loc: tuple[int | str, ...], data: Any, root: Any) -> _Located:
     tp: Any = root
     node = data
     for index, part in enumerate(loc):
+        tagged = _tagged_members(tp)
+        if part in tagged:
+            tp = tagged[part]
+            continue  # the tag of a union chosen by a callable discriminator (e.g. a flag or a block)
         tp = _unwrap(tp)
         members = _union_members(tp)
         if members:

@@ -103,6 +103,7 @@ class MigratorState(ConfigModel):
     report: dict[str, Any] | None = None  # validate: the partial report so far, to resume it exactly
     failure: str | None = None  # a many-table run's table that stopped on an error: why (its work is unfinished)
     tables: dict[NonBlankStr, TableProgress] | None = None  # a many-table run: each table's own, by source name
+    stream: dict[str, Any] | None = None  # streamChanges: the backend's stream positions (migrator.streaming)
 
 
 class TableProgress(FinishedWork):

@@ -6,9 +6,10 @@ backend lists the ones it can write into) and ``type`` keeps the user's spelling
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Discriminator, Field, Tag
 
 from migrator.config.aws import (
     AlternatorFlavour,
@@ -49,6 +50,31 @@ class CassandraTarget(CqlConnection):
     batch_bytes: PositiveInt = Field(default=DEFAULT_BATCH_BYTES, alias="batchBytes")
 
 
+class KinesisStream(ConfigModel):
+    """``streamChanges`` in its Kinesis Data Streams form: the source table's changes read from a Kinesis stream.
+
+    ``appName`` names upstream's KCL lease table; positions are kept in the savepoint here, so it is
+    accepted and only named in the logs.
+    """
+
+    type: Literal["kinesis"]
+    stream_arn: NonBlankStr = Field(alias="streamArn",
+                                    examples=["arn:aws:kinesis:us-east-1:123456789012:stream/orders"])
+    initial_timestamp: dt.datetime | None = Field(default=None, alias="initialTimestamp")
+    app_name: str | None = Field(default=None, alias="appName")
+
+
+def _stream_form(value: Any) -> str:
+    return "kinesis" if isinstance(value, dict | KinesisStream) else "flag"
+
+
+StreamChanges = Annotated[
+    Annotated[bool, Tag("flag")] | Annotated[KinesisStream, Tag("kinesis")],
+    Discriminator(_stream_form),
+]
+"""``target.streamChanges``: false, true (the source table's DynamoDB Stream), or a Kinesis stream."""
+
+
 class _DynamoDBTargetBase(ConfigModel):
     """Keys shared by ``type: dynamodb`` and ``type: alternator`` targets."""
 
@@ -60,7 +86,7 @@ class _DynamoDBTargetBase(ConfigModel):
     credentials: AwsCredentials | None = None
     write_throughput: PositiveInt | None = Field(default=None, alias="writeThroughput")
     throughput_write_percent: ThroughputPercent | None = Field(default=None, alias="throughputWritePercent")
-    stream_changes: bool = Field(alias="streamChanges", examples=[False])
+    stream_changes: StreamChanges = Field(alias="streamChanges", examples=[False])
     skip_initial_snapshot_transfer: bool | None = Field(default=None, alias="skipInitialSnapshotTransfer")
     billing_mode: BillingMode | None = Field(default=None, alias="billingMode")
     outage_tolerance_seconds: OutageTolerance = None

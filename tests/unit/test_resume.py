@@ -87,6 +87,21 @@ def test_a_finished_run_starts_over_even_with_older_unfinished_savepoints(tmp_pa
     assert "is of a finished run: starting over" in caplog.text
 
 
+def test_a_streaming_run_with_shards_to_read_is_resumed_though_its_snapshot_finished(tmp_path):
+    tree = config_tree(tmp_path)
+    path = save(tmp_path, 1, tree, done=8)
+    data = yaml.safe_load(path.read_text())
+    shards = {"s1": {"after": "12", "done": True, "parents": []}, "s2": {"after": None, "done": False, "parents": []}}
+    data["migratorState"]["stream"] = {"type": "dynamodb-streams", "arn": "arn:x", "shards": shards}
+    path.write_text(yaml.safe_dump(data))
+    resumed = resume_point(load(tree), "migrate")
+    assert resumed.model.migrator_state.stream["shards"]["s1"]["after"] == "12"
+    shards["s2"]["done"] = True  # every shard ended: the stream is over, so is the run
+    path.write_text(yaml.safe_dump(data))
+    loaded = load(tree)
+    assert resume_point(loaded, "migrate") is loaded
+
+
 def test_an_unreadable_savepoint_is_skipped_with_a_warning(tmp_path, caplog):
     tree = config_tree(tmp_path)
     save(tmp_path, 1, tree, done=3)

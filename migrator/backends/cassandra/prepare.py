@@ -130,6 +130,10 @@ class CqlRun:
         """The partitioner and ``splitCount`` the finished ranges belong to."""
         return savepoint.state(self.partitioner, self.split_count)
 
+    def change_stream(self) -> None:
+        """No change streams from a CQL source in this version (the config cannot ask for one)."""
+        return None
+
     def describe(self) -> str:
         """The plan as text: both sides, the mode, each column's mapping, the target table and ranges."""
         src, tgt = self.source_schema, self.target_schema

@@ -191,6 +191,19 @@ def new_client(spec: ClientSpec) -> Any:
 client = per_spec(new_client)  # the process's boto3 DynamoDB client for a spec
 
 
+def service_client(spec: ClientSpec, service: str) -> Any:
+    """A boto3 client of another service at the spec's endpoint and credentials (``dynamodbstreams``, ``kinesis``)."""
+    from botocore.config import Config
+
+    config = Config(connect_timeout=spec.connect_timeout_s, read_timeout=READ_TIMEOUT_S,
+                    retries={"mode": "standard", "max_attempts": SDK_ATTEMPTS})
+    return _session(spec).client(
+        service, endpoint_url=spec.endpoint, region_name=spec.region, config=config,
+        aws_access_key_id=spec.access_key, aws_secret_access_key=spec.secret_key,
+        aws_session_token=spec.session_token,
+    )
+
+
 def strip_consumed_capacity(params: dict[str, Any], **_: Any) -> None:
     """A botocore hook: drop ``ReturnConsumedCapacity`` from a request's parameters (Alternator)."""
     params.pop("ReturnConsumedCapacity", None)

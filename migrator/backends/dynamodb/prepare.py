@@ -19,6 +19,7 @@ from migrator.backends.dynamodb import segments, table
 from migrator.backends.dynamodb.client import ClientSpec, client, spec_from_settings
 from migrator.backends.dynamodb.compare import ComparePlan, compare_item
 from migrator.backends.dynamodb.copier import CopyPlan, copy_item
+from migrator.backends.dynamodb.streams import DynamoChangeStream
 from migrator.config import (
     AlternatorSource,
     AlternatorTarget,
@@ -146,9 +147,20 @@ class DynamoRun:
                      f"{min(pending, self.max_partitions or pending)}")
         lines.append(f"pace per task: {_rate(read_rate)} read units/s, {_rate(write_rate)} write units/s "
                      f"({self.concurrency()} tasks at once)")
+        stream = self.change_stream()
+        if stream is not None:
+            lines.append(f"then: {stream.plan()}")
         lines += [f"note: {warning}" for warning in self.warnings]
         lines.append("nothing was written")
         return "\n".join(lines)
+
+    def change_stream(self) -> DynamoChangeStream | None:
+        """With ``target.streamChanges``: the source table's DynamoDB Stream, or the Kinesis stream named."""
+        setting = self.target.stream_changes
+        if not setting:
+            return None
+        state = self.config.migrator_state
+        return DynamoChangeStream(self, setting, state.stream if state is not None else None)
 
     def close(self) -> None:
         """Nothing to release: boto3 clients hold no server-side state."""
@@ -285,7 +297,6 @@ def _warnings(source: Any, target: Any) -> list[str]:
                 continue
             out.append(f"{role}.{key} is accepted for compatibility but has no effect in this version "
                        "(no such setting in boto3's connection pool; the node list is refreshed as requests go)")
-    if getattr(target, "stream_changes", False):
-        out.append("target.streamChanges: true is not supported yet: the snapshot is copied, "
-                   "changes made after it are not")
+    if target.skip_initial_snapshot_transfer and not target.stream_changes:
+        out.append("target.skipInitialSnapshotTransfer has no effect without target.streamChanges; remove it")
     return out

@@ -308,12 +308,32 @@ def test_stream_changes_is_required() -> None:
     assert list(problems(cql_tree(source=DYNAMO_SOURCE, target=target))) == ["target.streamChanges"]
 
 
-def test_alternator_source_cannot_stream() -> None:
-    tree = cql_tree(source=alternator_source(), target={**ALTERNATOR_TARGET, "streamChanges": True})
-    assert problems(tree) == {
-        "target.streamChanges": "Alternator does not support DynamoDB Streams; set streamChanges: false "
-        "(line 13)"
-    }
+def test_alternator_source_streams_through_alternator_streams_not_kinesis() -> None:
+    load_tree(cql_tree(source=alternator_source(), target={**ALTERNATOR_TARGET, "streamChanges": True}))
+    kinesis = {"type": "kinesis", "streamArn": "arn:aws:kinesis:us-east-1:1:stream/s"}
+    tree = cql_tree(source=alternator_source(), target={**ALTERNATOR_TARGET, "streamChanges": kinesis})
+    assert list(problems(tree)) == ["target.streamChanges.type"]
+
+
+def test_stream_changes_kinesis_form_loads() -> None:
+    from migrator.config.target import KinesisStream
+
+    kinesis = {"type": "kinesis", "streamArn": "arn:aws:kinesis:us-east-1:1:stream/s",
+               "initialTimestamp": "2026-01-02T03:04:05Z", "appName": "orders-sync"}
+    stream = load_tree(dynamo_tree(target={"streamChanges": kinesis})).model.target.stream_changes
+    assert isinstance(stream, KinesisStream)
+    assert stream.stream_arn.endswith("stream/s") and stream.initial_timestamp.year == 2026
+    assert list(problems(dynamo_tree(target={"streamChanges": {"type": "kinesis"}}))) == [
+        "target.streamChanges.streamArn"]
+    assert problems(dynamo_tree(target={"streamChanges": "maybe"}))["target.streamChanges"].startswith(
+        "expected true or false, got 'maybe'")
+
+
+def test_streaming_many_tables_is_refused() -> None:
+    tree = dynamo_tree(target={"streamChanges": True})
+    tree["source"]["table"] = "app_*"
+    del tree["target"]["table"]
+    assert list(problems(tree)) == ["target.streamChanges"]
 
 
 def test_alternator_source_cannot_feed_s3_export() -> None:
