@@ -102,13 +102,15 @@ def scan_segment(source: Any, plan: CopyPlan, segment: int, pacer: Pacer) -> Ite
 class BatchWriter:
     """PutRequests grouped into BatchWriteItem requests, a few in flight, unprocessed items re-sent."""
 
-    def __init__(self, target: Any, table: str, batch_items: int, pacer: Pacer, return_consumed: bool) -> None:
+    def __init__(self, target: Any, table: str, batch_items: int, pacer: Pacer, return_consumed: bool, *,
+                 in_flight: int = WRITES_IN_FLIGHT) -> None:
         self.target = target
         self.table = table
         self.batch_items = batch_items
         self.pacer = pacer
         self.return_consumed = return_consumed
-        self.pool = ThreadPoolExecutor(max_workers=WRITES_IN_FLIGHT, thread_name_prefix="dynamodb-write")
+        self.limit = in_flight
+        self.pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="dynamodb-write")
         self.in_flight: list[Future[None]] = []
         self.pending: list[dict[str, Any]] = []
         self.written = 0
@@ -139,7 +141,7 @@ class BatchWriter:
 
     def _send(self) -> None:
         requests, self.pending = self.pending, []
-        while len(self.in_flight) >= WRITES_IN_FLIGHT:
+        while len(self.in_flight) >= self.limit:
             self.in_flight.pop(0).result()
         self.in_flight.append(self.pool.submit(self._write, requests))
 

@@ -64,6 +64,7 @@ class Page:
     changes: list[Change]
     next: str | None
     behind_s: float | None = None  # Kinesis' MillisBehindLatest; DynamoDB Streams does not say
+    size: int = 0  # bytes of the records, about
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,21 @@ def lost(exc: BaseException, shard: str, after: str | None) -> PositionLost | No
     return PositionLost(f"shard {shard} {where}: {code}: {message}")
 
 
+def _shard(raw: dict[str, Any]) -> Shard:
+    """A listed shard (DescribeStream's or ListShards'): a merged Kinesis shard has an adjacent parent too."""
+    parents = tuple(p for p in (raw.get("ParentShardId"), raw.get("AdjacentParentShardId")) if p)
+    ending = (raw.get("SequenceNumberRange") or {}).get("EndingSequenceNumber")
+    return Shard(raw["ShardId"], parents, ending is not None)
+
+
+def _iterator(client: Any, request: dict[str, Any], shard: str, after: str | None) -> str:
+    """GetShardIterator; ``PositionLost`` when the stream no longer holds the position."""
+    try:
+        return str(client.get_shard_iterator(**request)["ShardIterator"])
+    except Exception as exc:
+        raise lost(exc, shard, after) or exc from None
+
+
 # ----- DynamoDB Streams -----------------------------------------------------------------------------------
 
 
@@ -133,10 +149,7 @@ class StreamsFeed:
         request: dict[str, Any] = {"StreamArn": self.spec.arn}
         while True:
             description = self.client.describe_stream(**request)["StreamDescription"]
-            for shard in description.get("Shards", []):
-                parent = shard.get("ParentShardId")
-                ending = (shard.get("SequenceNumberRange") or {}).get("EndingSequenceNumber")
-                out.append(Shard(shard["ShardId"], (parent,) if parent else (), ending is not None))
+            out += [_shard(shard) for shard in description.get("Shards", [])]
             last = description.get("LastEvaluatedShardId")
             if not last:
                 return out
@@ -149,17 +162,16 @@ class StreamsFeed:
             request.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after)
         else:
             request["ShardIteratorType"] = "TRIM_HORIZON"
-        try:
-            return str(self.client.get_shard_iterator(**request)["ShardIterator"])
-        except Exception as exc:
-            raise lost(exc, shard, after) or exc from None
+        return _iterator(self.client, request, shard, after)
 
     def read(self, iterator: str) -> Page:
         """One GetRecords page, binaries back in the wire form."""
         response = self.client.get_records(ShardIterator=iterator, Limit=PAGE_RECORDS)
         changes = []
+        size = 0
         for record in response.get("Records", []):
             data = record["dynamodb"]
+            size += int(data.get("SizeBytes") or 0)
             created = data.get("ApproximateCreationDateTime")
             changes.append(Change(
                 sequence=str(data["SequenceNumber"]),
@@ -168,7 +180,7 @@ class StreamsFeed:
                 image=wire_item(data["NewImage"]) if "NewImage" in data else None,
                 created=_epoch(created),
             ))
-        return Page(changes, response.get("NextShardIterator"))
+        return Page(changes, response.get("NextShardIterator"), size=size)
 
 
 def wire_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -203,6 +215,15 @@ def _epoch(value: Any) -> float | None:
     return float(value)
 
 
+def _epoch_of_number(value: float) -> float:
+    """Epoch seconds of a creation time in seconds, milliseconds or microseconds (Kinesis records' precision)."""
+    if value > 1e14:
+        return value / 1e6
+    if value > 1e11:
+        return value / 1e3
+    return float(value)
+
+
 # ----- Kinesis Data Streams -------------------------------------------------------------------------------
 
 
@@ -219,10 +240,7 @@ class KinesisFeed:
         request: dict[str, Any] = {"StreamARN": self.spec.arn}
         while True:
             response = self.client.list_shards(**request)
-            for shard in response.get("Shards", []):
-                parents = tuple(p for p in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")) if p)
-                ending = (shard.get("SequenceNumberRange") or {}).get("EndingSequenceNumber")
-                out.append(Shard(shard["ShardId"], parents, ending is not None))
+            out += [_shard(shard) for shard in response.get("Shards", [])]
             token = response.get("NextToken")
             if not token:
                 return out
@@ -237,17 +255,16 @@ class KinesisFeed:
             request.update(ShardIteratorType="AT_TIMESTAMP", Timestamp=dt.datetime.fromtimestamp(since, dt.UTC))
         else:
             request["ShardIteratorType"] = "TRIM_HORIZON"
-        try:
-            return str(self.client.get_shard_iterator(**request)["ShardIterator"])
-        except Exception as exc:
-            raise lost(exc, shard, after) or exc from None
+        return _iterator(self.client, request, shard, after)
 
     def read(self, iterator: str) -> Page:
         """One GetRecords page, each record's JSON decoded."""
         response = self.client.get_records(ShardIterator=iterator, Limit=PAGE_RECORDS, StreamARN=self.spec.arn)
-        changes = [change for record in response.get("Records", []) for change in _kinesis_change(record)]
+        records = response.get("Records", [])
+        changes = [change for record in records for change in _kinesis_change(record)]
         behind = response.get("MillisBehindLatest")
-        return Page(changes, response.get("NextShardIterator"), behind / 1000 if behind is not None else None)
+        return Page(changes, response.get("NextShardIterator"), behind / 1000 if behind is not None else None,
+                    size=sum(len(record.get("Data") or b"") for record in records))
 
 
 def _kinesis_change(record: dict[str, Any]) -> Iterator[Change]:
@@ -264,6 +281,6 @@ def _kinesis_change(record: dict[str, Any]) -> Iterator[Change]:
         put=body.get("eventName") != "REMOVE",
         keys=keys,
         image=data.get("NewImage"),
-        created=created / 1000 if isinstance(created, int | float) and created > 1e11 else _epoch(created),
+        created=_epoch_of_number(created) if isinstance(created, int | float) else _epoch(created),
         table=body.get("tableName"),
     )

@@ -11,13 +11,14 @@ With a Kinesis stream the shards are opened at that time directly (AT_TIMESTAMP)
 start.
 
 Each round (``migrator.streaming``) reads every shard whose parents are finished, one Spark task per
-shard (``apply_shard``): from the saved sequence number, up to ``ROUND_RECORDS`` records or
-``ROUND_SECONDS``. A key's changes within the round fold into the last one (a put of the new image,
-or a delete), which is then written with BatchWriteItem, retried with bounded backoff. The task
-returns the last sequence number only after those writes were acknowledged, and the driver writes
-it into the savepoint (``migratorState.stream``) after the round: a killed run resumes after the
-last acknowledged change of each shard, and one key's changes are never applied out of order
-(within a shard they come in order; a child shard is read only once its parents are finished).
+shard (``apply_shard``): from the saved sequence number, up to ``ROUND_RECORDS`` records,
+``ROUND_BYTES`` of them, or ``ROUND_SECONDS``. A key's changes within the round fold into the last
+one (a put of the new image, or a delete), which is then written with BatchWriteItem, retried with
+bounded backoff. The task returns the last sequence number only after those writes were
+acknowledged, and the driver writes it into the savepoint (``migratorState.stream``) after the
+round: a killed run resumes after the last acknowledged change of each shard, and one key's changes
+are never applied out of order (within a shard they come in order; a child shard is read only once
+its parents are finished).
 
 Kinesis gives no such order: AWS may deliver a table's change records late or twice. Within a
 round a key's newest change (by its creation time) wins; across rounds records are applied in the
@@ -30,6 +31,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -64,7 +66,9 @@ ENABLE_WAIT_S = 300.0
 ENABLE_POLL_S = 1.0
 SNAPSHOT_MARGIN_S = 300.0  # changes this much older than the snapshot's start are applied again
 ROUND_RECORDS = 10_000  # per shard and round
+ROUND_BYTES = 64 * 1024 * 1024  # per shard and round: bounds an executor's memory whatever the item sizes
 ROUND_SECONDS = 5.0
+STREAM_WRITES_IN_FLIGHT = 16  # a round holds each key once, so its batches may land in any order
 EMPTY_PAGES = 2  # DynamoDB Streams: this many empty pages in a row mean the shard is read up to now
 
 PUTS = "changesPut"
@@ -86,53 +90,61 @@ class ApplyPlan:
     return_consumed: bool
     since: float | None  # changes made before this time are in the snapshot
     round_records: int = ROUND_RECORDS
+    round_bytes: int = ROUND_BYTES
     round_seconds: float = ROUND_SECONDS
 
 
 def apply_shard(plan: ApplyPlan, item: WorkItem) -> ShardRead:
-    """Read one shard from its position for one round and apply its changes; returns once acknowledged."""
+    """Read one shard from its position for one round and apply its changes; returns once acknowledged.
+
+    A position the stream no longer holds ends the round: what was read before it is applied, and the
+    read says where and why (``ShardRead.lost``).
+    """
     shard, after = item.spec["shard"], item.spec["after"]
     feed = open_feed(plan.feed)
-    try:
-        iterator = feed.iterator(shard, after, plan.since)
-    except PositionLost as exc:
-        return ShardRead(shard, after, lost=str(exc))
     latest: dict[str, Change] = {}
     counts = {EARLIER: 0, OTHER_TABLES: 0}
-    read, position, closed, behind, empty = 0, after, False, 0.0, 0
+    read = size = empty = 0
+    position, closed, behind, gone = after, False, 0.0, None
     started = time.monotonic()
-    while True:
-        try:
-            page = call_throttled(lambda it=iterator: feed.read(it))  # type: ignore[misc]
-        except Exception as exc:
-            if error_code(exc) != EXPIRED_ITERATOR:
-                raise
-            iterator = feed.iterator(shard, position, plan.since)  # an iterator lives 15 minutes
-            continue
-        for change in page.changes:
-            read += 1
-            position = change.sequence
-            if change.table is not None and change.table != plan.feed.table:
-                counts[OTHER_TABLES] += 1
-            elif plan.since is not None and change.created is not None and change.created < plan.since:
-                counts[EARLIER] += 1
-            else:
-                _fold(latest, change, by_time=plan.feed.kind == KINESIS)
-        if page.next is None:
-            closed = True
-            break
-        iterator = page.next
-        empty = 0 if page.changes else empty + 1
-        if page.behind_s == 0 or (page.behind_s is None and empty >= EMPTY_PAGES):
-            break  # read up to now
-        if read >= plan.round_records or time.monotonic() - started >= plan.round_seconds:
-            newest = max((c.created for c in latest.values() if c.created is not None), default=None)
-            behind = page.behind_s if page.behind_s is not None else (
-                max(0.0, time.time() - newest) if newest is not None else 0.0)
-            break
+    try:
+        iterator = feed.iterator(shard, after, plan.since)
+        while True:
+            try:
+                page = call_throttled(lambda it=iterator: feed.read(it))  # type: ignore[misc]
+            except Exception as exc:
+                if error_code(exc) != EXPIRED_ITERATOR:
+                    raise
+                iterator = feed.iterator(shard, position, plan.since)  # an iterator lives 15 minutes
+                continue
+            for change in page.changes:
+                read += 1
+                position = change.sequence
+                if change.table is not None and change.table != plan.feed.table:
+                    counts[OTHER_TABLES] += 1
+                elif plan.since is not None and change.created is not None and change.created < plan.since:
+                    counts[EARLIER] += 1
+                else:
+                    _fold(latest, change, by_time=plan.feed.kind == KINESIS)
+            size += page.size
+            if page.next is None:
+                closed = True
+                break
+            iterator = page.next
+            empty = 0 if page.changes else empty + 1
+            if page.behind_s == 0 or (page.behind_s is None and empty >= EMPTY_PAGES):
+                break  # read up to now
+            if (read >= plan.round_records or size >= plan.round_bytes
+                    or time.monotonic() - started >= plan.round_seconds):
+                newest = max((c.created for c in latest.values() if c.created is not None), default=None)
+                behind = page.behind_s if page.behind_s is not None else (
+                    max(0.0, time.time() - newest) if newest is not None else 0.0)
+                break
+    except PositionLost as exc:
+        gone = str(exc)
     puts, deletes = _write(plan, latest.values())
     return ShardRead(shard, position, closed=closed, read=read, applied=puts + deletes,
-                     counts={PUTS: puts, DELETES: deletes, **counts}, behind_s=behind)
+                     counts={PUTS: puts, DELETES: deletes, **counts}, behind_s=behind, lost=gone)
 
 
 def _fold(latest: dict[str, Change], change: Change, *, by_time: bool) -> None:
@@ -152,7 +164,7 @@ def _write(plan: ApplyPlan, changes: Any) -> tuple[int, int]:
     """Each folded change as a put of its new image or a delete of its key; waits for every acknowledgement."""
     renames = dict(plan.renames)
     writer = BatchWriter(wire_client(plan.target), plan.target_table, plan.batch_items,
-                         Pacer(plan.write_units_per_s), plan.return_consumed)
+                         Pacer(plan.write_units_per_s), plan.return_consumed, in_flight=STREAM_WRITES_IN_FLIGHT)
     puts = deletes = 0
     try:
         for change in changes:
@@ -184,6 +196,7 @@ class DynamoChangeStream:
         self.shards: dict[str, dict[str, Any]] = {}  # id -> {after, done, parents}
         self.applied = 0
         self.counts: dict[str, int] = {}
+        self.lock = threading.Lock()  # the savepoint thread renders ``state`` while rounds change it
 
     @property
     def name(self) -> str:
@@ -235,14 +248,16 @@ class DynamoChangeStream:
         """The unfinished shards whose parents are finished (or gone before this run), newest listing."""
         listed = self._list()
         ids = {shard.id for shard in listed}
-        for shard in listed:
-            self.shards.setdefault(shard.id, {"after": None, "done": False, "parents": list(shard.parents)})
-        gone = [sid for sid, entry in self.shards.items() if sid not in ids]
-        for sid in gone:
-            entry = self.shards[sid]
-            if not entry["done"]:
-                raise self._lost([f"shard {sid} (after sequence number {entry['after']}) is no longer in the stream"])
-            del self.shards[sid]  # finished and trimmed since
+        with self.lock:
+            for shard in listed:
+                self.shards.setdefault(shard.id, {"after": None, "done": False, "parents": list(shard.parents)})
+            gone = [sid for sid, entry in self.shards.items() if sid not in ids]
+            for sid in gone:
+                entry = self.shards[sid]
+                if not entry["done"]:
+                    raise self._lost([f"shard {sid} (after sequence number {entry['after']}) "
+                                      "is no longer in the stream"])
+                del self.shards[sid]  # finished and trimmed since
         items = []
         for index, (sid, entry) in enumerate(self.shards.items()):
             if entry["done"] or any(not self.shards.get(p, {"done": True})["done"] for p in entry["parents"]):
@@ -262,33 +277,34 @@ class DynamoChangeStream:
     def advance(self, reads: list[ShardRead]) -> None:
         """Record each shard's acknowledged position; raise when a position was lost."""
         lost = [read.lost for read in reads if read.lost]
-        for read in reads:
-            if read.lost:
-                continue
-            entry = self.shards[read.shard]
-            entry["after"] = read.position
-            entry["done"] = read.closed
-            self.applied += read.applied
-            for name, value in read.counts.items():
-                self.counts[name] = self.counts.get(name, 0) + value
+        with self.lock:
+            for read in reads:  # a lost read's changes before the loss were applied: its position counts
+                entry = self.shards[read.shard]
+                entry["after"] = read.position
+                entry["done"] = read.closed
+                self.applied += read.applied
+                for name, value in read.counts.items():
+                    self.counts[name] = self.counts.get(name, 0) + value
         if lost:
             raise self._lost(lost)
 
     def state(self) -> dict[str, Any]:
         """``migratorState.stream``: the stream, the start time and each shard's position."""
-        return {
-            "type": KINESIS if self.kinesis else DYNAMODB_STREAMS,
-            "arn": self.arn,
-            "since": _iso(self.since) if self.since is not None else None,
-            "changesApplied": self.applied,
-            "counts": dict(self.counts),
-            "shards": {sid: dict(entry) for sid, entry in self.shards.items()},
-        }
+        with self.lock:
+            return {
+                "type": KINESIS if self.kinesis else DYNAMODB_STREAMS,
+                "arn": self.arn,
+                "since": _iso(self.since) if self.since is not None else None,
+                "changesApplied": self.applied,
+                "counts": dict(self.counts),
+                "shards": {sid: {**entry, "parents": list(entry["parents"])} for sid, entry in self.shards.items()},
+            }
 
     def shard_counts(self) -> tuple[int, int]:
         """Shards still being read, and shards finished."""
-        done = sum(1 for entry in self.shards.values() if entry["done"])
-        return len(self.shards) - done, done
+        with self.lock:
+            done = sum(1 for entry in self.shards.values() if entry["done"])
+            return len(self.shards) - done, done
 
     # --- helpers ---
 

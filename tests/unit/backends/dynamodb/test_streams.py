@@ -44,27 +44,29 @@ def change(seq: int, key: str, value: int | None, created: float = 100.0, table:
 class FakeFeed:
     """Pages of changes per shard; records the iterators asked for."""
 
-    def __init__(self, pages: list[Page], *, trimmed: bool = False, expire_once: bool = False) -> None:
+    def __init__(self, pages: list[Page], *, trimmed: bool = False, expire_once: bool = False,
+                 trim_on_reopen: bool = False) -> None:
         self.pages = pages
         self.trimmed = trimmed
         self.expire_once = expire_once
+        self.trim_on_reopen = trim_on_reopen
         self.asked: list[tuple[str, str | None, float | None]] = []
 
     def iterator(self, shard: str, after: str | None, since: float | None) -> str:
         self.asked.append((shard, after, since))
-        if self.trimmed:
+        if self.trimmed or (self.trim_on_reopen and len(self.asked) > 1):
             raise PositionLost(f"shard {shard} after sequence number {after}: TrimmedDataAccessException: gone")
         return "0"
 
     def read(self, iterator: str) -> Page:
-        if self.expire_once:
+        if self.expire_once and iterator == "1":
             self.expire_once = False
             raise ClientError({"Error": {"Code": "ExpiredIteratorException", "Message": "old"}}, "GetRecords")
         return self.pages[int(iterator)]
 
 
 class FakeWriter:
-    def __init__(self, *args: Any) -> None:
+    def __init__(self, *args: Any, **keys: Any) -> None:
         self.requests: list[dict[str, Any]] = []
         WRITERS.append(self)
 
@@ -145,18 +147,27 @@ def test_a_round_stops_at_its_record_budget_and_says_how_far_behind(monkeypatch)
     pages = chained([[change(i, f"k{i}", i)] for i in range(1, 6)], behind=[9.0, 8.0, 7.0, 6.0, 0.0])
     read = apply(monkeypatch, FakeFeed(pages), kind=KINESIS, round_records=2)
     assert read.position == "2" and read.behind_s == 8.0
+    sized = [Page(page.changes, page.next, page.behind_s, size=40) for page in pages]
+    assert apply(monkeypatch, FakeFeed(sized), kind=KINESIS, round_bytes=100).position == "3"  # a memory bound
 
 
 def test_an_expired_iterator_is_opened_again_from_the_last_position(monkeypatch) -> None:
     feed = FakeFeed(chained([[change(1, "a", 1)], [], []]), expire_once=True)
     read = apply(monkeypatch, feed, after="0")
-    assert read.position == "1" and feed.asked == [("s1", "0", None), ("s1", "0", None)]
+    assert read.position == "1" and feed.asked == [("s1", "0", None), ("s1", "1", None)]
 
 
 def test_a_trimmed_position_is_reported_not_skipped(monkeypatch) -> None:
     read = apply(monkeypatch, FakeFeed([], trimmed=True), after="17")
     assert read.lost is not None and "TrimmedDataAccessException" in read.lost and read.position == "17"
-    assert not WRITERS  # nothing written
+    assert not WRITERS[0].requests  # nothing written
+
+
+def test_a_position_lost_mid_round_applies_what_came_before_it(monkeypatch) -> None:
+    feed = FakeFeed(chained([[change(1, "a", 1)], [], []]), expire_once=True, trim_on_reopen=True)
+    read = apply(monkeypatch, feed, after="0")
+    assert read.lost is not None and read.position == "1" and read.applied == 1
+    assert WRITERS[0].requests == [{"put": {"p": {"S": "a"}, "value": {"N": "1"}}}]
 
 
 def test_only_position_errors_mean_lost() -> None:
@@ -216,7 +227,8 @@ def test_a_lost_read_keeps_the_others_positions_then_stops_the_run(monkeypatch) 
     made = stream(monkeypatch, [[Shard("a", (), False), Shard("b", (), False)]])
     made.start(snapshot=False)
     with pytest.raises(RuntimeFailure, match="TrimmedDataAccessException"):
-        made.advance([ShardRead("a", "3", applied=1), ShardRead("b", None, lost="shard b: TrimmedDataAccessException")])
+        made.advance([ShardRead("a", "3", applied=1),
+                      ShardRead("b", None, lost="shard b: TrimmedDataAccessException")])
     assert made.state()["shards"]["a"]["after"] == "3" and made.state()["shards"]["b"]["after"] is None
 
 
@@ -297,6 +309,10 @@ def test_kinesis_records_carry_dynamodb_json_and_other_data_is_ignored(monkeypat
     page = feed.read("it")
     [only] = page.changes
     assert only.sequence == "7" and only.table == "t" and only.created == pytest.approx(1767225600.123)
+    assert page.size == len(json.dumps(body)) + len(b"other producer")
+    body["dynamodb"]["ApproximateCreationDateTime"] = 1767225600123456  # MICROSECOND precision
+    fake.answers["get_records"] = {"Records": [{"SequenceNumber": "9", "Data": json.dumps(body).encode()}]}
+    assert feed.read("it").changes[0].created == pytest.approx(1767225600.123456)
     assert page.behind_s == 1.5
     feed.iterator("m", None, 1767225600.0)
     assert fake.calls[-1][1]["ShardIteratorType"] == "AT_TIMESTAMP"
