@@ -108,7 +108,8 @@ def follow(stream: ChangeStream, spark: SparkSession, runner: JobRunner) -> Stre
             reads = run_round(sc, f"{runner.group}-stream", task, items)
             rounds += 1
             stream.advance(reads)
-            manager.refresh(force=True)
+            if any(read.read or read.closed for read in reads):  # positions moved: on disk before the next round
+                manager.refresh(force=True)
             meter.add(reads)
             if meter.due():
                 log.info("%s", meter.line(*stream.shard_counts()))
