@@ -96,6 +96,9 @@ def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
                        if prepared.many else None)
     started = time.monotonic()
     path = runner.run(task, pending)
+    if ledger.done_count() >= prepared.splits_total:
+        for line in prepared.finish():
+            log.info("%s", line)
     seconds = time.monotonic() - started
     streamed = follow(stream, spark, runner) if stream is not None else None
     return MigrationResult(

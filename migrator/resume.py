@@ -34,7 +34,7 @@ from migrator.savepoints import list_savepoints
 
 log = logging.getLogger(__name__)
 
-PROGRESS_KEYS = ("skipTokenRanges", "skipSegments", "skipParquetFiles", "migratorState")
+PROGRESS_KEYS = ("skipTokenRanges", "skipSegments", "skipParquetFiles", "skipExportFiles", "migratorState")
 TABLE_KEYS = ("type", "keyspace", "table")
 
 

@@ -144,7 +144,7 @@ def _job(config: MigratorConfig, name: str, entry: TableEntry | None, default_ta
         "tables": [],
         "validation": table_validation(config.validation, entry.validation if entry is not None else None),
         "migrator_state": progress.migrator_state if progress is not None else None,
-        "skip_token_ranges": [], "skip_segments": [], "skip_parquet_files": [],
+        "skip_token_ranges": [], "skip_segments": [], "skip_parquet_files": [], "skip_export_files": [],
     }
     if progress is not None:
         update |= progress.finished_work()
@@ -288,6 +288,12 @@ class TableSet:
     def state(self) -> dict[str, Any]:
         """One table: its own keys; many: none at the top (see ``table_entries``)."""
         return self.one.state() if not self.many else {}
+
+    def finish(self) -> list[str]:
+        """Each table's completion, prefixed with its name when there are many."""
+        if not self.many:
+            return self.one.finish()
+        return [f"{m.job.name}: {line}" for m in self.members for line in m.prepared.finish()]
 
     def change_stream(self) -> ChangeStream | None:
         """The one table's change stream (the config refuses streaming many tables)."""

@@ -237,6 +237,10 @@ class Prepared(Protocol):
         """The changes to stream after the snapshot when the config asks for it; None otherwise."""
         ...
 
+    def finish(self) -> list[str]:
+        """Complete what needs every split done (an export's manifests), once they all are; what it did."""
+        ...
+
     def close(self) -> None:
         """Release the driver-side connections (executors open their own)."""
         ...

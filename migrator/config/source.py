@@ -159,7 +159,7 @@ class DynamoDBS3ExportSource(ConfigModel):
     """Load a DynamoDB export to S3 (``manifest-summary.json`` and its data files)."""
 
     backend: ClassVar[str] = "s3export"
-    supports_savepoints: ClassVar[bool] = False
+    supports_savepoints: ClassVar[bool] = True  # per data file (upstream has none)
 
     type: Literal["dynamodb-s3-export"] = "dynamodb-s3-export"
     bucket: NonBlankStr = Field(examples=["my-exports"])

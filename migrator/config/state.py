@@ -30,8 +30,9 @@ from migrator.config.tokens import (
 
 
 class FinishedWork(ConfigModel):
-    """The work a savepoint records as finished: ``skipTokenRanges``, ``skipSegments``, ``skipParquetFiles``.
+    """The work a savepoint records as finished: ranges, segments, Parquet files, S3-export data files.
 
+    ``skipTokenRanges``, ``skipSegments``, ``skipParquetFiles`` as upstream, and our ``skipExportFiles``.
     Top-level keys of a one-table savepoint (upstream's), and of each table's entry in a many-table one.
     ``skip_token_ranges`` holds the finished ranges as ``(start, end)`` integers in the order written;
     ``token_type`` says how they are encoded in YAML.
@@ -42,6 +43,7 @@ class FinishedWork(ConfigModel):
     )
     skip_segments: list[SegmentNumber] = Field(default_factory=list, alias="skipSegments")
     skip_parquet_files: list[str] = Field(default_factory=list, alias="skipParquetFiles")
+    skip_export_files: list[str] = Field(default_factory=list, alias="skipExportFiles")  # ours: S3-export data files
 
     _token_type: TokenType = PrivateAttr(default="long")
 
@@ -65,7 +67,7 @@ class FinishedWork(ConfigModel):
     def _segment_set(cls, value: list[int]) -> list[int]:
         return sorted(set(value))
 
-    @field_validator("skip_parquet_files")
+    @field_validator("skip_parquet_files", "skip_export_files")
     @classmethod
     def _file_set(cls, value: list[str]) -> list[str]:
         return sorted(set(value))
@@ -80,9 +82,9 @@ class FinishedWork(ConfigModel):
         return self._token_type
 
     def finished_work(self) -> dict[str, Any]:
-        """The three lists as model fields, to carry them into another model (``model_copy(update=...)``)."""
+        """The lists as model fields, to carry them into another model (``model_copy(update=...)``)."""
         return {"skip_token_ranges": self.skip_token_ranges, "skip_segments": self.skip_segments,
-                "skip_parquet_files": self.skip_parquet_files}
+                "skip_parquet_files": self.skip_parquet_files, "skip_export_files": self.skip_export_files}
 
 
 class MigratorState(ConfigModel):
@@ -104,6 +106,7 @@ class MigratorState(ConfigModel):
     failure: str | None = None  # a many-table run's table that stopped on an error: why (its work is unfinished)
     tables: dict[NonBlankStr, TableProgress] | None = None  # a many-table run: each table's own, by source name
     stream: dict[str, Any] | None = None  # streamChanges: the backend's stream positions (migrator.streaming)
+    export_etag: str | None = Field(default=None, alias="exportEtag")  # an S3 export's summary: the files' export
 
 
 class TableProgress(FinishedWork):

@@ -137,6 +137,11 @@ class DynamoDBS3ExportTarget(ConfigModel):
 
     type: Literal["dynamodb-s3-export"] = "dynamodb-s3-export"
     path: NonBlankStr = Field(examples=["s3a://bucket/exports/events"])
+    # ours: where S3 is and how to reach it (upstream configures Hadoop's S3A instead)
+    endpoint: Endpoint | None = None
+    region: str | None = None
+    credentials: AwsCredentials | None = None
+    use_path_style_access: bool | None = Field(default=None, alias="usePathStyleAccess")
 
 
 Target = Annotated[

@@ -33,6 +33,7 @@ TOP_LEVEL_ORDER = (
     "skipTokenRanges",
     "skipSegments",
     "skipParquetFiles",
+    "skipExportFiles",
     "validation",
     "reconcile",
     "migratorState",

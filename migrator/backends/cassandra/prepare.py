@@ -134,6 +134,10 @@ class CqlRun:
         """No change streams from a CQL source in this version (the config cannot ask for one)."""
         return None
 
+    def finish(self) -> list[str]:
+        """Nothing waits for the whole copy."""
+        return []
+
     def describe(self) -> str:
         """The plan as text: both sides, the mode, each column's mapping, the target table and ranges."""
         src, tgt = self.source_schema, self.target_schema

@@ -19,7 +19,9 @@ from migrator.backends.dynamodb.prepare import (
 )
 from migrator.backends.dynamodb.reconcile import DynamoChanges
 from migrator.backends.dynamodb.schema_diff import DynamoSchema
+from migrator.backends.s3export.export_run import ExportWriteRun, prepare_export_write
 from migrator.config import MigratorConfig
+from migrator.config.target import DynamoDBS3ExportTarget
 from migrator.errors import MigratorError
 
 
@@ -28,14 +30,16 @@ class DynamoDBBackend:
 
     name = "dynamodb"
     types = ("dynamodb", "dynamo", "alternator")
-    writes_to = ("dynamodb",)
+    writes_to = ("dynamodb", "s3export")
     capabilities = Capabilities(resumable=True, creates_target=True, ordered_scan=False, repairs=True)
 
     def check(self, config: MigratorConfig) -> None:
         """Nothing beyond the config's own rules; connects nowhere."""
 
-    def prepare(self, config: MigratorConfig, *, parallelism: int) -> DynamoRun:
-        """Describe both tables, check the target's key, plan the segments."""
+    def prepare(self, config: MigratorConfig, *, parallelism: int) -> DynamoRun | ExportWriteRun:
+        """Describe both tables, check the target's key, plan the segments (an export target: its folder)."""
+        if isinstance(config.target, DynamoDBS3ExportTarget):
+            return prepare_export_write(config, parallelism=parallelism)
         return prepare(config, parallelism=parallelism)
 
     def list_tables(self, config: MigratorConfig) -> list[str]:

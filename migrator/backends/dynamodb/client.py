@@ -29,7 +29,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -46,6 +46,7 @@ NODES_REFRESH_S = 10.0
 NODES_TIMEOUT_S = 5.0
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -87,14 +88,14 @@ def spec_from_settings(role: str, settings: Any) -> ClientSpec:
         endpoint=endpoint,
         region=region,
         alternator=alternator,
-        remove_consumed_capacity=bool(settings.remove_consumed_capacity),
+        remove_consumed_capacity=bool(getattr(settings, "remove_consumed_capacity", False)),
         max_connections=getattr(settings, "max_connections", None),
         connect_timeout_s=_millis(getattr(settings, "connection_timeout_ms", None), CONNECT_TIMEOUT_S),
         compression=bool(getattr(settings, "compression", None)),
         datacenter=getattr(settings, "datacenter", None),
         rack=getattr(settings, "rack", None),
         nodes_refresh_s=_millis(getattr(settings, "active_refresh_interval_ms", None), NODES_REFRESH_S),
-        retry=RetryPolicy.of(settings.outage_tolerance_seconds),
+        retry=RetryPolicy.of(getattr(settings, "outage_tolerance_seconds", None)),
     )
     creds = settings.credentials
     if creds is None:
@@ -149,12 +150,12 @@ def credentials_of(spec: ClientSpec) -> Any:
     return _session(spec).get_credentials()
 
 
-def per_spec(make: Callable[[ClientSpec], T]) -> Callable[[ClientSpec], T]:
-    """``make(spec)`` made once per spec and process, on first use, and shared (thread-safe)."""
-    made: dict[ClientSpec, T] = {}
+def per_spec(make: Callable[[K], T]) -> Callable[[K], T]:
+    """``make(spec)`` made once per spec (any hashable spec) and process, on first use, and shared (thread-safe)."""
+    made: dict[K, T] = {}
     lock = threading.Lock()
 
-    def get(spec: ClientSpec) -> T:
+    def get(spec: K) -> T:
         with lock:
             if spec not in made:
                 made[spec] = make(spec)
@@ -191,12 +192,15 @@ def new_client(spec: ClientSpec) -> Any:
 client = per_spec(new_client)  # the process's boto3 DynamoDB client for a spec
 
 
-def service_client(spec: ClientSpec, service: str) -> Any:
-    """A boto3 client of another service at the spec's endpoint and credentials (``dynamodbstreams``, ``kinesis``)."""
+def service_client(spec: ClientSpec, service: str, **settings: Any) -> Any:
+    """A boto3 client of another service (``dynamodbstreams``, ``kinesis``, ``s3``) at the spec's endpoint.
+
+    ``settings`` are more botocore ``Config`` keys, e.g. ``s3={"addressing_style": "path"}``.
+    """
     from botocore.config import Config
 
     config = Config(connect_timeout=spec.connect_timeout_s, read_timeout=READ_TIMEOUT_S,
-                    retries={"mode": "standard", "max_attempts": SDK_ATTEMPTS})
+                    retries={"mode": "standard", "max_attempts": SDK_ATTEMPTS}, **settings)
     return _session(spec).client(
         service, endpoint_url=spec.endpoint, region_name=spec.region, config=config,
         aws_access_key_id=spec.access_key, aws_secret_access_key=spec.secret_key,

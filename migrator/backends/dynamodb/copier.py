@@ -64,7 +64,8 @@ def copy_segment(plan: CopyPlan, segment: int) -> CopyResult:
     read = expired = without_ttl = 0
     now = time.time()
     try:
-        for page in scan_segment(source, plan, segment, Pacer(plan.read_units_per_s)):
+        for page in scan_segment(source, plan.source_table, plan.total_segments, segment,
+                                 Pacer(plan.read_units_per_s), plan.return_consumed):
             read += len(page)
             for item in page:
                 if plan.ttl_attribute is not None:
@@ -81,11 +82,11 @@ def copy_segment(plan: CopyPlan, segment: int) -> CopyResult:
     return CopyResult(read, counts)
 
 
-def scan_segment(source: Any, plan: CopyPlan, segment: int, pacer: Pacer) -> Iterator[list[dict[str, Any]]]:
+def scan_segment(source: Any, table: str, total_segments: int, segment: int, pacer: Pacer,
+                 return_consumed: bool) -> Iterator[list[dict[str, Any]]]:
     """The segment's items, page by page (each page at most 1 MB), paced to the task's read rate."""
-    request: dict[str, Any] = {"TableName": plan.source_table, "Segment": segment,
-                               "TotalSegments": plan.total_segments}
-    if plan.return_consumed:
+    request: dict[str, Any] = {"TableName": table, "Segment": segment, "TotalSegments": total_segments}
+    if return_consumed:
         request["ReturnConsumedCapacity"] = "TOTAL"
     while True:
         response = call_throttled(lambda: source.scan(**request))

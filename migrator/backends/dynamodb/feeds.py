@@ -132,8 +132,16 @@ def _iterator(client: Any, request: dict[str, Any], shard: str, after: str | Non
 # ----- DynamoDB Streams -----------------------------------------------------------------------------------
 
 
-streams_client = per_spec(lambda spec: service_client(spec, "dynamodbstreams"))
-kinesis_client = per_spec(lambda spec: service_client(spec, "kinesis"))
+def _streams(spec: ClientSpec) -> Any:
+    return service_client(spec, "dynamodbstreams")
+
+
+def _kinesis(spec: ClientSpec) -> Any:
+    return service_client(spec, "kinesis")
+
+
+streams_client = per_spec(_streams)  # the process's DynamoDB Streams client for a spec
+kinesis_client = per_spec(_kinesis)  # ... and Kinesis client
 
 
 class StreamsFeed:

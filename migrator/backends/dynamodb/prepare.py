@@ -162,6 +162,10 @@ class DynamoRun:
         state = self.config.migrator_state
         return DynamoChangeStream(self, setting, state.stream if state is not None else None)
 
+    def finish(self) -> list[str]:
+        """Nothing waits for the whole copy."""
+        return []
+
     def close(self) -> None:
         """Nothing to release: boto3 clients hold no server-side state."""
 
@@ -242,39 +246,61 @@ def list_tables(config: MigratorConfig) -> list[str]:
 
 def prepare(config: MigratorConfig, *, parallelism: int) -> DynamoRun:
     """Describe both tables, check they fit, plan the segments; raises before anything is written."""
-    import botocore.exceptions
-
     s, t = config.source, config.target
     assert isinstance(s, DynamoDBSource | AlternatorSource), "backend_for checks the pair"
     assert isinstance(t, DynamoDBTarget | AlternatorTarget), "backend_for checks the pair"
-    source_spec = spec_from_settings("source", s)
+    source = plan_source(config)
     target_spec = spec_from_settings("target", t)
-    try:
-        source_table = table.describe(client(source_spec), s.table)
-        target_table = table.describe(client(target_spec), t.table)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        raise RuntimeFailure(f"cannot describe the tables: {exc}",
-                             hint="check the endpoints, regions and credentials of source and target") from None
-    if source_table is None:
-        raise RuntimeFailure(f"table {s.table} does not exist on the source at {source_spec.address}",
-                             hint="fix source.table (or source.endpoint / source.region)")
-    renames = config.rename_map
+    target_table = describe_table(target_spec, t.table)
     if target_table is not None:
-        table.check_target(source_table, target_table, renames)
+        table.check_target(source.info, target_table, config.rename_map)
+    return DynamoRun(
+        config=config, source=s, target=t, source_spec=source.spec, target_spec=target_spec,
+        source_table=source.info, target_table=target_table, total_segments=source.total_segments,
+        skip=source.skip, parallelism=parallelism, source_identity=_identity(source.spec, s.table),
+        target_identity=_identity(target_spec, t.table), warnings=_warnings(s, t),
+    )
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """The source table and its segments: what any run from a DynamoDB source plans first."""
+
+    spec: ClientSpec
+    info: table.TableInfo
+    total_segments: int
+    skip: list[int]
+
+
+def plan_source(config: MigratorConfig) -> SourcePlan:
+    """Describe the source table and plan its segments (minus the savepoint's); raises before anything is written."""
+    s = config.source
+    assert isinstance(s, DynamoDBSource | AlternatorSource), "backend_for checks the pair"
+    spec = spec_from_settings("source", s)
+    info = describe_table(spec, s.table)
+    if info is None:
+        raise RuntimeFailure(f"table {s.table} does not exist on the source at {spec.address}",
+                             hint="fix source.table (or source.endpoint / source.region)")
     state = config.migrator_state
-    read_budget = segments.throughput(s.read_throughput, source_table.read_capacity)
-    total = segments.planned_total(s.scan_segments, state, source_table.size_bytes, read_budget,
+    read_budget = segments.throughput(s.read_throughput, info.read_capacity)
+    total = segments.planned_total(s.scan_segments, state, info.size_bytes, read_budget,
                                    s.throughput_read_percent or segments.DEFAULT_THROUGHPUT_PERCENT)
     skip = sorted(set(config.skip_segments))
     found = segments.problems(state, total, skip, s.scan_segments)
     if found and state is None:  # with a migratorState, the runner reports them with its own checks
         raise SavepointMismatch(found)
-    return DynamoRun(
-        config=config, source=s, target=t, source_spec=source_spec, target_spec=target_spec,
-        source_table=source_table, target_table=target_table, total_segments=total,
-        skip=skip, parallelism=parallelism, source_identity=_identity(source_spec, s.table),
-        target_identity=_identity(target_spec, t.table), warnings=_warnings(s, t),
-    )
+    return SourcePlan(spec, info, total, skip)
+
+
+def describe_table(spec: ClientSpec, name: str) -> table.TableInfo | None:
+    """The table at the spec's side, or None when it does not exist; a failure to ask names the side's keys."""
+    import botocore.exceptions
+
+    try:
+        return table.describe(client(spec), name)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise RuntimeFailure(f"cannot describe the {spec.role} table {name}: {exc}",
+                             hint=f"check {spec.role}.endpoint, {spec.role}.region and the credentials") from None
 
 
 def _identity(spec: ClientSpec, name: str) -> str:

@@ -18,7 +18,8 @@ from migrator.errors import EXIT_CONFIG, ConfigError, SavepointMismatch
 from tests.unit.config.helpers import ALTERNATOR_TARGET, DYNAMO_SOURCE, cql_tree, load_tree, with_source
 
 PARQUET_SOURCE = {"type": "parquet", "path": "/data/export"}
-SUPPORTED = "cassandra/scylla -> cassandra/scylla, dynamodb/dynamo/alternator -> dynamodb/dynamo/alternator"
+SUPPORTED = ("cassandra/scylla -> cassandra/scylla, dynamodb/dynamo/alternator -> dynamodb/dynamo/alternator, "
+             "dynamodb/dynamo/alternator -> dynamodb-s3-export, dynamodb-s3-export -> dynamodb/dynamo/alternator")
 FIX = ("use the savepoint with the config it was written for, "
        "or start over with --fresh (or delete skipTokenRanges and migratorState)")
 
