@@ -8,6 +8,8 @@ compared segment by segment (a comparison probes the other table: ``compare``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from migrator.backends.base import Capabilities
 from migrator.backends.dynamodb.client import spec_from_settings
 from migrator.backends.dynamodb.prepare import (
@@ -22,7 +24,7 @@ from migrator.backends.dynamodb.schema_diff import DynamoSchema
 from migrator.backends.s3export.export_run import ExportWriteRun, prepare_export_write
 from migrator.config import MigratorConfig
 from migrator.config.target import DynamoDBS3ExportTarget
-from migrator.errors import MigratorError
+from migrator.errors import ConfigError, MigratorError
 
 
 class DynamoDBBackend:
@@ -58,7 +60,7 @@ class DynamoDBBackend:
 
     def changes(self, config: MigratorConfig) -> DynamoChanges:
         """Reconcile's changes to the target table: JSON lines, applied by read-compare-write."""
-        target = config.target
+        target = _live_target(config)
         spec = spec_from_settings("target", target)
         ignore = tuple(config.validation.ignore_columns) if config.validation is not None else ()
         batch = (target.max_items_per_batch if isinstance(target, AlternatorSettings) and target.max_items_per_batch
@@ -68,7 +70,16 @@ class DynamoDBBackend:
 
     def schema(self, config: MigratorConfig) -> DynamoSchema:
         """Schema entries of both tables, and the statements that align production."""
+        _live_target(config)
         return DynamoSchema(config)
+
+
+def _live_target(config: MigratorConfig) -> Any:
+    """The target block of a reconcile, which compares two live tables: an export target is refused."""
+    if isinstance(config.target, DynamoDBS3ExportTarget):
+        raise ConfigError([("target.type", "reconcile compares two live tables; a dynamodb-s3-export target "
+                                           "is files: name a dynamodb or alternator table")])
+    return config.target
 
 
 BACKEND = DynamoDBBackend()

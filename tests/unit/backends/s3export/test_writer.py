@@ -86,3 +86,18 @@ def test_a_folder_with_a_complete_export_or_strange_files_is_refused(tmp_path, f
     write_manifests(Folder(str(out)), 3, {})
     with pytest.raises(RuntimeFailure, match="holds a complete export"):
         check_folder(Folder(str(out)), resuming=True)
+
+
+def test_reconcile_refuses_an_export_target() -> None:
+    from migrator.backends.dynamodb.backend import BACKEND
+    from migrator.config import load_config
+    from migrator.errors import ConfigError
+
+    config = load_config(
+        "source: {type: dynamodb, table: t, region: us-east-1}\n"
+        "target: {type: dynamodb-s3-export, path: 's3://b/p'}\n"
+    ).model
+    for ask in (BACKEND.changes, BACKEND.schema):
+        with pytest.raises(ConfigError) as caught:
+            ask(config)
+        assert caught.value.problems[0][0] == "target.type"
