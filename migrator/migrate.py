@@ -70,7 +70,7 @@ def migrate(loaded: LoadedConfig, spark: SparkSession) -> MigrationResult:
             log.warning("%s", warning)
         stream = prepared.change_stream()
         if stream is not None:  # the stream's starting point is fixed before the snapshot reads anything
-            for note in stream.start(snapshot=stream.copies_snapshot):
+            for note in stream.start():
                 log.info("%s", note)
         task = prepared.copy_task()
         pending = prepared.pending() if stream is None or stream.copies_snapshot else []

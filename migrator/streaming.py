@@ -19,7 +19,6 @@ changes per second, shards, and how far the slowest shard is behind the stream.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -164,7 +163,7 @@ def _pause(manager: SavepointManager, seconds: float) -> None:
     """Sleep, waking early on a signal."""
     deadline = time.monotonic() + seconds
     while not manager.interrupted_by and time.monotonic() < deadline:
-        threading.Event().wait(min(0.2, max(0.0, deadline - time.monotonic())))
+        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
 
 def _text(path: Location | None) -> str | None:

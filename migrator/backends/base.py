@@ -132,7 +132,7 @@ class ChangeStream(Protocol):
         """Whether the snapshot is copied before streaming (false: stream only)."""
         ...
 
-    def start(self, *, snapshot: bool) -> list[str]:
+    def start(self) -> list[str]:
         """Connect and fix where reading starts (the savepoint's positions, or now when a snapshot follows).
 
         Enables the stream when the store needs that; returns what it did, one line each. Raises

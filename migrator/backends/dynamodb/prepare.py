@@ -188,8 +188,7 @@ class DynamoRun:
     def rates(self) -> tuple[float, float]:
         """Each task's read and write capacity units per second (its share of the configured budgets)."""
         s, t = self.source, self.target
-        read = segments.throughput(s.read_throughput, self.source_table.read_capacity) * (
-            s.throughput_read_percent or segments.DEFAULT_THROUGHPUT_PERCENT)
+        read = segments.read_budget(s, self.source_table.read_capacity)
         target_capacity = self.target_table.write_capacity if self.target_table else self.source_table.write_capacity
         write = segments.throughput(t.write_throughput, target_capacity) * (
             t.throughput_write_percent or segments.DEFAULT_THROUGHPUT_PERCENT)

@@ -33,6 +33,12 @@ def throughput(configured: int | None, table_capacity: int) -> int:
     return configured or table_capacity or ON_DEMAND_THROUGHPUT
 
 
+def read_budget(source: Any, table_capacity: int) -> float:
+    """Read units per second a whole scan may use: the throughput budget times ``throughputReadPercent``."""
+    return throughput(source.read_throughput, table_capacity) * (
+        source.throughput_read_percent or DEFAULT_THROUGHPUT_PERCENT)
+
+
 def total_segments(configured: int | None, size_bytes: int, read_throughput: int, read_percent: float) -> int:
     """Upstream's segment count (see the module docstring)."""
     if configured:

@@ -49,6 +49,7 @@ from migrator.backends.dynamodb.feeds import (
     PositionLost,
     error_code,
     open_feed,
+    streams_client,
 )
 from migrator.backends.dynamodb.pacing import Pacer, call_throttled
 from migrator.backends.dynamodb.wire import wire_client
@@ -223,8 +224,9 @@ class DynamoChangeStream:
         return (f"stream the changes of {self.run.source.table} {snapshot}, until stopped; the table's DynamoDB "
                 "Stream is enabled (NEW_IMAGE) if it is off")
 
-    def start(self, *, snapshot: bool) -> list[str]:
+    def start(self) -> list[str]:
         """Enable the stream if needed and fix the starting positions (the savepoint's, or now)."""
+        snapshot = self.copies_snapshot
         notes = [] if self.kinesis else self._ensure_stream()
         if self.prior:
             self._resume(self.prior)
@@ -327,8 +329,6 @@ class DynamoChangeStream:
         return [f"enabled a DynamoDB Stream ({VIEW_TYPE}) on {table}: {self.arn}; it stays enabled after the run"]
 
     def _wait_enabled(self, ddb: Any, table: str) -> str:
-        from migrator.backends.dynamodb.feeds import streams_client
-
         deadline = time.monotonic() + ENABLE_WAIT_S
         while time.monotonic() < deadline:
             arn = ddb.describe_table(TableName=table)["Table"].get("LatestStreamArn")

@@ -70,9 +70,7 @@ class ExportWriteRun:
     def copy_task(self) -> CopyTask:
         """Refuse a folder holding another export, then return the executors' export function."""
         check_folder(self.folder, resuming=bool(self.source.skip))
-        source = self.config.source
-        budget = segments.throughput(getattr(source, "read_throughput", None), self.source.info.read_capacity)
-        share = budget * (getattr(source, "throughput_read_percent", None) or segments.DEFAULT_THROUGHPUT_PERCENT)
+        share = segments.read_budget(self.config.source, self.source.info.read_capacity)
         tasks = max(1, min(len(self.pending()) or 1, self.parallelism))
         plan = ExportPlan(folder=self.folder, source=self.source.spec, source_table=self.source.info.name,
                           total_segments=self.source.total_segments, renames=tuple(self.config.rename_map.items()),

@@ -180,8 +180,9 @@ def test_only_position_errors_mean_lost() -> None:
 # ----- the driver's bookkeeping ----------------------------------------------------------------------------
 
 
-def stream(monkeypatch, listings: list[list[Shard]], prior: dict[str, Any] | None = None) -> DynamoChangeStream:
-    run = SimpleNamespace(target=SimpleNamespace(skip_initial_snapshot_transfer=None, table="dst"),
+def stream(monkeypatch, listings: list[list[Shard]], prior: dict[str, Any] | None = None, *,
+           snapshot: bool = True) -> DynamoChangeStream:
+    run = SimpleNamespace(target=SimpleNamespace(skip_initial_snapshot_transfer=not snapshot, table="dst"),
                           source=SimpleNamespace(table="src"), source_spec=SPEC)
     kinesis = SimpleNamespace(stream_arn="arn:k", initial_timestamp=None)
     made = DynamoChangeStream(run, True, prior)  # type: ignore[arg-type]
@@ -194,8 +195,8 @@ def stream(monkeypatch, listings: list[list[Shard]], prior: dict[str, Any] | Non
 
 def test_children_wait_for_their_parents_and_new_shards_join(monkeypatch) -> None:
     parent, child = Shard("p", (), True), Shard("c", ("p",), False)
-    made = stream(monkeypatch, [[parent, child], [parent, child], [parent, child], [child]])
-    made.start(snapshot=False)
+    made = stream(monkeypatch, [[parent, child], [parent, child], [parent, child], [child]], snapshot=False)
+    made.start()
     assert made.since is None
     assert [item.spec["shard"] for item in made.ready()] == ["p"]  # the child waits
     made.advance([ShardRead("p", "9", closed=True, applied=3, counts={"changesPut": 3})])
@@ -209,13 +210,13 @@ def test_children_wait_for_their_parents_and_new_shards_join(monkeypatch) -> Non
 
 def test_a_snapshot_start_begins_shortly_before_now(monkeypatch) -> None:
     made = stream(monkeypatch, [[Shard("a", (), False)]])
-    made.start(snapshot=True)
+    made.start()
     assert made.since is not None and abs(made.since - (dt.datetime.now(dt.UTC).timestamp() - 300)) < 5
 
 
 def test_an_unfinished_shard_that_left_the_stream_is_a_lost_position(monkeypatch) -> None:
-    made = stream(monkeypatch, [[Shard("a", (), False)], []])
-    made.start(snapshot=False)
+    made = stream(monkeypatch, [[Shard("a", (), False)], []], snapshot=False)
+    made.start()
     made.advance([ShardRead("a", "5")])
     with pytest.raises(RuntimeFailure) as caught:
         made.ready()
@@ -224,8 +225,8 @@ def test_an_unfinished_shard_that_left_the_stream_is_a_lost_position(monkeypatch
 
 
 def test_a_lost_read_keeps_the_others_positions_then_stops_the_run(monkeypatch) -> None:
-    made = stream(monkeypatch, [[Shard("a", (), False), Shard("b", (), False)]])
-    made.start(snapshot=False)
+    made = stream(monkeypatch, [[Shard("a", (), False), Shard("b", (), False)]], snapshot=False)
+    made.start()
     with pytest.raises(RuntimeFailure, match="TrimmedDataAccessException"):
         made.advance([ShardRead("a", "3", applied=1),
                       ShardRead("b", None, lost="shard b: TrimmedDataAccessException")])
@@ -236,7 +237,7 @@ def test_a_savepoint_of_another_stream_is_refused(monkeypatch) -> None:
     prior = {"arn": "arn:old", "since": None, "shards": {}}
     made = stream(monkeypatch, [[]], prior=prior)
     with pytest.raises(RuntimeFailure, match="the savepoint read arn:old"):
-        made.start(snapshot=True)
+        made.start()
 
 
 def test_a_savepoints_positions_are_taken_back() -> None:
