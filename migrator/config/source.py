@@ -61,7 +61,8 @@ class ParquetSource(ConfigModel):
     path: NonBlankStr = Field(examples=["s3a://bucket/export/"])
     credentials: AwsCredentials | None = None
     region: str | None = None
-    endpoint: Endpoint | None = None
+    endpoint: Endpoint | None = None  # ours: the S3 endpoint (upstream used it for STS only)
+    use_path_style_access: bool | None = Field(default=None, alias="usePathStyleAccess")  # ours
 
 
 class _DynamoDBSourceBase(ConfigModel):

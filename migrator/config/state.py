@@ -107,6 +107,8 @@ class MigratorState(ConfigModel):
     tables: dict[NonBlankStr, TableProgress] | None = None  # a many-table run: each table's own, by source name
     stream: dict[str, Any] | None = None  # streamChanges: the backend's stream positions (migrator.streaming)
     export_etag: str | None = Field(default=None, alias="exportEtag")  # an S3 export's summary: the files' export
+    parquet_run: str | None = Field(default=None, alias="parquetRun")  # CQL -> Parquet: the files' name tag
+    parquet_files: dict[str, str] | None = Field(default=None, alias="parquetFiles")  # Parquet -> CQL: file versions
 
 
 class TableProgress(FinishedWork):

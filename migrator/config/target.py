@@ -128,6 +128,11 @@ class ParquetTarget(ConfigModel):
         Literal["error", "overwrite", "append", "ignore"],
         BeforeValidator(case_insensitive(*PARQUET_MODES)),
     ] = "error"
+    # ours: where S3 is and how to reach it (upstream configures Hadoop's S3A instead)
+    endpoint: Endpoint | None = None
+    region: str | None = None
+    credentials: AwsCredentials | None = None
+    use_path_style_access: bool | None = Field(default=None, alias="usePathStyleAccess")
 
 
 class DynamoDBS3ExportTarget(ConfigModel):

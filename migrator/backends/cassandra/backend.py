@@ -7,11 +7,13 @@ probed on the source at preparation, not assumed from the type name.
 
 from __future__ import annotations
 
+from typing import Any
+
 from migrator.backends.base import Capabilities
 from migrator.backends.cassandra.prepare import CqlRun, list_tables, prepare, prepare_tables
 from migrator.backends.cassandra.reconcile import CqlChanges
 from migrator.backends.cassandra.schema_diff import CqlSchema
-from migrator.config import MigratorConfig
+from migrator.config import MigratorConfig, ParquetTarget
 from migrator.errors import ConfigError, MigratorError
 
 
@@ -20,7 +22,7 @@ class CassandraBackend:
 
     name = "cassandra"
     types = ("cassandra", "scylla")
-    writes_to = ("cassandra",)
+    writes_to = ("cassandra", "parquet")
     capabilities = Capabilities(resumable=True, creates_target=True, ordered_scan=True, repairs=True,
                                 write_times=True)
 
@@ -37,8 +39,12 @@ class CassandraBackend:
         if problems:
             raise ConfigError(problems)
 
-    def prepare(self, config: MigratorConfig, *, parallelism: int) -> CqlRun:
-        """Connect to both clusters, read and check both tables, plan the token ranges."""
+    def prepare(self, config: MigratorConfig, *, parallelism: int) -> CqlRun | Any:
+        """Connect, read and check both tables, plan the token ranges (a Parquet target: its folder)."""
+        if isinstance(config.target, ParquetTarget):
+            from migrator.backends.parquet.export_run import prepare_export  # loads pyarrow only when needed
+
+            return prepare_export(config, parallelism=parallelism)
         return prepare(config, parallelism=parallelism)
 
     def list_tables(self, config: MigratorConfig) -> list[str]:
@@ -47,6 +53,8 @@ class CassandraBackend:
 
     def prepare_tables(self, configs: list[MigratorConfig], *, parallelism: int) -> list[CqlRun | MigratorError]:
         """Each table prepared over one session per cluster; small tables split by their size."""
+        if isinstance(configs[0].target, ParquetTarget):
+            raise ConfigError([("target.path", "one table per Parquet target: write each table to its own path")])
         return prepare_tables(configs, parallelism=parallelism)
 
     def changes(self, config: MigratorConfig) -> CqlChanges:

@@ -343,19 +343,19 @@ def _prepare(config: MigratorConfig, s: CassandraSource, t: CassandraTarget, src
             hint="fix source.keyspace / source.table",
         )
     renames = config.rename_map
-    _check_renames(source_schema, renames)
+    check_renames(source_schema, renames)
     target_schema = cschema.read_schema(tgt, t.keyspace, t.table, role="target")
     create: list[str] = []
     if target_schema is None:
         create = cschema.create_statements(source_schema, t.keyspace, t.table, renames)
-        created = _renamed(source_schema, t.keyspace, t.table, renames)
+        created = renamed_schema(source_schema, t.keyspace, t.table, renames)
         compat = cschema.compare(source_schema, created, renames)
     else:
         compat = cschema.require_compatible(source_schema, target_schema, renames)
     partitioner = tokens.partitioner_for(src.cluster.metadata.partitioner)
     _require_preservable(s, compat)
     warnings = _mode_warnings(s, t, source_schema)
-    collection_metadata = _collection_metadata(src, s, source_schema)
+    collection_metadata = reads_collection_metadata(src, s, source_schema)
     if not collection_metadata:
         warnings.append(
             "the source cannot report WRITETIME/TTL per collection element (ScyllaDB): non-frozen "
@@ -374,7 +374,8 @@ def _prepare(config: MigratorConfig, s: CassandraSource, t: CassandraTarget, src
     )
 
 
-def _check_renames(source: cschema.TableSchema, renames: dict[str, str]) -> None:
+def check_renames(source: cschema.TableSchema, renames: dict[str, str]) -> None:
+    """Refuse (exit 2) renames of columns the source lacks, or that give two columns one name."""
     known = [c.name for c in source.columns]
     problems = [
         (f"renames[{i}].from", f"the source table has no column {name!r}{cql.near_miss(name, known)}")
@@ -388,9 +389,10 @@ def _check_renames(source: cschema.TableSchema, renames: dict[str, str]) -> None
         raise ConfigError(problems)
 
 
-def _renamed(
+def renamed_schema(
     source: cschema.TableSchema, keyspace: str, table: str, renames: dict[str, str]
 ) -> cschema.TableSchema:
+    """The source table as ``keyspace.table`` with its columns renamed: the table a copy creates."""
     cols = tuple(
         cschema.Column(renames.get(c.name, c.name), c.cql_type, c.kind, c.reversed, c.multicell)
         for c in source.columns
@@ -428,7 +430,7 @@ def _mode_warnings(s: CassandraSource, t: CassandraTarget, source: cschema.Table
     return out
 
 
-def _collection_metadata(src: Any, s: CassandraSource, source: cschema.TableSchema) -> bool:
+def reads_collection_metadata(src: Any, s: CassandraSource, source: cschema.TableSchema) -> bool:
     """Whether WRITETIME()/TTL() work on the table's non-frozen columns (Cassandra 5 yes, Scylla no)."""
     multi = [c for c in source.cells if c.multicell]
     if not (s.preserve_timestamps and multi) or source.is_counter_table:

@@ -17,9 +17,12 @@ from migrator.config import MigratorState
 from migrator.errors import EXIT_CONFIG, ConfigError, SavepointMismatch
 from tests.unit.config.helpers import ALTERNATOR_TARGET, DYNAMO_SOURCE, cql_tree, load_tree, with_source
 
-PARQUET_SOURCE = {"type": "parquet", "path": "/data/export"}
-SUPPORTED = ("cassandra/scylla -> cassandra/scylla, dynamodb/dynamo/alternator -> dynamodb/dynamo/alternator, "
-             "dynamodb/dynamo/alternator -> dynamodb-s3-export, dynamodb-s3-export -> dynamodb/dynamo/alternator")
+MYSQL_SOURCE = {"type": "mysql", "host": "127.0.0.1", "port": 3306, "database": "shop", "table": "orders",
+                "credentials": {"username": "u", "password": "p"}}
+SUPPORTED = ("cassandra/scylla -> cassandra/scylla, cassandra/scylla -> parquet, "
+             "dynamodb/dynamo/alternator -> dynamodb/dynamo/alternator, "
+             "dynamodb/dynamo/alternator -> dynamodb-s3-export, parquet -> cassandra/scylla, "
+             "dynamodb-s3-export -> dynamodb/dynamo/alternator")
 FIX = ("use the savepoint with the config it was written for, "
        "or start over with --fresh (or delete skipTokenRanges and migratorState)")
 
@@ -37,13 +40,13 @@ def test_a_cql_pair_is_served_by_the_cassandra_backend():
         tree["source"]["type"], tree["target"]["type"] = source, target
         assert backend_for(load_tree(tree).model) is CASSANDRA
     assert (CASSANDRA.name, CASSANDRA.types, CASSANDRA.writes_to) == ("cassandra", ("cassandra", "scylla"),
-                                                                      ("cassandra",))
+                                                                      ("cassandra", "parquet"))
 
 
 def test_a_source_without_a_backend_package_is_not_supported_yet():
-    assert refusal(cql_tree(source=PARQUET_SOURCE)) == [(
+    assert refusal(cql_tree(source=MYSQL_SOURCE)) == [(
         "source.type",
-        f"migrating from 'parquet' to 'scylla' is not supported by this version yet; supported: {SUPPORTED}",
+        f"migrating from 'mysql' to 'scylla' is not supported by this version yet; supported: {SUPPORTED}",
     )]
 
 
@@ -60,7 +63,7 @@ def test_a_target_the_source_backend_cannot_write_is_not_supported_yet():
 
 def test_the_supported_pairs_are_read_from_the_backend_packages():
     assert supported_pairs() == SUPPORTED
-    assert base.available("cassandra") and base.available("dynamodb") and not base.available("parquet")
+    assert base.available("cassandra") and base.available("dynamodb") and not base.available("mysql")
 
 
 def test_the_backend_check_runs_after_the_pair_is_accepted():
