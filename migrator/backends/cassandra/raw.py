@@ -128,13 +128,17 @@ def _read_items(raw: bytes, pos: int, count: int | None) -> list[bytes | None]:
     return items
 
 
-def join_elements(items: Iterable[bytes], count: int) -> bytes:
+def join_elements(items: Iterable[bytes | None], count: int) -> bytes:
     """Serialize ``count`` collection entries (a map entry counts once but passes two items)."""
-    parts = [_INT32.pack(count)]
-    for item in items:
-        parts.append(_INT32.pack(len(item)))
-        parts.append(item)
-    return b"".join(parts)
+    return _INT32.pack(count) + frame_items(items)
+
+
+_NULL_ITEM = _INT32.pack(-1)
+
+
+def frame_items(items: Iterable[bytes | None]) -> bytes:
+    """Items one after the other, each after its int32 length (-1 for a null: UDT and tuple fields)."""
+    return b"".join([_NULL_ITEM if item is None else _INT32.pack(len(item)) + item for item in items])
 
 
 def split_int_list(raw: bytes | None) -> list[int | None]:
