@@ -49,6 +49,7 @@ from migrator.config.state import TableProgress
 from migrator.config.tables import TableEntry, select, target_name
 from migrator.differences import DifferenceSink
 from migrator.errors import ConfigError, MigratorError, RuntimeFailure, SavepointMismatch
+from migrator.report.model import ValidationReport
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +295,10 @@ class TableSet:
         if not self.many:
             return self.one.finish()
         return [f"{m.job.name}: {line}" for m in self.members for line in m.prepared.finish()]
+
+    def finish_report(self, report: ValidationReport) -> ValidationReport:
+        """The one table's completion; many tables' reports are each completed by their own run (``Member``)."""
+        return self.one.finish_report(report) if not self.many else report
 
     def change_stream(self) -> ChangeStream | None:
         """The one table's change stream (the config refuses streaming many tables)."""

@@ -2,8 +2,10 @@
 
 Same planning as the copy job (same splits, same savepoints), but each split is compared on an
 executor by the backend's compare task (for CQL, a merge-join of the source and target scans). The
-totals are exact, never a sample. A killed validation resumes from its newest savepoint, which
-carries the partial report, and ends with the same report as an uninterrupted run. With a
+totals are exact, never a sample. Once every split is compared, the backend completes the report
+with the counts only all splits together give (``Prepared.finish_report``). A killed validation
+resumes from its newest savepoint, which carries the partial report, and ends with the same report
+as an uninterrupted run. With a
 ``differences`` directory, executors also write every difference found, one file per split
 (``migrator.differences``).
 """
@@ -92,7 +94,8 @@ def validate_all(loaded: LoadedConfig, spark: SparkSession, *, differences: str 
 
     def report_of(member: Member, local: dict[int, RangeResult]) -> ValidationReport:
         prior = priors[member.job.name]
-        return merge(report_from_json(prior.to_json()), local.values(), fetch[member.job.name])
+        report = merge(report_from_json(prior.to_json()), local.values(), fetch[member.job.name])
+        return member.prepared.finish_report(report) if report.ranges_done >= report.ranges_total else report
 
     def own_state(member: Member, local: dict[int, Any]) -> dict[str, Any]:
         report = report_of(member, local)

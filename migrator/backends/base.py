@@ -8,7 +8,9 @@ a ``Prepared`` run. The commands then only:
 * ship the executor task (``copy_task`` or ``compare_task``: a picklable callable turning one item
   into its result) to the executors;
 * render savepoints from the backend's fields for the finished items (``savepoint_fields``) and its
-  own ``migratorState`` keys (``state``).
+  own ``migratorState`` keys (``state``);
+* once every item is done, let the run complete what needs them all: a copy's ``finish`` (an export's
+  manifests), a validation report's ``finish_report`` (counts no single item can make).
 
 Backends are imported lazily by name (``migrator.backends.<settings.backend>``), so a run never loads a
 driver it does not use, and a new backend is one new package: nothing here or in the commands changes.
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from migrator.config import MigratorConfig, MigratorState, ValidationSettings
     from migrator.reconcile.changes import ChangeFormat
     from migrator.reconcile.schema import SchemaSupport
-    from migrator.report.model import RangeResult
+    from migrator.report.model import RangeResult, ValidationReport
 
 Kind = Literal["migrate", "validate"]
 MIGRATE: Kind = "migrate"
@@ -239,6 +241,20 @@ class Prepared(Protocol):
 
     def finish(self) -> list[str]:
         """Complete what needs every split done (an export's manifests), once they all are; what it did."""
+        ...
+
+    def finish_report(self, report: ValidationReport) -> ValidationReport:
+        """A validation's report once every split is compared, with the counts only all of them together give.
+
+        ``validate`` calls it for every report it renders once the last split is in (the final
+        savepoint's and the one returned), so it must be pure and idempotent: computed from the
+        report's own totals, never from another read. Most runs count everything split by split and
+        return the report as it is. A run with an S3 export on one side cannot look rows up in the
+        export by key, so its splits count the table's live items instead (``targetRows`` or
+        ``sourceRows``), and the rows only the table holds (extra, or missing when the export is the
+        target) are that count minus the export's rows found in the table
+        (``report.model.count_from_totals``).
+        """
         ...
 
     def close(self) -> None:

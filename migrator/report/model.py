@@ -109,7 +109,8 @@ class ValidationReport:
     settings: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     differences: str | None = None  # the directory holding every difference, one file per range
-    split_unit: str = "token"  # what ranges' start/end count: "token" (a CQL ring) or "segment" (a scan segment)
+    split_unit: str = "token"  # what ranges' start/end count: "token" (a CQL ring), "segment" (a scan segment), "file"
+    from_totals: str | None = None  # the kind counted from the totals, row by row never (``count_from_totals``)
 
     @property
     def equal(self) -> bool:
@@ -126,6 +127,8 @@ class ValidationReport:
             del data["differences"]
         if data["split_unit"] == "token":  # CQL reports read as before; DynamoDB's say "segment"
             del data["split_unit"]
+        if data["from_totals"] is None:
+            del data["from_totals"]
         for r in data["ranges"]:
             if r["differences_file"] is None:
                 del r["differences_file"]
@@ -173,6 +176,26 @@ def merge(report: ValidationReport, results: Iterable[RangeResult], failures_to_
     report.examples = {
         k: sorted(v, key=lambda e: (e.range_index, e.position))[:failures_to_fetch] for k, v in examples.items()
     }
+    return report
+
+
+def count_from_totals(report: ValidationReport, kind: str) -> ValidationReport:
+    """``report`` with its ``kind`` count (missing or extra) worked out from the totals; the rows stay unknown.
+
+    Every row compared is in exactly one of: missing, extra, or found on both sides (equal or
+    differing), so ``sourceRows - missing == targetRows - extra``. A comparison that counts one side's
+    rows without looking each one up (an S3 export cannot be read by key) gets the other kind from
+    that. Exact when neither side changes while it is compared; a negative result (a side changed)
+    is reported as 0. Idempotent: the count is replaced, never added to.
+    """
+    c = report.counts
+    if kind == EXTRA:
+        c.extra = max(0, c.targetRows - (c.sourceRows - c.missing))
+    elif kind == MISSING:
+        c.missing = max(0, c.sourceRows - (c.targetRows - c.extra))
+    else:
+        raise ValueError(f"only missing or extra rows can be counted from the totals, not {kind!r}")
+    report.from_totals = kind
     return report
 
 

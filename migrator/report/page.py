@@ -12,7 +12,7 @@ from html import escape
 
 from migrator.report import view
 from migrator.report.model import ValidationReport
-from migrator.report.ring import render_ring_svg
+from migrator.report.ring import AXES, render_ring_svg
 from migrator.report.text import COLUMN_HEADERS
 
 CSS = """
@@ -102,6 +102,7 @@ def sections(report: ValidationReport) -> list[str]:
     verdict_css = "equal" if report.equal else "differences"
     columns = [[escape(c) for c in row] for row in view.column_rows(report.columns)]
     settings = [[escape(name), _code(value)] for name, value in view.settings(report)]
+    axis = AXES.get(report.split_unit)  # None: the token ring
     return [
         f"<h1>{title}</h1>",
         *table([], [[escape(k), escape(v)] for k, v in view.facts(report)], frozenset(), css="facts"),
@@ -109,9 +110,9 @@ def sections(report: ValidationReport) -> list[str]:
         *(f'<p class="note">{escape(note)}</p>' for note in view.notes(report)),
         "<h2>Counts</h2>",
         *table(["", "rows"], [[escape(k), escape(v)] for k, v in view.counts(report)], frozenset({1})),
-        "<h2>Differences per scan segment</h2>" if report.split_unit == "segment"
-        else "<h2>Differences along the token ring</h2>",
-        render_ring_svg(report.ranges, segments=report.ranges_total if report.split_unit == "segment" else None),
+        f"<h2>Differences per {axis}</h2>" if axis else "<h2>Differences along the token ring</h2>",
+        render_ring_svg(report.ranges, segments=report.ranges_total, axis=axis) if axis
+        else render_ring_svg(report.ranges),
         "<h2>Columns with unequal values</h2>",
         *(table(COLUMN_HEADERS, columns, frozenset({1, 2, 3})) if columns else ["<p>(none)</p>"]),
         "<h2>Examples</h2>",

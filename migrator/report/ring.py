@@ -9,8 +9,8 @@ coverage shows too. Each group has a ``<title>`` (a tooltip, no script needed). 
 external resource and no namespace URL (inline in HTML5).
 
 The ring is Murmur3's ``(-2**63, 2**63 - 1]`` unless a range lies beyond it (RandomPartitioner). For
-a DynamoDB validation the axis is the scan segments instead, ``0`` to their total, segment ``s``
-drawn over ``(s, s + 1]``.
+a DynamoDB validation the axis is the scan segments instead (an S3 export's: its data files), ``0``
+to their total, split ``s`` drawn over ``(s, s + 1]``.
 Coordinates are rounded to two decimals, so the output is deterministic.
 """
 
@@ -42,6 +42,7 @@ _RULES = {
     ".grid": "stroke:#ddd;stroke-dasharray:4 3",
 }
 SEGMENT_AXIS = "scan segment"
+AXES = {"segment": SEGMENT_AXIS, "file": "data file"}  # a report's split unit -> its axis, when not the ring
 STYLE = "".join(f".ring {selector}{{{rule}}}" for selector, rule in _RULES.items())  # scoped: inline in a page
 
 
@@ -81,7 +82,7 @@ def _spans(r: RangeResult, ring: Partitioner, min_width: float) -> list[tuple[fl
 
 def _bar(r: RangeResult, ring: Partitioner, scale: float) -> list[str]:
     counts = {MISSING: r.missing, EXTRA: r.extra, DIFFERING: r.differing}
-    where = f"segment {r.start}" if ring.name == SEGMENT_AXIS else f"range {r.index}: ({r.start}, {r.end}]"
+    where = f"{ring.name.split()[-1]} {r.start}" if _linear(ring) else f"range {r.index}: ({r.start}, {r.end}]"
     tip = (
         f"{where}: {r.missing:,} missing, {r.extra:,} extra, "
         f"{r.differing:,} differing; {r.source_rows:,} source rows, {r.target_rows:,} target rows"
@@ -136,18 +137,23 @@ def _axes(ring: Partitioner, max_total: int) -> list[str]:
         f'<text x="{_n(_x(mid, ring))}" y="{label_y}" text-anchor="middle">{mid}</text>',
         f'<text x="{PLOT_RIGHT}" y="{label_y}" text-anchor="end">{ring.max_token}</text>',
         f'<text x="{(PLOT_LEFT + PLOT_RIGHT) // 2}" y="{label_y + 22}" text-anchor="middle">'
-        + (f"{SEGMENT_AXIS}</text>" if ring.name == SEGMENT_AXIS else f"token ({escape(ring.short_name)} ring)</text>"),
+        + (f"{ring.name}</text>" if _linear(ring) else f"token ({escape(ring.short_name)} ring)</text>"),
         f'<text x="{PLOT_LEFT - 6}" y="{PLOT_BOTTOM + 4}" text-anchor="end">0</text>',
         *(scale_marks if max_total else []),
     ]
 
 
-def render_ring_svg(ranges: Sequence[RangeResult], *, segments: int | None = None) -> str:
+def _linear(ring: Partitioner) -> bool:
+    """Whether the axis counts splits (scan segments, data files), not tokens."""
+    return ring.name in AXES.values()
+
+
+def render_ring_svg(ranges: Sequence[RangeResult], *, segments: int | None = None, axis: str = SEGMENT_AXIS) -> str:
     """The SVG element (one line per bar group), to be placed inline in an HTML page.
 
-    ``segments``: the ranges are scan segments out of this total (the axis is then the segments).
+    ``segments``: the ranges are splits out of this total, named ``axis`` (the axis is then the splits).
     """
-    ring = Partitioner(SEGMENT_AXIS, 0, max(1, segments), "long") if segments is not None else ring_for(ranges)
+    ring = Partitioner(axis, 0, max(1, segments), "long") if segments is not None else ring_for(ranges)
     max_total = max((r.missing + r.extra + r.differing for r in ranges), default=0)
     scale = (PLOT_HEIGHT - HEADROOM) / max_total if max_total else 0.0
     lines = [

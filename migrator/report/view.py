@@ -164,7 +164,7 @@ def verdict(report: ValidationReport) -> str:
 
 
 def notes(report: ValidationReport) -> list[str]:
-    """Lines qualifying the verdict: an unfinished run, rechecks, repairs (none when not relevant)."""
+    """Lines qualifying the verdict: an unfinished run, counts from totals, rechecks, repairs (none if irrelevant)."""
     lines = []
     if report.ranges_done < report.ranges_total:
         left = report.ranges_total - report.ranges_done
@@ -176,6 +176,12 @@ def notes(report: ValidationReport) -> list[str]:
         lines.append(
             f"Rechecked {count(report.rechecked)} mismatching rows (the tables may be receiving writes); "
             f"{count(report.resolved_on_recheck)} were equal on recheck."
+        )
+    if report.from_totals:
+        side = "target" if report.from_totals == EXTRA else "source"
+        lines.append(
+            f"{report.from_totals.capitalize()} rows are counted from the totals ({side} rows minus the rows "
+            "found on both sides): one side cannot be looked up by key, so none of them is listed."
         )
     repairs = repair_items(report.repaired)
     if repairs:

@@ -1,15 +1,23 @@
-"""A DynamoDB S3 export (AWS's layout, in moto's S3) loaded into a table, exactly, resumed per data file.
+"""DynamoDB S3 exports in moto's S3: loaded into a table and written from one, exactly, validated, resumed.
 
-moto serves S3 on the same port as DynamoDB; the export is written by the test in the layout and
-format AWS writes (``AWSDynamoDB/<id>/manifest-summary.json``, ``manifest-files.json``, gzip JSON
-lines of DynamoDB JSON), with every attribute type.
+moto serves S3 on the same port as DynamoDB (and TTL, which dynalite lacks); the export is written by
+the test in the layout and format AWS writes (``AWSDynamoDB/<id>/manifest-summary.json``,
+``manifest-files.json``, gzip JSON lines of DynamoDB JSON), with every attribute type. Runs killed
+with SIGKILL are paced to about two seconds per data file (one batch or one scan page each, which
+moto counts as one capacity unit) and resumed in-process by running the same config again, as the
+command line does (``resume_point``).
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import gzip
 import json
+import logging
+import os
+import signal
+import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -18,14 +26,21 @@ from typing import Any
 import boto3
 import pytest
 
+from migrator.config import load_config
+from migrator.migrate import migrate
+from migrator.resume import resume_point
 from migrator.savepoints import newest_savepoint
-from tests.dynamodb.conftest import Pair, scan_all
-from tests.support.helpers import cli, load_yaml
+from migrator.validate import validate
+from tests.dynamodb.conftest import Pair, put_all, scan_all
+from tests.support.helpers import cli, load_yaml, popen_cli, run_migrate, wait_for_partial_savepoint
 
 pytestmark = pytest.mark.dynamodb
 
 DESCRIPTION = {"attributeDefinitions": [{"name": "p", "type": "S"}, {"name": "s", "type": "N"}],
                "keySchema": [{"name": "p", "type": "HASH"}, {"name": "s", "type": "RANGE"}]}
+VALIDATION = {"compareTimestamps": False, "ttlToleranceMillis": 0, "writetimeToleranceMillis": 0,
+              "failuresToFetch": 5, "floatingPointTolerance": 0, "timestampMsTolerance": 0}
+LOCAL_2 = ("--master", "local[2]")  # two files or segments at a time, whatever the machine's cores
 
 
 def _item(i: int) -> dict[str, Any]:
@@ -42,12 +57,38 @@ def _item(i: int) -> dict[str, Any]:
     }
 
 
+def _s3(pair: Pair) -> Any:
+    """moto's S3 (on the source server's port)."""
+    return boto3.client("s3", endpoint_url=pair.source_url, region_name="us-east-1",
+                        aws_access_key_id="test-access", aws_secret_access_key="test-secret")
+
+
+def _where(pair: Pair) -> dict[str, Any]:
+    """The keys of a config block reaching moto's S3."""
+    host, port = pair.source_url.rsplit(":", 1)
+    return {"endpoint": {"host": host, "port": int(port)}, "region": "us-east-1", "usePathStyleAccess": True,
+            "credentials": {"accessKey": "${MIGRATOR_TEST_DDB_ACCESS_KEY}",
+                            "secretKey": "${MIGRATOR_TEST_DDB_SECRET_KEY}"}}
+
+
+def _key_of(i: int) -> dict[str, Any]:
+    """The key of ``_item(i)``."""
+    return {"p": {"S": f"key-{i % 7}"}, "s": {"N": str(i)}}
+
+
+def _damage(client: Any, table: str, *, extra: dict[str, Any]) -> None:
+    """One item changed (item 1), one deleted (item 2), one added (``extra``)."""
+    client.update_item(TableName=table, Key=_key_of(1), UpdateExpression="SET t = :v",
+                       ExpressionAttributeValues={":v": {"BOOL": True}})
+    client.delete_item(TableName=table, Key=_key_of(2))
+    put_all(client, table, [extra])
+
+
 class Export:
     """An export written into a bucket of moto's S3 the way AWS lays it out."""
 
     def __init__(self, pair: Pair, files: int, per_file: int) -> None:
-        self.s3 = boto3.client("s3", endpoint_url=pair.source_url, region_name="us-east-1",
-                               aws_access_key_id="test-access", aws_secret_access_key="test-secret")
+        self.s3 = _s3(pair)
         self.bucket = f"exports-{uuid.uuid4().hex[:8]}"
         self.s3.create_bucket(Bucket=self.bucket)
         self.folder = f"AWSDynamoDB/{uuid.uuid4().hex[:12]}"
@@ -75,15 +116,13 @@ class Export:
     def put(self, key: str, body: bytes) -> str:
         return str(self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)["ETag"]).strip('"')
 
-    def config(self, pair: Pair, tmp_path: Path, target: str, **top: Any) -> Path:
+    def config(self, pair: Pair, tmp_path: Path, target: str, target_keys: dict[str, Any] | None = None,
+               **top: Any) -> Path:
         source = {"type": "dynamodb-s3-export", "bucket": self.bucket,
                   "manifestKey": f"{self.folder}/manifest-summary.json", "tableDescription": DESCRIPTION,
                   "usePathStyleAccess": True}
-        host, port = pair.source_url.rsplit(":", 1)
-        source |= {"endpoint": {"host": host, "port": int(port)}, "region": "us-east-1",
-                   "credentials": {"accessKey": "${MIGRATOR_TEST_DDB_ACCESS_KEY}",
-                                   "secretKey": "${MIGRATOR_TEST_DDB_SECRET_KEY}"}}
-        path = pair.config(tmp_path, "unused", target, **top)
+        source |= _where(pair)
+        path = pair.config(tmp_path, "unused", target, target=target_keys, **top)
         tree = load_yaml(path)
         tree["source"] = source
         path.write_text(json.dumps(tree))
@@ -130,11 +169,16 @@ def _normal(items: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {key: {k: value(v) for k, v in item.items()} for key, item in items.items()}
 
 
-def test_an_export_loads_every_attribute_exactly_and_resumes_per_data_file(moto: Pair, tmp_path: Path) -> None:
-    """A damaged data file stops the load (exit 3, named); the rerun loads only what is left."""
+def test_an_export_loads_every_attribute_exactly_and_resumes_per_data_file(moto: Pair, spark: Any,
+                                                                            tmp_path: Path) -> None:
+    """A damaged data file stops the load (exit 3, named); the rerun loads only what is left; then it validates.
+
+    The target's TTL is enabled before validating: an expired item there counts on neither side. The
+    extra item is counted from the totals (the export cannot be looked up by key), so it has no example.
+    """
     export = Export(moto, files=4, per_file=25)
     dst = moto.table_name("from_export")
-    config = export.config(moto, tmp_path, dst)
+    config = export.config(moto, tmp_path, dst, validation=VALIDATION)
     good = export.s3.get_object(Bucket=export.bucket, Key=export.keys[3])["Body"].read()
     export.s3.put_object(Bucket=export.bucket, Key=export.keys[3], Body=good[:-20])  # truncated: a new ETag too
 
@@ -154,6 +198,50 @@ def test_an_export_loads_every_attribute_exactly_and_resumes_per_data_file(moto:
     assert "resuming from" in second.stderr
     summary = load_yaml(newest_savepoint(tmp_path / "savepoints"))
     assert len(summary["skipExportFiles"]) == 4
+    assert _normal(scan_all(moto.target, dst)) == _normal(_wire(export.items))
+
+    target = moto.target
+    target.update_time_to_live(TableName=dst, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    put_all(target, dst, [{"p": {"S": "gone"}, "s": {"N": "0"}, "exp": {"N": str(int(time.time()) - 60)}}])
+    clean = validate(load_config(config), spark)
+    assert clean.equal and clean.from_totals == "extra"
+    assert (clean.counts.sourceRows, clean.counts.targetRows, clean.ranges_done) == (100, 100, 4)
+
+    _damage(target, dst, extra={"p": {"S": "extra"}, "s": {"N": "0"}})
+    report_dir = tmp_path / "report"
+    damaged = cli("validate", "--config", str(config), "--report", str(report_dir))
+    assert damaged.returncode == 1, damaged.stderr
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["counts"] == {"sourceRows": 100, "targetRows": 100, "missing": 1, "extra": 1, "differing": 1}
+    assert report["from_totals"] == "extra" and report["split_unit"] == "file" and len(report["ranges"]) == 4
+    examples = report["examples"]
+    assert [e["key"] for e in examples["missing"]] == [_key_of(2)] and examples["extra"] == []
+    assert [(e["key"], e["columns"]) for e in examples["differing"]] == [(_key_of(1), ["t"])]
+    assert "Extra rows are counted from the totals" in (report_dir / "report.txt").read_text()
+    assert "Differences per data file" in (report_dir / "report.html").read_text()
+
+
+def test_a_load_killed_by_sigkill_resumes_with_the_files_left(moto: Pair, spark: Any, tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """Killed once a savepoint lists some files loaded; the same config run again loads the others only."""
+    export = Export(moto, files=4, per_file=20)
+    dst = moto.table_name("killed_load")
+    paced = {"writeThroughput": 1, "throughputWritePercent": 1.0}  # 0.5 units/s per task: a file in about 2 s
+    config = export.config(moto, tmp_path, dst, target_keys=paced)
+    proc = popen_cli("migrate", "--config", str(config), *LOCAL_2)
+    try:
+        partial = wait_for_partial_savepoint(tmp_path / "savepoints", proc, timeout=120)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(60)
+    done = load_yaml(newest_savepoint(tmp_path / "savepoints"))["skipExportFiles"]
+    assert 0 < len(done) < 4 and set(load_yaml(partial)["skipExportFiles"]) <= set(done)
+
+    with caplog.at_level(logging.INFO, logger="migrator"):
+        result = migrate(resume_point(load_config(config), "migrate"), spark)
+    assert (result.ranges_done, result.ranges_total) == (4, 4)
+    assert f"4 ranges, {len(done)} already done, {4 - len(done)} to go" in caplog.text
+    assert len(load_yaml(newest_savepoint(tmp_path / "savepoints"))["skipExportFiles"]) == 4
     assert _normal(scan_all(moto.target, dst)) == _normal(_wire(export.items))
 
 
@@ -181,25 +269,47 @@ def test_broken_exports_are_refused_before_anything_is_written(moto: Pair, tmp_p
         moto.target.describe_table(TableName=dst)
 
 
-def test_a_table_exported_to_s3_and_loaded_back_is_the_same_table(moto: Pair, tmp_path: Path) -> None:
-    """DynamoDB -> export (manifests last) -> DynamoDB, attribute by attribute; a second export is refused."""
-    from tests.dynamodb.conftest import put_all
+def _export_target(pair: Pair, tmp_path: Path, src: str, bucket: str, **source: Any) -> Path:
+    """A config writing table ``src`` as an export into ``s3a://bucket/exports/src``."""
+    config = pair.config(tmp_path, src, "unused", source=source, validation=VALIDATION)
+    tree = load_yaml(config)
+    tree["target"] = {"type": "dynamodb-s3-export", "path": f"s3a://{bucket}/exports/{src}", **_where(pair)}
+    config.write_text(json.dumps(tree))
+    return config
 
-    src = moto.create("source", moto.table_name("to_export"), [("p", "HASH", "S"), ("s", "RANGE", "N")])
-    items = [_item(i) for i in range(60)]
-    put_all(moto.source, src, [{k: v for k, v in _wire([item]).popitem()[1].items()} for item in items])
-    s3 = boto3.client("s3", endpoint_url=moto.source_url, region_name="us-east-1",
-                      aws_access_key_id="test-access", aws_secret_access_key="test-secret")
+
+def _load_back(pair: Pair, tmp_path: Path, bucket: str, src: str, dst: str) -> Path:
+    """A config loading the export of ``src`` into table ``dst``, in a folder of its own."""
+    folder = tmp_path / "load"
+    folder.mkdir()
+    config = pair.config(folder, "unused", dst)
+    tree = load_yaml(config)
+    tree["source"] = {"type": "dynamodb-s3-export", "bucket": bucket, "tableDescription": DESCRIPTION,
+                      "manifestKey": f"exports/{src}/manifest-summary.json", **_where(pair)}
+    config.write_text(json.dumps(tree))
+    return config
+
+
+def _source_table(pair: Pair, stem: str, count: int) -> str:
+    src = pair.create("source", pair.table_name(stem), [("p", "HASH", "S"), ("s", "RANGE", "N")])
+    put_all(pair.source, src, [_wire([_item(i)]).popitem()[1] for i in range(count)])
+    return src
+
+
+def _bucket(s3: Any, *, versioned: bool = False) -> str:
     bucket = f"exports-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=bucket)
-    host, port = moto.source_url.rsplit(":", 1)
-    where = {"endpoint": {"host": host, "port": int(port)}, "region": "us-east-1", "usePathStyleAccess": True,
-             "credentials": {"accessKey": "${MIGRATOR_TEST_DDB_ACCESS_KEY}",
-                             "secretKey": "${MIGRATOR_TEST_DDB_SECRET_KEY}"}}
-    config = moto.config(tmp_path, src, "unused", source={"scanSegments": 3})
-    tree = load_yaml(config)
-    tree["target"] = {"type": "dynamodb-s3-export", "path": f"s3a://{bucket}/exports/{src}", **where}
-    config.write_text(json.dumps(tree))
+    if versioned:  # every write of an object is kept: a file written twice shows
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return bucket
+
+
+def test_a_table_exported_to_s3_and_loaded_back_is_the_same_table(moto: Pair, tmp_path: Path) -> None:
+    """DynamoDB -> export (manifests last) -> DynamoDB, attribute by attribute; a second export is refused."""
+    src = _source_table(moto, "to_export", 60)
+    s3 = _s3(moto)
+    bucket = _bucket(s3)
+    config = _export_target(moto, tmp_path, src, bucket, scanSegments=3)
     written = cli("migrate", "--config", str(config))
     assert written.returncode == 0, written.stderr
     assert "export complete: 3 data files, 60 items" in written.stderr
@@ -209,14 +319,60 @@ def test_a_table_exported_to_s3_and_loaded_back_is_the_same_table(moto: Pair, tm
     again = cli("migrate", "--config", str(config), "--fresh")
     assert again.returncode == 3 and "holds a complete export" in again.stderr
 
-    loaded = tmp_path / "load"
-    loaded.mkdir()
     dst = moto.table_name("from_own_export")
-    back = moto.config(loaded, "unused", dst)
-    tree = load_yaml(back)
-    tree["source"] = {"type": "dynamodb-s3-export", "bucket": bucket,
-                      "manifestKey": f"exports/{src}/manifest-summary.json", "tableDescription": DESCRIPTION, **where}
-    back.write_text(json.dumps(tree))
-    load_run = cli("migrate", "--config", str(back))
+    load_run = cli("migrate", "--config", str(_load_back(moto, tmp_path, bucket, src, dst)))
     assert load_run.returncode == 0, load_run.stderr
     assert _normal(scan_all(moto.target, dst)) == _normal(scan_all(moto.source, src))
+
+
+def test_an_export_write_killed_by_sigkill_resumes_into_one_complete_export(moto: Pair, spark: Any,
+                                                                           tmp_path: Path) -> None:
+    """Killed mid-way, resumed: every segment's file once, the manifests once; then validated against the source.
+
+    The bucket keeps every version of every object, so a file or a manifest written twice would show.
+    """
+    src = _source_table(moto, "export_killed", 60)
+    s3 = _s3(moto)
+    bucket = _bucket(s3, versioned=True)
+    paced = {"scanSegments": 4, "readThroughput": 1, "throughputReadPercent": 1.0}  # a segment in about 2 s
+    config = _export_target(moto, tmp_path, src, bucket, **paced)
+    proc = popen_cli("migrate", "--config", str(config), *LOCAL_2)
+    try:
+        wait_for_partial_savepoint(tmp_path / "savepoints", proc, timeout=120)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(60)
+    done = load_yaml(newest_savepoint(tmp_path / "savepoints"))["skipSegments"]
+    assert 0 < len(done) < 4
+
+    result = migrate(resume_point(load_config(config), "migrate"), spark)
+    assert (result.ranges_done, result.ranges_total) == (4, 4)
+    prefix = f"exports/{src}/"
+    versions = collections.Counter(v["Key"] for v in s3.list_object_versions(Bucket=bucket, Prefix=prefix)["Versions"])
+    data = {f"{prefix}data/{segment:05d}.json.gz" for segment in range(4)}
+    assert set(versions) == data | {f"{prefix}manifest-files.json", f"{prefix}manifest-summary.json"}
+    assert versions[f"{prefix}manifest-files.json"] == versions[f"{prefix}manifest-summary.json"] == 1
+    assert all(versions[f"{prefix}data/{segment:05d}.json.gz"] == 1 for segment in done)  # not written again
+    lines = [json.loads(line) for line in
+             s3.get_object(Bucket=bucket, Key=f"{prefix}manifest-files.json")["Body"].read().decode().splitlines()]
+    assert sorted(line["dataFileS3Key"] for line in lines) == sorted(data)
+    assert sum(line["itemCount"] for line in lines) == 60
+    assert json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}manifest-summary.json")["Body"].read())[
+        "itemCount"] == 60
+
+    dst = moto.table_name("from_resumed_export")
+    run_migrate(spark, _load_back(moto, tmp_path, bucket, src, dst))
+    assert _normal(scan_all(moto.target, dst)) == _normal(scan_all(moto.source, src))
+
+    tree = load_yaml(config)
+    tree["source"] = {k: v for k, v in tree["source"].items() if k not in ("readThroughput", "throughputReadPercent")}
+    config.write_text(json.dumps(tree))
+    clean = validate(load_config(config), spark)
+    assert clean.equal and clean.from_totals == "missing"
+    assert (clean.counts.sourceRows, clean.counts.targetRows, clean.ranges_done) == (60, 60, 4)
+    _damage(moto.source, src, extra=_wire([_item(60)]).popitem()[1])  # changed, extra in the export, missing from it
+    damaged = validate(load_config(config), spark)
+    assert (damaged.counts.sourceRows, damaged.counts.targetRows) == (60, 60)
+    assert (damaged.counts.missing, damaged.counts.extra, damaged.counts.differing) == (1, 1, 1)
+    assert [e.key for e in damaged.examples["extra"]] == [_key_of(2)] and damaged.examples["missing"] == []
+    assert [(e.key, e.columns) for e in damaged.examples["differing"]] == [(_key_of(1), ["t"])]

@@ -24,11 +24,16 @@ L element by element, M key by key; attribute names after ``renames``; ``ignoreC
 Repairs (``copyMissingRows``, ``copyDifferingRows``, ``deleteExtraRows``) are written as they are
 found, through the copy's batch writer: the source's item whole (renamed), or a DeleteRequest of
 the extra key. They are counted in ``RangeResult.repaired`` and the items still count as found.
+
+``ItemComparer`` is the part that takes pages of items from anywhere and probes the other table;
+``SegmentComparer`` feeds it both scans, and an S3 export's validation (``s3export.compare``) feeds
+it the export's data files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +45,7 @@ from migrator.backends.dynamodb import items as ditems
 from migrator.backends.dynamodb.client import ClientSpec
 from migrator.backends.dynamodb.copier import BatchWriter
 from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled
+from migrator.backends.dynamodb.scan import scan_segment
 from migrator.backends.dynamodb.wire import wire_client
 from migrator.differences import DifferenceSink, DifferenceWriter
 from migrator.errors import RuntimeFailure
@@ -105,15 +111,19 @@ def compare_item(plan: ComparePlan, sink: DifferenceSink | None, item: WorkItem)
     return result
 
 
-class SegmentComparer:
-    """Compares one segment (see the module docstring) and fills its ``RangeResult``."""
+class ItemComparer:
+    """Compares items of one side with the other table's, looked up by key, and fills a ``RangeResult``.
 
-    def __init__(self, plan: ComparePlan, segment: int, differences: DifferenceWriter | None = None) -> None:
+    The items come from wherever the caller reads them (a segment's scan, an S3 export's data file),
+    a page at a time; each page costs one probe of at most ``PROBE_KEYS`` keys. What is found is
+    counted, sampled, written to the differences file and repaired as the module docstring says.
+    Clients are opened on first use, so a side that is never probed is never connected to.
+    """
+
+    def __init__(self, plan: ComparePlan, index: int, differences: DifferenceWriter | None = None) -> None:
         self.plan = plan
-        self.segment = segment
-        self.result = RangeResult(segment, segment, segment + 1)
-        self.source = wire_client(plan.source)
-        self.target = wire_client(plan.target)
+        self.index = index
+        self.result = RangeResult(index, index, index + 1)
         self.pacer = Pacer(plan.read_units_per_s)
         self.differences = differences
         self.now = time.time()
@@ -124,10 +134,19 @@ class SegmentComparer:
         self.writer = BatchWriter(self.target, plan.target_table, plan.batch_items, Pacer(plan.write_units_per_s),
                                   plan.return_consumed) if plan.repairs else None
 
-    def run(self) -> RangeResult:
-        """Both passes, then the repairs' last writes; returns the segment's exact counts and a sample."""
+    @functools.cached_property
+    def source(self) -> Any:
+        """The source table's client."""
+        return wire_client(self.plan.source)
+
+    @functools.cached_property
+    def target(self) -> Any:
+        """The target table's client."""
+        return wire_client(self.plan.target)
+
+    def finish(self) -> RangeResult:
+        """The repairs' last writes; returns the counts and the sample."""
         try:
-            self._passes()
             if self.writer is not None:
                 self.writer.finish()
         finally:
@@ -135,21 +154,8 @@ class SegmentComparer:
                 self.writer.close()
         return self.result
 
-    def _passes(self) -> None:
-        p = self.plan
-        for page in self._scan(self.source, p.source_table):
-            live = [i for i in page if not ditems.expired(i, p.ttl_attribute, self.now)]
-            self.result.source_rows += len(live)
-            self._check_source_page(live)
-        keys_only = [*p.target_key_names, *([self.target_ttl] if self.target_ttl else [])]
-        for page in self._scan(self.target, p.target_table, keys_only):
-            live = [i for i in page if not ditems.expired(i, self.target_ttl, self.now)]
-            self.result.target_rows += len(live)
-            self._check_target_page(live)
-
-    # --- the two passes ---
-
-    def _check_source_page(self, page: list[dict[str, Any]]) -> None:
+    def check_source_items(self, page: list[dict[str, Any]]) -> None:
+        """Live source items (source names) against the target's: absent is **missing**, else compared."""
         p = self.plan
         renamed = [ditems.renamed(i, self.renames) for i in page]
         found = self._probe(self.target, p.target_table, [ditems.key_of(i, p.target_key_names) for i in renamed])
@@ -157,17 +163,25 @@ class SegmentComparer:
             target_item = found.get(key_text(item, p.target_key_names))
             if target_item is None or ditems.expired(target_item, self.target_ttl, self.now):
                 self._found(MISSING, item, None, [])
-                continue
-            columns = self._differing(item, target_item)
-            if columns:
-                self._found(DIFFERING, item, target_item, columns)
             else:
-                self.position += 1
+                self._compare(item, target_item)
 
-    def _check_target_page(self, page: list[dict[str, Any]]) -> None:
+    def check_target_items(self, page: list[dict[str, Any]]) -> None:
+        """Live target items (target names), whole, against the source's: absent is **extra**, else compared."""
         p = self.plan
-        back = {target: source for source, target in self.renames.items()}
-        keys = [{back.get(k, k): v for k, v in ditems.key_of(i, p.target_key_names).items()} for i in page]
+        keys = self._source_keys(page)
+        found = self._probe(self.source, p.source_table, keys)
+        for item, key in zip(page, keys, strict=True):
+            source_item = found.get(key_text(key, p.key_names))
+            if source_item is None or ditems.expired(source_item, p.ttl_attribute, self.now):
+                self._found(EXTRA, None, item, [])
+            else:
+                self._compare(ditems.renamed(source_item, self.renames), item)
+
+    def check_target_keys(self, page: list[dict[str, Any]]) -> None:
+        """Live target keys against the source's keys: a key the source lacks is **extra** (values not compared)."""
+        p = self.plan
+        keys = self._source_keys(page)
         projection = [*p.key_names, *([p.ttl_attribute] if p.ttl_attribute else [])]
         found = self._probe(self.source, p.source_table, keys, projection)
         extra = [item for item, key in zip(page, keys, strict=True)
@@ -179,7 +193,20 @@ class SegmentComparer:
         for item in extra:
             self._found(EXTRA, None, item, [])
 
+    def _source_keys(self, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The keys of target items, as the source names them."""
+        back = {target: source for source, target in self.renames.items()}
+        return [{back.get(k, k): v for k, v in ditems.key_of(i, self.plan.target_key_names).items()} for i in page]
+
     # --- comparing ---
+
+    def _compare(self, source: dict[str, Any], target: dict[str, Any]) -> None:
+        """Two items of one key (both under target names): **differing** when an attribute differs."""
+        columns = self._differing(source, target)
+        if columns:
+            self._found(DIFFERING, source, target, columns)
+        else:
+            self.position += 1
 
     def _differing(self, source: dict[str, Any], target: dict[str, Any]) -> list[str]:
         ignore = self.plan.ignore
@@ -213,7 +240,7 @@ class SegmentComparer:
         assert item is not None
         key = ditems.key_of(item, self.plan.target_key_names)
         self._repair(kind, key, source)
-        example = Example(kind, key, source, target, columns, self.segment, self.position, self.segment)
+        example = Example(kind, key, source, target, columns, self.index, self.position, self.index)
         if self.plan.digests:
             self._sign(example)
         self.position += 1
@@ -248,21 +275,6 @@ class SegmentComparer:
 
     # --- reading ---
 
-    def _scan(self, table_client: Any, table: str, projection: Sequence[str] = ()) -> Iterator[list[dict[str, Any]]]:
-        request: dict[str, Any] = {"TableName": table, "Segment": self.segment,
-                                   "TotalSegments": self.plan.total_segments, **_projection(projection)}
-        if self.plan.return_consumed:
-            request["ReturnConsumedCapacity"] = "TOTAL"
-        while True:
-            response = call_throttled(lambda: table_client.scan(**request))
-            page = response.get("Items", [])
-            self.pacer.reads(response, page)
-            if page:
-                yield page
-            if not response.get("LastEvaluatedKey"):
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
     def _probe(self, table_client: Any, table: str, keys: list[dict[str, Any]],
                projection: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
         """The items of ``keys`` that exist, by ``key_text``."""
@@ -274,6 +286,38 @@ class SegmentComparer:
                                   hint="lower source.throughputReadPercent, then resume the validation"):
                 found[key_text(item, names)] = item
         return found
+
+
+class SegmentComparer(ItemComparer):
+    """Compares one segment in both passes (see the module docstring) and fills its ``RangeResult``."""
+
+    def __init__(self, plan: ComparePlan, segment: int, differences: DifferenceWriter | None = None) -> None:
+        super().__init__(plan, segment, differences)
+        self.segment = segment
+
+    def run(self) -> RangeResult:
+        """Both passes, then the repairs' last writes; returns the segment's exact counts and a sample."""
+        try:
+            self._passes()
+        finally:
+            self.finish()
+        return self.result
+
+    def _passes(self) -> None:
+        p = self.plan
+        for page in self._scan(self.source, p.source_table):
+            live = [i for i in page if not ditems.expired(i, p.ttl_attribute, self.now)]
+            self.result.source_rows += len(live)
+            self.check_source_items(live)
+        keys_only = [*p.target_key_names, *([self.target_ttl] if self.target_ttl else [])]
+        for page in self._scan(self.target, p.target_table, keys_only):
+            live = [i for i in page if not ditems.expired(i, self.target_ttl, self.now)]
+            self.result.target_rows += len(live)
+            self.check_target_keys(live)
+
+    def _scan(self, table_client: Any, table: str, projection: Sequence[str] = ()) -> Iterator[list[dict[str, Any]]]:
+        return scan_segment(table_client, table, self.plan.total_segments, self.segment, self.pacer,
+                            self.plan.return_consumed, _projection(projection))
 
 
 def batch_get(table_client: Any, table: str, keys: list[dict[str, Any]], ask: dict[str, Any] | None = None, *,

@@ -14,7 +14,6 @@ exit 3). Reads and writes are paced to the task's share of the configured throug
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from migrator.backends.base import CopyResult, WorkItem
 from migrator.backends.dynamodb import items as ditems
 from migrator.backends.dynamodb.client import ClientSpec
 from migrator.backends.dynamodb.pacing import Pacer, backoff, call_throttled
+from migrator.backends.dynamodb.scan import scan_segment
 from migrator.backends.dynamodb.wire import wire_client
 from migrator.errors import RuntimeFailure
 
@@ -80,24 +80,6 @@ def copy_segment(plan: CopyPlan, segment: int) -> CopyResult:
         writer.close()
     counts = {EXPIRED: expired, WITHOUT_TTL: without_ttl} if plan.ttl_attribute is not None else {}
     return CopyResult(read, counts)
-
-
-def scan_segment(source: Any, table: str, total_segments: int, segment: int, pacer: Pacer,
-                 return_consumed: bool) -> Iterator[list[dict[str, Any]]]:
-    """The segment's items, page by page (each page at most 1 MB), paced to the task's read rate."""
-    request: dict[str, Any] = {"TableName": table, "Segment": segment, "TotalSegments": total_segments}
-    if return_consumed:
-        request["ReturnConsumedCapacity"] = "TOTAL"
-    while True:
-        response = call_throttled(lambda: source.scan(**request))
-        page = response.get("Items", [])
-        pacer.reads(response, page)
-        if page:
-            yield page
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            return
-        request["ExclusiveStartKey"] = last
 
 
 class BatchWriter:

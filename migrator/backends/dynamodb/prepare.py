@@ -32,6 +32,7 @@ from migrator.config import (
 from migrator.config.aws import AlternatorSettings
 from migrator.differences import DifferenceSink
 from migrator.errors import RuntimeFailure, SavepointMismatch
+from migrator.report.model import ValidationReport
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,10 @@ class DynamoRun:
         """Nothing waits for the whole copy."""
         return []
 
+    def finish_report(self, report: ValidationReport) -> ValidationReport:
+        """Both passes count every kind segment by segment: the report as it is."""
+        return report
+
     def close(self) -> None:
         """Nothing to release: boto3 clients hold no server-side state."""
 
@@ -190,8 +195,7 @@ class DynamoRun:
         s, t = self.source, self.target
         read = segments.read_budget(s, self.source_table.read_capacity)
         target_capacity = self.target_table.write_capacity if self.target_table else self.source_table.write_capacity
-        write = segments.throughput(t.write_throughput, target_capacity) * (
-            t.throughput_write_percent or segments.DEFAULT_THROUGHPUT_PERCENT)
+        write = segments.write_budget(t, target_capacity)
         tasks = self.concurrency()
         return read / tasks, write / tasks
 

@@ -39,6 +39,12 @@ def read_budget(source: Any, table_capacity: int) -> float:
         source.throughput_read_percent or DEFAULT_THROUGHPUT_PERCENT)
 
 
+def write_budget(target: Any, table_capacity: int) -> float:
+    """Write units per second a whole copy may use: the throughput budget times ``throughputWritePercent``."""
+    return throughput(target.write_throughput, table_capacity) * (
+        target.throughput_write_percent or DEFAULT_THROUGHPUT_PERCENT)
+
+
 def total_segments(configured: int | None, size_bytes: int, read_throughput: int, read_percent: float) -> int:
     """Upstream's segment count (see the module docstring)."""
     if configured:

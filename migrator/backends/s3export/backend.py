@@ -2,7 +2,9 @@
 
 It serves ``type: dynamodb-s3-export`` sources: an export's data files are loaded into a DynamoDB or
 Alternator table, one work item per file, with the DynamoDB backend's writer; a savepoint lists the
-files loaded (``skipExportFiles``), so a resumed load skips them.
+files loaded (``skipExportFiles``), so a resumed load skips them. A validation compares each file with
+the table the same way, file by file (``compare``). Writing an export (a ``dynamodb-s3-export``
+target) is driven by the DynamoDB backend, whose table is the source (``export_run``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class S3ExportBackend:
 
     def prepare(self, config: MigratorConfig, *, parallelism: int) -> ExportRun:
         """Read the export's manifests, describe the target, plan one item per data file."""
-        return prepare(config)
+        return prepare(config, parallelism=parallelism)
 
     def list_tables(self, config: MigratorConfig) -> NoReturn:
         """An export holds one table."""
@@ -39,7 +41,7 @@ class S3ExportBackend:
         out: list[ExportRun | MigratorError] = []
         for config in configs:
             try:
-                out.append(prepare(config))
+                out.append(prepare(config, parallelism=parallelism))
             except MigratorError as exc:
                 out.append(exc)
         return out

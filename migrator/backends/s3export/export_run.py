@@ -3,6 +3,10 @@
 The source is planned as for a table copy (``dynamodb.prepare.plan_source``: segments, ``skipSegments``
 savepoints); each segment becomes one data file (``writer``). When every segment is done,
 ``finish`` writes the manifests, the summary last.
+
+A validation reads the complete export back by its manifests and compares it with the source table,
+with the same segments as work items (``s3export.compare``: segment ``s`` reads the data file written
+from it and counts the source's segment ``s``).
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ from migrator.backends.base import CompareTask, CopyTask, WorkItem
 from migrator.backends.dynamodb import segments
 from migrator.backends.dynamodb.client import spec_from_settings
 from migrator.backends.dynamodb.prepare import SourcePlan, plan_source
+from migrator.backends.s3export.compare import TARGET, export_compare_task
 from migrator.backends.s3export.folder import Folder, folder_for
-from migrator.backends.s3export.loader import S3Spec
-from migrator.backends.s3export.writer import ExportPlan, check_folder, export_item, write_manifests
+from migrator.backends.s3export.loader import S3Spec, s3_client
+from migrator.backends.s3export.manifest import Export, read_export
+from migrator.backends.s3export.writer import SUMMARY, ExportPlan, check_folder, export_item, write_manifests
 from migrator.config import MigratorConfig, MigratorState, ValidationSettings
 from migrator.config.target import DynamoDBS3ExportTarget
 from migrator.differences import DifferenceSink
-from migrator.errors import RuntimeFailure
+from migrator.errors import ConfigError, RuntimeFailure
+from migrator.report.model import MISSING, ValidationReport, count_from_totals
 
 
 @dataclass
@@ -70,18 +77,48 @@ class ExportWriteRun:
     def copy_task(self) -> CopyTask:
         """Refuse a folder holding another export, then return the executors' export function."""
         check_folder(self.folder, resuming=bool(self.source.skip))
-        share = segments.read_budget(self.config.source, self.source.info.read_capacity)
-        tasks = max(1, min(len(self.pending()) or 1, self.parallelism))
         plan = ExportPlan(folder=self.folder, source=self.source.spec, source_table=self.source.info.name,
                           total_segments=self.source.total_segments, renames=tuple(self.config.rename_map.items()),
-                          ttl_attribute=self.source.info.ttl_attribute, read_units_per_s=share / tasks,
+                          ttl_attribute=self.source.info.ttl_attribute, read_units_per_s=self.read_rate(),
                           return_consumed=not self.source.spec.remove_consumed_capacity)
         return functools.partial(export_item, plan)
 
     def compare_task(self, settings: ValidationSettings, sink: DifferenceSink | None = None) -> CompareTask:
-        """Validating against an export is not in this version."""
-        raise RuntimeFailure("validating against a dynamodb-s3-export target is not supported yet",
-                             hint="load the export into a table (a dynamodb-s3-export source) and validate that")
+        """The complete export's data files against the source table, and the source counted (``s3export.compare``).
+
+        Refuses repairs (files are not repaired), an export in a local folder (its files are read from
+        S3 only) and an export without its summary (not complete yet).
+        """
+        if settings.repair_keys:
+            raise ConfigError([(f"validation.{key}", "an S3 export is not repaired; set it to false and write the "
+                                "export again if it differs") for key in settings.repair_keys])
+        export, s3, info = self.written_export(), self.folder.s3, self.source.info
+        assert s3 is not None, "written_export refuses a local folder"
+        return export_compare_task(
+            settings, sink, export, s3, TARGET, source=self.source.spec, target=s3.client, source_table=info.name,
+            target_table=self.target_identity, total_segments=self.source.total_segments,
+            key_names=tuple(info.key_names), renames=tuple(self.config.rename_map.items()),
+            ttl_attribute=info.ttl_attribute, read_units_per_s=self.read_rate(),
+            return_consumed=not self.source.spec.remove_consumed_capacity)
+
+    def written_export(self) -> Export:
+        """The export in the folder, read by its manifests as a reader would; refused unless complete and on S3."""
+        if not self.folder.remote:
+            raise RuntimeFailure(f"{self.folder.location} is a local folder: an export is validated by reading it "
+                                 "from S3, as a reader does",
+                                 hint="load the export into a table and validate that table against the source")
+        if not self.folder.exists(SUMMARY):
+            raise RuntimeFailure(f"{self.folder.uri(SUMMARY)} does not exist: the export is not complete, so there "
+                                 "is nothing to validate yet",
+                                 hint="complete it with migrate (it resumes from its savepoint), then validate")
+        assert self.folder.s3 is not None
+        bucket, prefix = self.folder.bucket_prefix
+        return read_export(s3_client(self.folder.s3), bucket, f"{prefix}{SUMMARY}", key="target.path")
+
+    def read_rate(self) -> float:
+        """Each task's share of the source's read budget (as many tasks as cores, at most one per pending segment)."""
+        tasks = max(1, min(len(self.pending()) or 1, self.parallelism))
+        return segments.read_budget(self.config.source, self.source.info.read_capacity) / tasks
 
     def savepoint_problems(self, state: MigratorState) -> list[tuple[str, str]]:
         """The segments must be numbered out of the same total."""
@@ -99,6 +136,10 @@ class ExportWriteRun:
     def change_stream(self) -> None:
         """No streaming into an export."""
         return None
+
+    def finish_report(self, report: ValidationReport) -> ValidationReport:
+        """Missing items: the source's live items minus those found in the export (an export cannot be probed)."""
+        return count_from_totals(report, MISSING)
 
     def finish(self) -> list[str]:
         """Write the manifests (the summary last) once every segment's file is in the folder."""

@@ -1,9 +1,11 @@
 """Executor side of loading an S3 export: one data file, streamed from S3, written into the target table.
 
-The file is read as it downloads: gzip is decompressed and split into lines on the way, each line's
-item (DynamoDB's JSON, exactly the wire form the target's BatchWriteItem takes: numbers as decimal
-strings, binaries as base64 text) renamed and queued on the DynamoDB backend's batch writer. Memory
-is one line plus the batches in flight, whatever the file's size.
+The file is read as it downloads (``file_items``; a comparison with a table reads it the same way):
+gzip is decompressed and split into lines on the way, each line's item (DynamoDB's JSON, exactly the
+wire form the target's BatchWriteItem takes: numbers as decimal strings, binaries as base64 text)
+renamed and queued on the DynamoDB backend's batch writer, paced to the task's share of the target's
+write throughput as a table copy is. Memory is one line plus the batches in flight, whatever the
+file's size.
 
 The object is fetched with ``IfMatch`` on the ETag the manifest lists, so a file replaced since the
 export was planned is refused instead of loaded. The file must hold exactly the items its manifest
@@ -16,6 +18,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,23 +70,35 @@ def load_item(plan: LoadPlan, item: WorkItem) -> CopyResult:
 
 def load_file(plan: LoadPlan, file: DataFile) -> CopyResult:
     """Write every item of ``file`` into the target; returns once every write was acknowledged."""
-    uri = f"s3://{plan.bucket}/{file.key}"
     renames = dict(plan.renames)
     writer = BatchWriter(wire_client(plan.target), plan.target_table, plan.batch_items,
                          Pacer(plan.write_units_per_s), plan.return_consumed)
     count = 0
     try:
-        for number, line in enumerate(_lines(s3_client(plan.s3), plan.bucket, file, uri), start=1):
-            if line.strip():
-                writer.put(ditems.renamed(_item(line, uri, number), renames))
-                count += 1
+        for item in file_items(s3_client(plan.s3), plan.bucket, file):
+            writer.put(ditems.renamed(item, renames))
+            count += 1
         writer.finish()
     finally:
         writer.close()
+    return CopyResult(count)
+
+
+def file_items(s3: Any, bucket: str, file: DataFile) -> Iterator[dict[str, Any]]:
+    """The items of one data file, in the wire form, as it downloads (see the module docstring).
+
+    Once the file is read through, refuses it when it does not hold exactly the items its manifest
+    line counts; a damaged or replaced file is refused as soon as that shows, naming it (and the line).
+    """
+    uri = f"s3://{bucket}/{file.key}"
+    count = 0
+    for number, line in enumerate(_lines(s3, bucket, file, uri), start=1):
+        if line.strip():
+            count += 1
+            yield _item(line, uri, number)
     if file.items is not None and count != file.items:
         raise RuntimeFailure(f"{uri} holds {count:,} items, but manifest-files.json lists {file.items:,}",
                              hint="the export is damaged or was changed: export the table again")
-    return CopyResult(count)
 
 
 def _lines(s3: Any, bucket: str, file: DataFile, uri: str) -> Any:

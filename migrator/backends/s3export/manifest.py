@@ -61,10 +61,13 @@ class Export:
         return f"s3://{self.bucket}/{key}"
 
 
-def read_export(s3: Any, bucket: str, manifest_key: str) -> Export:
-    """Both manifests of the export whose summary is ``s3://bucket/manifest_key``; refuses what is wrong."""
+def read_export(s3: Any, bucket: str, manifest_key: str, *, key: str = "source.manifestKey") -> Export:
+    """Both manifests of the export whose summary is ``s3://bucket/manifest_key``; refuses what is wrong.
+
+    ``key``: the config key naming the export, for messages (a written export's: ``target.path``).
+    """
     folder = posixpath.dirname(manifest_key)
-    summary_text, etag = _get(s3, bucket, manifest_key, "source.manifestKey")
+    summary_text, etag = _get(s3, bucket, manifest_key, key)
     summary = _object(summary_text, f"s3://{bucket}/{manifest_key}")
     where = f"s3://{bucket}/{manifest_key}"
     output = summary.get("outputFormat")
@@ -74,13 +77,13 @@ def read_export(s3: Any, bucket: str, manifest_key: str) -> Export:
     kind = summary.get("exportType")
     if kind is not None and kind != FULL_EXPORT:
         raise RuntimeFailure(f"{where}: exportType is {kind!r}; only a {FULL_EXPORT} holds every item",
-                             hint="point source.manifestKey at a full export's manifest-summary.json")
+                             hint=f"point {key} at a full export's manifest-summary.json")
     files_key = summary.get("manifestFilesS3Key")
     if not isinstance(files_key, str) or not files_key:
         raise RuntimeFailure(f"{where}: no manifestFilesS3Key naming the list of data files",
-                             hint="point source.manifestKey at the export's manifest-summary.json")
+                             hint=f"point {key} at the export's manifest-summary.json")
     files_key = resolve(folder, files_key)
-    listing, _ = _get(s3, bucket, files_key, "")
+    listing, _ = _get(s3, bucket, files_key, "", role=key.split(".")[0])
     files = tuple(_data_files(listing, f"s3://{bucket}/{files_key}", folder))
     count = summary.get("itemCount")
     return Export(bucket=bucket, manifest_key=manifest_key, summary_etag=etag,
@@ -127,8 +130,12 @@ def _object(text: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _get(s3: Any, bucket: str, key: str, path: str) -> tuple[str, str]:
-    """The object's text and ETag; a missing object is a config error at ``path`` (or a runtime one)."""
+def _get(s3: Any, bucket: str, key: str, path: str, role: str = "") -> tuple[str, str]:
+    """The object's text and ETag; a missing object is a config error at ``path`` (or a runtime one).
+
+    ``role``: the config block holding the endpoint (``path``'s when empty), for the hints.
+    """
+    role = role or path.split(".")[0]
     import botocore.exceptions
 
     uri = f"s3://{bucket}/{key}"
@@ -144,10 +151,10 @@ def _get(s3: Any, bucket: str, key: str, path: str) -> tuple[str, str]:
             raise RuntimeFailure(f"{uri}: {what}, though the export's summary names it",
                                  hint="the export is incomplete: export the table again") from None
         raise RuntimeFailure(f"reading {uri} failed: {code or exc}",
-                             hint="check source.endpoint, source.region and the credentials") from None
+                             hint=f"check {role}.endpoint, {role}.region and the credentials") from None
     except botocore.exceptions.BotoCoreError as exc:
         raise RuntimeFailure(f"reading {uri} failed: {exc}",
-                             hint="check source.endpoint, source.region and the network") from None
+                             hint=f"check {role}.endpoint, {role}.region and the network") from None
     try:
         return bytes(body).decode("utf-8"), str(response.get("ETag", "")).strip('"')
     except UnicodeDecodeError as exc:

@@ -4,7 +4,8 @@
 config's ``tableDescription`` when it is missing, when the copy task is asked for) and plans one work
 item per data file, minus the files the savepoint lists as loaded (``skipExportFiles``). A savepoint
 belongs to one export: its summary's ETag is recorded, and a resume against another export at the
-same key is refused.
+same key is refused. A validation has the same work items (``s3export.compare``: each file against the
+target, plus one segment of the target counted) and the same savepoints.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.backends.base import CompareTask, CopyTask, WorkItem
-from migrator.backends.dynamodb import table
+from migrator.backends.dynamodb import segments, table
 from migrator.backends.dynamodb.client import ClientSpec, client, spec_from_settings
 from migrator.backends.dynamodb.prepare import DYNAMODB_BATCH_ITEMS, describe_table
+from migrator.backends.s3export.compare import SOURCE, export_compare_task
 from migrator.backends.s3export.loader import LoadPlan, S3Spec, load_item, s3_client
 from migrator.backends.s3export.manifest import Export, read_export
 from migrator.config import AlternatorTarget, DynamoDBTarget, MigratorConfig, MigratorState, ValidationSettings
@@ -26,6 +28,7 @@ from migrator.config.aws import AlternatorSettings
 from migrator.config.source import DynamoDBS3ExportSource, TableDescription
 from migrator.differences import DifferenceSink
 from migrator.errors import RuntimeFailure
+from migrator.report.model import EXTRA, ValidationReport, count_from_totals
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ class ExportRun:
     export: Export
     target_table: table.TableInfo | None
     skip: list[str]
+    parallelism: int = 1
     warnings: list[str] = field(default_factory=list)
     savepoint_note: str = NOTE
     split_unit: str = "file"
@@ -76,18 +80,41 @@ class ExportRun:
         return [WorkItem(i, f) for i, f in enumerate(self.export.files) if self.export.uri(f.key) not in done]
 
     def copy_task(self) -> CopyTask:
-        """Create the target table if it is missing, then return the executors' load function."""
+        """Create the target table if it is missing, then return the executors' load function.
+
+        Each task writes at its share of ``writeThroughput x throughputWritePercent``, as a table copy does.
+        """
         self.ensure_target()
+        assert self.target_table is not None
+        write = segments.write_budget(self.target, self.target_table.write_capacity) / self.concurrency()
         plan = LoadPlan(s3=self.s3, bucket=self.export.bucket, target=self.target_spec,
                         target_table=self.target.table, renames=tuple(self.config.rename_map.items()),
-                        batch_items=self.batch_items, return_consumed=not self.target_spec.remove_consumed_capacity)
+                        batch_items=self.batch_items, write_units_per_s=write,
+                        return_consumed=not self.target_spec.remove_consumed_capacity)
         return functools.partial(load_item, plan)
 
     def compare_task(self, settings: ValidationSettings, sink: DifferenceSink | None = None) -> CompareTask:
-        """Validating an export against a table is not in this version."""
-        raise RuntimeFailure("validating a dynamodb-s3-export source against its target is not supported yet",
-                             hint="load the export with migrate; validate the target against the table "
-                                  "the export was taken from instead")
+        """Each data file against the target table, and the target counted (``s3export.compare``).
+
+        The target's TTL attribute (renamed back) decides which exported items are live. Reads are
+        paced to each task's share of half the target's read capacity.
+        """
+        target = self.target_table
+        if target is None:
+            raise RuntimeFailure(f"the target table {self.target.table} does not exist at "
+                                 f"{self.target_spec.address}: nothing to validate")
+        if not self.export.files:  # the target is counted by the files' work items: none would count it
+            raise RuntimeFailure(f"{self.source_identity} lists no data files, so the target cannot be counted "
+                                 "against it", hint="count the target table's items instead: the export is empty")
+        renames = self.config.rename_map
+        back = {new: old for old, new in renames.items()}
+        read = segments.throughput(None, target.read_capacity) * segments.DEFAULT_THROUGHPUT_PERCENT
+        return export_compare_task(
+            settings, sink, self.export, self.s3, SOURCE, source=self.s3.client, target=self.target_spec,
+            source_table=self.source_identity, target_table=self.target.table, total_segments=len(self.export.files),
+            key_names=tuple(described(self.source.table_description).key_names), renames=tuple(renames.items()),
+            ttl_attribute=back.get(target.ttl_attribute, target.ttl_attribute) if target.ttl_attribute else None,
+            read_units_per_s=read / self.concurrency(), return_consumed=not self.target_spec.remove_consumed_capacity)
 
     def savepoint_problems(self, state: MigratorState) -> list[tuple[str, str]]:
         """Refuse a savepoint of another export at the same key (its summary's ETag differs)."""
@@ -115,6 +142,10 @@ class ExportRun:
         """Nothing waits for the whole load."""
         return []
 
+    def finish_report(self, report: ValidationReport) -> ValidationReport:
+        """Extra items: the target's live items minus the exported items found there (an export cannot be probed)."""
+        return count_from_totals(report, EXTRA)
+
     def describe(self) -> str:
         """The plan as text; nothing is written."""
         export, tgt = self.export, self.target_table
@@ -137,6 +168,10 @@ class ExportRun:
         log.info("creating the target table %s", self.target.table)
         self.target_table = table.create_target(client(self.target_spec), described(self.source.table_description),
                                                 self.target.table, self.config.rename_map, self.target.billing_mode)
+
+    def concurrency(self) -> int:
+        """How many files are handled at once: the executor cores, at most one per pending file."""
+        return max(1, min(len(self.pending()), self.parallelism))
 
     @property
     def batch_items(self) -> int:
@@ -167,7 +202,7 @@ def described(description: TableDescription, name: str = "the export's table") -
     )
 
 
-def prepare(config: MigratorConfig) -> ExportRun:
+def prepare(config: MigratorConfig, *, parallelism: int = 1) -> ExportRun:
     """Read the manifests, describe the target and check its key; raises before anything is written."""
     source, target = config.source, config.target
     assert isinstance(source, DynamoDBS3ExportSource), "backend_for checks the pair"
@@ -179,4 +214,4 @@ def prepare(config: MigratorConfig) -> ExportRun:
     if existing is not None:
         table.check_target(described(source.table_description), existing, config.rename_map)
     return ExportRun(config=config, source=source, target=target, s3=s3, target_spec=target_spec, export=export,
-                     target_table=existing, skip=sorted(set(config.skip_export_files)))
+                     target_table=existing, skip=sorted(set(config.skip_export_files)), parallelism=parallelism)

@@ -28,8 +28,9 @@ from typing import Any
 from migrator.backends.base import CopyResult, WorkItem
 from migrator.backends.dynamodb import items as ditems
 from migrator.backends.dynamodb.client import ClientSpec
-from migrator.backends.dynamodb.copier import EXPIRED, scan_segment
+from migrator.backends.dynamodb.copier import EXPIRED
 from migrator.backends.dynamodb.pacing import Pacer
+from migrator.backends.dynamodb.scan import scan_segment
 from migrator.backends.dynamodb.wire import wire_client
 from migrator.backends.s3export.folder import Folder
 from migrator.errors import RuntimeFailure

@@ -10,7 +10,7 @@ import pytest
 from migrator.planning.tokens import MURMUR3
 from migrator.report.model import RangeResult, ValidationReport
 from migrator.report.render import render_html
-from migrator.report.ring import render_ring_svg
+from migrator.report.ring import AXES, render_ring_svg
 
 from .reports import REPORTS, differences_report, equal_report, partial_report
 
@@ -113,6 +113,12 @@ def test_scan_segments_are_the_axis_of_a_dynamodb_validation() -> None:
     found = {int(g.attrib["data-index"]): g for g in groups(svg)}
     assert found[3].find("title").text.startswith("segment 3: 1 missing")
     assert rects(found[3])[0]["x"] == "405.50" and rects(found[3])[0]["width"] == "114.00"
+
+
+def test_data_files_are_the_axis_of_an_export_validation() -> None:
+    svg = ET.fromstring(render_ring_svg([RangeResult(1, 1, 2, extra=1)], segments=4, axis=AXES["file"]))
+    assert "data file" in [t.text for t in svg.findall("text")]
+    assert groups(svg)[0].find("title").text.startswith("file 1: 0 missing, 1 extra")
 
 
 def test_wrapping_range_has_two_pieces() -> None:

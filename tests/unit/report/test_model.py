@@ -48,3 +48,29 @@ def test_trimming_examples_early_never_changes_the_final_choice():
     trimmed = merge(ValidationReport("s", "t", 5), everything.values(), failures_to_fetch=4)
     assert trimmed.to_json() == untrimmed.to_json()
     assert [len(r.examples) for r in results.values()] == [3, 3, 3, 3, 3]  # inputs untouched
+
+
+def test_a_kind_counted_from_the_totals_is_replaced_not_added_to():
+    from migrator.report.model import EXTRA, count_from_totals
+
+    report = ValidationReport("s", "t", 1)
+    report.counts.sourceRows, report.counts.targetRows, report.counts.missing = 100, 103, 2
+    assert count_from_totals(report, EXTRA).counts.extra == 5  # 103 target rows, 98 of them found
+    assert count_from_totals(report, EXTRA).counts.extra == 5 and report.from_totals == EXTRA
+    assert report_from_json(report.to_json()).from_totals == EXTRA
+
+    other = ValidationReport("s", "t", 1)
+    other.counts.sourceRows, other.counts.targetRows, other.counts.extra = 10, 9, 1
+    assert count_from_totals(other, MISSING).counts.missing == 2  # 10 source rows, 8 found
+    other.counts.sourceRows = 5  # a side changed while compared: never below zero
+    assert count_from_totals(other, MISSING).counts.missing == 0
+    assert "from_totals" not in ValidationReport("s", "t", 1).to_json()  # other reports read as before
+
+
+def test_only_missing_or_extra_rows_can_be_counted_from_the_totals():
+    import pytest
+
+    from migrator.report.model import count_from_totals
+
+    with pytest.raises(ValueError, match="not 'differing'"):
+        count_from_totals(ValidationReport("s", "t", 1), DIFFERING)

@@ -84,6 +84,12 @@ def test_notes() -> None:
     ]
     assert view.notes(partial_report()) == ["INCOMPLETE: 3 of 16 ranges validated; 13 not compared yet."]
     assert view.notes(ValidationReport("s", "t", 0)) == []
+    assert view.notes(ValidationReport("s", "t", 0, from_totals=EXTRA)) == [
+        "Extra rows are counted from the totals (target rows minus the rows found on both sides): one side "
+        "cannot be looked up by key, so none of them is listed."
+    ]
+    assert view.notes(ValidationReport("s", "t", 0, from_totals=MISSING))[0].startswith(
+        "Missing rows are counted from the totals (source rows minus")
 
 
 def test_repairs_known_first_then_by_name() -> None:
