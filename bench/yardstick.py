@@ -97,3 +97,14 @@ def write_only(spark: Any, keyspace: str, table: str, rows: int) -> None:
         F.format_string("value-%012d", F.col("id")).alias("s"), F.rand(7).alias("d"),
     )
     df.writeTo(f"tgt.{keyspace}.{table}").append()
+
+
+def to_parquet(spark: Any, keyspace: str, table: str, folder: str) -> None:
+    """The connector's DataFrame read of the source table, written by Spark's own Parquet writer (snappy,
+    as the migrator's ``compression: snappy``) into a new folder."""
+    spark.read.table(f"src.{keyspace}.{table}").write.option("compression", "snappy").parquet(folder)
+
+
+def from_parquet(spark: Any, folder: str, keyspace: str, table: str) -> None:
+    """Spark's own Parquet reader of a folder, appended by the connector into an existing target table."""
+    spark.read.parquet(folder).writeTo(f"tgt.{keyspace}.{table}").append()
