@@ -95,7 +95,8 @@ class ParquetExportRun:
         """Apply ``mode`` to the folder's files, then return the executors' export function."""
         if not self.resuming:
             self._apply_mode()
-        self.store.remove(SUCCESS)
+        if not self.ignored:  # ignore mode leaves the folder exactly as it is
+            self.store.remove(SUCCESS)
         copy = self.copy_plan()
         columns = [*((name, i, self._type(name)) for i, name in copy.partition_key + copy.clustering)]
         for cell in copy.cells:

@@ -184,7 +184,7 @@ class Store:
 
     def put_text(self, name: str, text: str) -> None:
         """Put a small text file (``_SUCCESS``)."""
-        with tempfile.NamedTemporaryFile("w", delete=False, dir=self.scratch()) as handle:
+        with tempfile.NamedTemporaryFile("w", delete=False, dir=self.scratch(), prefix=".") as handle:
             handle.write(text)
         self.put(Path(handle.name), name)
 
@@ -301,9 +301,9 @@ def translate(uri: str, doing: str) -> Iterator[None]:
 
 
 def store_for(path: str, settings: Any, role: str) -> Store:
-    """The store of a ``type: parquet`` block: on S3 for an S3 URI, else local."""
+    """The store of a ``type: parquet`` block: on S3 for an S3 URI, else local (``file:`` URIs too)."""
     if not is_s3_uri(path):
-        return Store(path, None, role)
+        return Store(same_file(path)[1] if path.startswith("file:") else path, None, role)
     from migrator.backends.dynamodb.client import spec_from_settings
 
     spec = spec_from_settings(role, settings)

@@ -80,3 +80,13 @@ def test_ttls_are_shortened_by_the_time_since_the_export_never_below_one_second(
     lists = pa.array([[100, 3], None, []], pa.list_(pa.int32()))
     assert shorten(lists, 10).to_pylist() == [[90, 1], None, []]
     assert shorten(lists, 0) is lists
+
+
+def test_a_file_uri_names_a_local_folder_and_markers_are_written_under_hidden_names(tmp_path: Path) -> None:
+    from migrator.backends.parquet.store import store_for
+
+    store = store_for(f"file://{tmp_path}", None, "target")
+    assert store.location == str(tmp_path) and not store.remote
+    store.put_text("_SUCCESS", "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_SUCCESS"]
+    assert store.listing() == []
