@@ -121,7 +121,11 @@ def test_ttl_and_writetime_survive_and_ttls_count_the_time_in_between(source, ta
 def _moto_s3():
     import boto3
 
-    url = os.environ["MIGRATOR_MOTO_SOURCE_URL"]
+    from tests.support.dynamodb import dynamodb_urls
+
+    url = dynamodb_urls().get("moto-source")
+    if url is None:
+        pytest.skip("moto is not running (scripts/services up starts it)")
     client = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test-access",
                           aws_secret_access_key="test-secret")
     bucket = f"parquet-{uuid.uuid4().hex[:8]}"
@@ -232,3 +236,29 @@ def test_damaged_changed_and_existing_files_are_refused_by_name(source, target, 
     (folder / "notes.txt").write_text("not parquet")
     stray = cli("check", "--config", str(load))
     assert stray.returncode == 3 and "notes.txt: not a readable Parquet file" in stray.stderr
+
+
+def test_modes_decide_what_happens_to_a_folder_that_holds_files(source, target, spark, make_config, tmp_path):
+    table = "pq_modes"
+    recreate(source, target, table, "(k int PRIMARY KEY, v text)", create_target=False)
+    for k in range(30):
+        source.execute(f"INSERT INTO {SOURCE_KS}.{table} (k, v) VALUES ({k}, 'v{k}')")
+    folder = tmp_path / "files"
+
+    def export(mode: str, name: str):
+        tree = load_yaml(_to_parquet(make_config, table, str(folder), preserve=False, name=name, mode=mode))
+        tree["source"]["splitCount"] = 2
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(tree))
+        return run_migrate(spark, path)
+
+    export("error", "first.yaml")
+    first = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.parquet")}
+    assert export("ignore", "ignore.yaml").rows == 0
+    assert {p.name: p.stat().st_mtime_ns for p in folder.glob("*.parquet")} == first
+    assert (folder / "_SUCCESS").exists()
+    assert export("append", "append.yaml").rows == 30
+    assert len(list(folder.glob("*.parquet"))) == 2 * len(first) and _rows_in(folder) == 60
+    assert export("overwrite", "overwrite.yaml").rows == 30
+    assert not set(first) & {p.name for p in folder.glob("*.parquet")} and _rows_in(folder) == 30
+    assert (folder / "_SUCCESS").exists()

@@ -13,13 +13,14 @@ without that key (upstream's) keep their TTLs as they are.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from migrator.backends.base import CopyResult, WorkItem
 from migrator.backends.cassandra.connection import cached_session
-from migrator.backends.cassandra.copier import make_writer
+from migrator.backends.cassandra.copier import THROTTLE_ENV, Throttle, make_writer
 from migrator.backends.cassandra.plan import CopyPlan
 from migrator.backends.parquet import layout
 from migrator.backends.parquet.codec import codec_for
@@ -77,6 +78,7 @@ def _load(plan: LoadPlan, file: ParquetFile, path: str) -> tuple[int, int]:
     ttls = [i for i, name in enumerate(names) if (layout.meta_of(name) or ("", ""))[1] == layout.TTL]
     writer = make_writer(plan.copy, cached_session(plan.copy.target, raw=True), _NoScan())
     keys = _key_positions(plan.copy)
+    throttle = Throttle(float(os.environ.get(THROTTLE_ENV) or 0))  # as a table copy's (tests slow runs down)
     dropped = 0
     try:
         parquet = pq.ParquetFile(path)
@@ -95,6 +97,7 @@ def _load(plan: LoadPlan, file: ParquetFile, path: str) -> tuple[int, int]:
                                          hint="set target.dropNullPrimaryKeys: true to drop such rows (counted)")
                 dropped += len(rows) - len(kept)
             writer.write_page(kept)
+            throttle.account(len(rows))
         writer.finish()
     except (pa.ArrowException, OSError) as exc:
         raise RuntimeFailure(f"{file.uri}: not a readable Parquet file ({exc})",

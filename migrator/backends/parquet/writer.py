@@ -19,6 +19,7 @@ from typing import Any
 
 from migrator.backends.base import CopyResult, WorkItem
 from migrator.backends.cassandra.connection import cached_session, consistency, prepared
+from migrator.backends.cassandra.copier import THROTTLE_ENV, Throttle
 from migrator.backends.cassandra.plan import CopyPlan
 from migrator.backends.cassandra.scan import scan_pages
 from migrator.backends.parquet import layout
@@ -63,6 +64,7 @@ def export_item(plan: ExportPlan, item: WorkItem) -> CopyResult:
     select = prepared(session, plan.copy.select)
     select.consistency_level = consistency(plan.copy.source_consistency)
     compression = "none" if plan.compression in ("none", "uncompressed") else plan.compression
+    throttle = Throttle(float(os.environ.get(THROTTLE_ENV) or 0))  # as a table copy's (tests slow runs down)
     with _temporary(plan.store) as path:
         rows = 0
         with pq.ParquetWriter(path, schema, compression=compression) as writer:
@@ -73,6 +75,7 @@ def export_item(plan: ExportPlan, item: WorkItem) -> CopyResult:
                                        plan.copy.source):
                     if not page:
                         continue
+                    throttle.account(len(page))
                     arrays = [codec.to_arrow([row[index] for row in page]) for index, codec in codecs]
                     batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
                     group.append(batch)
