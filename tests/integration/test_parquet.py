@@ -12,6 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
+import pyarrow
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -26,9 +28,6 @@ from tests.integration.test_migrate_types import (
 )
 from tests.support.constants import SOURCE_KS, TARGET_KS
 from tests.support.helpers import assert_same, cli, dump, load_yaml, popen_cli, recreate, run_migrate
-
-pyarrow = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
 
 pytestmark = pytest.mark.integration
 
@@ -124,8 +123,7 @@ def _moto_s3():
     from tests.support.dynamodb import dynamodb_urls
 
     url = dynamodb_urls().get("moto-source")
-    if url is None:
-        pytest.skip("moto is not running (scripts/services up starts it)")
+    assert url is not None, "moto is not running: scripts/services up starts it"
     client = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test-access",
                           aws_secret_access_key="test-secret")
     bucket = f"parquet-{uuid.uuid4().hex[:8]}"

@@ -122,6 +122,13 @@ class Unreachable(RuntimeFailure):
     """No node of the cluster answered: worth waiting for on an executor (a restart), unlike a refusal."""
 
 
+def shutdown(sessions: list[Any]) -> None:
+    """Close the clusters of driver-side sessions, and forget them (closing twice is harmless)."""
+    for session in sessions:
+        session.cluster.shutdown()
+    sessions.clear()
+
+
 def connect(spec: ConnectionSpec, *, raw: bool = False, schema_metadata: bool = True) -> Any:
     """Open a session, translating driver failures into a message naming the cluster."""
     from cassandra.cluster import NoHostAvailable

@@ -28,7 +28,7 @@ from migrator.backends.cassandra import cql, savepoint
 from migrator.backends.cassandra import schema as cschema
 from migrator.backends.cassandra.compare import compare_item
 from migrator.backends.cassandra.compare_plan import Sides, build_compare_plan, repair_plan
-from migrator.backends.cassandra.connection import ConnectionSpec, connect, spec_from_settings
+from migrator.backends.cassandra.connection import ConnectionSpec, connect, shutdown, spec_from_settings
 from migrator.backends.cassandra.copier import copy_item
 from migrator.backends.cassandra.plan import CopyPlan, build_plan, copy_mode
 from migrator.config import CassandraSource, CassandraTarget, MigratorConfig, MigratorState, ValidationSettings
@@ -176,9 +176,7 @@ class CqlRun:
 
     def close(self) -> None:
         """Shut down the driver-side sessions."""
-        for session in self.sessions:
-            session.cluster.shutdown()
-        self.sessions.clear()
+        shutdown(self.sessions)
 
     def ensure_target(self) -> None:
         """Create the target table (and its UDTs) from the source schema when it does not exist."""

@@ -23,7 +23,7 @@ from typing import Any
 from migrator.backends.base import CompareTask, CopyTask, WorkItem
 from migrator.backends.cassandra import savepoint
 from migrator.backends.cassandra import schema as cschema
-from migrator.backends.cassandra.connection import ConnectionSpec, connect, spec_from_settings
+from migrator.backends.cassandra.connection import ConnectionSpec, connect, shutdown, spec_from_settings
 from migrator.backends.cassandra.plan import CopyPlan, build_plan, copy_mode
 from migrator.backends.cassandra.prepare import (
     check_renames,
@@ -196,9 +196,7 @@ class ParquetExportRun:
 
     def close(self) -> None:
         """Shut down the driver-side session."""
-        for session in self.sessions:
-            session.cluster.shutdown()
-        self.sessions.clear()
+        shutdown(self.sessions)
 
 
 def prepare_export(config: MigratorConfig, *, parallelism: int) -> ParquetExportRun:

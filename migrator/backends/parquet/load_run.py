@@ -24,7 +24,7 @@ from typing import Any
 from migrator.backends.base import CompareTask, CopyTask, WorkItem
 from migrator.backends.cassandra import cql
 from migrator.backends.cassandra import schema as cschema
-from migrator.backends.cassandra.connection import ConnectionSpec, connect, spec_from_settings
+from migrator.backends.cassandra.connection import ConnectionSpec, connect, shutdown, spec_from_settings
 from migrator.backends.cassandra.plan import COUNTER, PLAIN, PRESERVE, CellSpec, CopyPlan
 from migrator.backends.parquet import layout
 from migrator.backends.parquet.loader import FileSpec, LoadPlan, load_item
@@ -251,9 +251,7 @@ class ParquetLoadRun:
 
     def close(self) -> None:
         """Shut down the driver-side session."""
-        for session in self.sessions:
-            session.cluster.shutdown()
-        self.sessions.clear()
+        shutdown(self.sessions)
 
 
 def _is_list(arrow_type: Any) -> bool:

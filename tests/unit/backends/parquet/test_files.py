@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from migrator.backends.cassandra import schema as cschema
 from migrator.backends.parquet import layout
 from migrator.backends.parquet.store import Store, same_file
 from migrator.errors import RuntimeFailure
-
-pa = pytest.importorskip("pyarrow")
 
 
 def test_metadata_column_names_are_upstreams_and_parse_back() -> None:
