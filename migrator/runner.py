@@ -266,6 +266,9 @@ def _reporting(task: Callable[[WorkItem], Any], accumulator: Any) -> Callable[[I
     """The function each Spark partition runs: do each item, then report it finished with its result."""
 
     def run(items: Iterable[WorkItem]) -> None:
+        from migrator import worker
+
+        worker.prepare()
         for item in items:
             accumulator.add({item.index: task(item)})
 

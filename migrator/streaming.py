@@ -18,6 +18,7 @@ changes per second, shards, and how far the slowest shard is behind the stream.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -133,6 +134,14 @@ def follow(stream: ChangeStream, spark: SparkSession, runner: JobRunner) -> Stre
     return StreamResult(meter.changes, rounds, time.monotonic() - meter.started, _text(path))
 
 
+def _prepared(task: ShardTask, item: WorkItem) -> ShardRead:
+    """A shard task, in a worker made ready first (``worker.prepare``)."""
+    from migrator import worker
+
+    worker.prepare()
+    return task(item)
+
+
 def run_round(sc: SparkContext, group: str, task: ShardTask, items: list[WorkItem]) -> list[ShardRead]:
     """One Spark job, one task per shard; the main thread stays free for signals while it runs.
 
@@ -146,7 +155,7 @@ def run_round(sc: SparkContext, group: str, task: ShardTask, items: list[WorkIte
     def job() -> None:
         sc.setJobGroup(group, "stream changes", interruptOnCancel=True)
         try:
-            out.extend(sc.parallelize(items, len(items)).map(task).collect())
+            out.extend(sc.parallelize(items, len(items)).map(functools.partial(_prepared, task)).collect())
         except BaseException as exc:
             errors.append(exc)
 

@@ -1,0 +1,60 @@
+"""A Spark worker made ready once: zip archives read again only when they change, long-lived objects frozen."""
+
+import gc
+import sys
+import zipfile
+import zipimport
+
+import pytest
+
+from migrator import worker
+
+
+@pytest.fixture
+def archive(tmp_path):
+    path = tmp_path / "lib.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("first.py", "VALUE = 1\n")
+    return path
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="Python 3.12 reads archives again lazily itself")
+def test_a_zip_archive_is_read_again_only_when_it_changed(archive, monkeypatch):
+    reads = []
+    original = zipimport.zipimporter.invalidate_caches
+
+    def counting(importer):
+        reads.append(importer.archive)
+        original(importer)
+
+    monkeypatch.setattr(zipimport.zipimporter, "invalidate_caches", counting)
+    monkeypatch.setattr(worker, "_patched", False)
+    worker.prepare()
+    importer = zipimport.zipimporter(str(archive))
+    for _ in range(5):
+        importer.invalidate_caches()
+    assert len(reads) == 1  # the first call reads; the unchanged archive is not read again
+
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("second.py", "VALUE = 2\n")
+    importer.invalidate_caches()
+    assert len(reads) == 2
+    assert importer.find_spec("second") is not None  # what was added is importable
+
+
+def test_what_accumulated_is_frozen_and_little_is_left_alone(monkeypatch):
+    monkeypatch.setattr(worker, "_patched", True)
+    frozen_before = gc.get_freeze_count()
+    try:
+        kept = [[i] for i in range(worker.FREEZE_ABOVE)]  # a process still importing and connecting
+        worker.prepare()
+        assert gc.get_freeze_count() >= frozen_before + len(kept)
+        assert len(gc.get_objects()) < worker.FREEZE_ABOVE
+
+        frozen = gc.get_freeze_count()
+        few = [[i] for i in range(100)]  # a task's own arguments: not frozen
+        worker.prepare()
+        assert gc.get_freeze_count() == frozen
+        assert few
+    finally:
+        gc.unfreeze()  # the test process keeps collecting as usual
