@@ -166,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle-limit", type=float, default=180.0, metavar="SECONDS",
                         help="the longest wait for idle databases before each timed phase (a smoke run that "
                              "compares no timings needs none)")
+    parser.add_argument("--fresh-workers", action="store_true",
+                        help="a new Python worker for every task (each phase's own worker memory peak; slower)")
     args = parser.parse_args(argv)
 
     from migrator.backends.cassandra.connection import ConnectionSpec, connect
@@ -183,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.preserve and shape.multicell and why_not is None:
         why_not = (f"--preserve on {args.shape}: no connector copy preserves the WRITETIME and TTL of each "
                    "collection element; preserve_cost compares with our own plain mode")
-    # a fresh Python worker per task: each phase's worker peak is its own, not the load phase's high-water mark
-    conf = {"spark.ui.enabled": "false", "spark.python.worker.reuse": "false",
+    # Python workers are reused across tasks, as the migrator's commands run them; --fresh-workers gives
+    # each task a new one, so that each phase's worker peak is its own (not the load phase's high-water
+    # mark), at the price of every task importing and connecting again
+    conf = {"spark.ui.enabled": "false", "spark.python.worker.reuse": "false" if args.fresh_workers else "true",
             **({} if why_not else yardstick.spark_conf(env, args.fetch_size))}
     spark = create_session(args.master, conf, app_name="migrator-bench")
     results: dict[str, Any] = {}
