@@ -25,36 +25,35 @@ costs a fraction of a millisecond.
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import sys
-import threading
 import zipimport
 from collections.abc import Callable
 from typing import Any
 
 FREEZE_ABOVE = 10_000  # objects the collector tracks outside the permanent generation, at a task's start
 
-_lock = threading.Lock()
 _patched = False
 
 
 def prepare() -> None:
     """Make this process's later tasks cheaper (see the module docstring); safe to call any number of times."""
     global _patched
-    with _lock:
-        if not _patched:
-            if sys.version_info < (3, 12):
-                zipimport.zipimporter.invalidate_caches = _when_changed(  # type: ignore[method-assign,assignment]
-                    zipimport.zipimporter.invalidate_caches)
-            _patched = True
-        if len(gc.get_objects()) > FREEZE_ABOVE:
-            gc.freeze()
+    if not _patched:  # a worker runs one task at a time
+        if sys.version_info < (3, 12):
+            zipimport.zipimporter.invalidate_caches = _when_changed(  # type: ignore[method-assign,assignment]
+                zipimport.zipimporter.invalidate_caches)
+        _patched = True
+    if len(gc.get_objects()) > FREEZE_ABOVE:
+        gc.freeze()
 
 
 def _when_changed(read_again: Callable[[Any], None]) -> Callable[[Any], None]:
     """A zip importer's ``invalidate_caches`` that reads the archive again only when the file changed."""
 
+    @functools.wraps(read_again)
     def invalidate_caches(importer: Any) -> None:
         try:
             stat = os.stat(importer.archive)
@@ -66,5 +65,4 @@ def _when_changed(read_again: Callable[[Any], None]) -> Callable[[Any], None]:
         read_again(importer)
         importer._migrator_stamp = stamp  # taken before the read: a change during it is seen next time
 
-    invalidate_caches.__doc__ = read_again.__doc__
     return invalidate_caches

@@ -9,6 +9,8 @@ import pytest
 
 from migrator import worker
 
+READ_AGAIN = zipimport.zipimporter.invalidate_caches  # Python's own, as the test process starts
+
 
 @pytest.fixture
 def archive(tmp_path):
@@ -18,28 +20,33 @@ def archive(tmp_path):
     return path
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 12), reason="Python 3.12 reads archives again lazily itself")
-def test_a_zip_archive_is_read_again_only_when_it_changed(archive, monkeypatch):
+def test_a_zip_archive_is_read_again_only_when_it_changed(archive):
     reads = []
-    original = zipimport.zipimporter.invalidate_caches
 
-    def counting(importer):
+    def read_again(importer):
         reads.append(importer.archive)
-        original(importer)
+        READ_AGAIN(importer)
 
-    monkeypatch.setattr(zipimport.zipimporter, "invalidate_caches", counting)
-    monkeypatch.setattr(worker, "_patched", False)
-    worker.prepare()
+    invalidate_caches = worker._when_changed(read_again)
     importer = zipimport.zipimporter(str(archive))
     for _ in range(5):
-        importer.invalidate_caches()
+        invalidate_caches(importer)
     assert len(reads) == 1  # the first call reads; the unchanged archive is not read again
 
     with zipfile.ZipFile(archive, "a") as zf:
         zf.writestr("second.py", "VALUE = 2\n")
-    importer.invalidate_caches()
+    invalidate_caches(importer)
     assert len(reads) == 2
     assert importer.find_spec("second") is not None  # what was added is importable
+
+
+def test_zip_importers_are_changed_only_where_python_reads_archives_again_eagerly(monkeypatch):
+    original = zipimport.zipimporter.invalidate_caches
+    monkeypatch.setattr(zipimport.zipimporter, "invalidate_caches", original)  # restored after the test
+    monkeypatch.setattr(worker, "_patched", False)
+    worker.prepare()
+    assert (zipimport.zipimporter.invalidate_caches is not original) == (sys.version_info < (3, 12))
+    assert zipimport.zipimporter.invalidate_caches.__doc__ == original.__doc__
 
 
 def test_what_accumulated_is_frozen_and_little_is_left_alone(monkeypatch):
