@@ -327,5 +327,9 @@ def render_yaml(tree: dict[str, Any], *, header: Iterable[str] = ()) -> str:
         allow_unicode=True,
         width=1_000_000,
     )
-    comments = "".join(f"# {line}".rstrip() + "\n" for line in header)
-    return comments + body
+    return comment_lines(header) + body
+
+
+def comment_lines(lines: Iterable[str]) -> str:
+    """``lines`` as YAML ``#`` comments, one per line."""
+    return "".join(f"# {line}".rstrip() + "\n" for line in lines)

@@ -8,7 +8,12 @@ listed in ``<output>/apply/skipped.jsonl`` and counted. After each acknowledged 
 (``checkpoints``) records how far the table got; a resumed run starts after it. ``--dry-run`` reads
 production and reports what each change would do, writing nothing (no checkpoint either).
 
-SIGINT/SIGTERM let the batch in flight finish, write the checkpoint and stop with exit 4.
+``IN_FLIGHT`` batches are applied at once (threads), so that one's reads overlap another's writes;
+their outcomes are recorded and the checkpoint moved in pack order, each batch once it and every
+batch before it were acknowledged. The pack names each row once, so batches in flight never share a
+row.
+
+SIGINT/SIGTERM let the batches in flight finish, write the checkpoint and stop with exit 4.
 Exit 0: every change applied or already there; 1: some were skipped (production changed since the
 diff: run ``diff`` again to see them); 2: bad input (no pack, another config); 3: a failure (the
 checkpoint of the last acknowledged batch stays).
@@ -17,12 +22,14 @@ checkpoint of the last acknowledged batch stays).
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import json
 import logging
 import signal
 import time
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -38,6 +45,7 @@ from migrator.reconcile.pack import MANIFEST, read_manifest
 from migrator.reconcile.preflight import settings_of
 
 log = logging.getLogger("migrator.reconcile")
+IN_FLIGHT = 2  # batches checked and written at once: one's reads overlap the other's writes
 
 
 @dataclass
@@ -67,7 +75,7 @@ class ApplyResult:
 
 
 class _Stop:
-    """Records the first SIGINT/SIGTERM; the loop stops after the batch in flight."""
+    """Records the first SIGINT/SIGTERM; the loop stops after the batches in flight."""
 
     def __init__(self) -> None:
         self.signal: str | None = None
@@ -129,7 +137,9 @@ def apply(loaded: LoadedConfig, pack: Path, *, dry_run: bool = False, resume: bo
     report_dir = output / "apply"
     make_folder(report_dir)
     with contextlib.closing(fmt.applier()) as applier, _Stop() as stop, \
+            ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="apply") as pool, \
             open_private(report_dir / "skipped.jsonl", append=bool(checkpoint and checkpoint.resumed)) as skipped:
+        gc.freeze()  # what is set up lives to the end: the collections during the run scan only the batches' objects
         for table, entry in manifest["tables"].items():
             total = entry["added"] + entry["conflictsForDev"] + entry["deletes"]
             progress = checkpoint.progress(table, total) if checkpoint is not None else None
@@ -139,15 +149,20 @@ def apply(loaded: LoadedConfig, pack: Path, *, dry_run: bool = False, resume: bo
             start = progress.done if progress is not None else 0
             with open(pack / entry["file"], encoding="utf-8") as lines:
                 remaining = itertools.islice(fmt.parse(lines), start, None)  # after the checkpoint's acknowledged ones
-                while batch := list(itertools.islice(remaining, settings.apply_batch_rows)):
-                    _batch(applier, batch, counts, progress, skipped, dry_run)
+                in_flight: deque[tuple[list[Any], Future[list[str]]]] = deque()
+                while True:
+                    while not stop.signal and len(in_flight) < IN_FLIGHT and (
+                            batch := list(itertools.islice(remaining, settings.apply_batch_rows))):
+                        in_flight.append((batch, pool.submit(applier.apply, batch, dry_run=dry_run)))
+                    if not in_flight:
+                        break
+                    batch, done = in_flight.popleft()
+                    _record(batch, done.result(), counts, progress, skipped)  # in pack order, once acknowledged
                     if checkpoint is not None:
                         checkpoints.save(checkpoint)
                     _progress(table, counts, total, started)
-                    if stop.signal:
-                        result.interrupted_by = stop.signal
-                        break
-            if result.interrupted_by:
+            if stop.signal:
+                result.interrupted_by = stop.signal
                 break
     result.seconds = time.monotonic() - started
     if checkpoint is not None and not result.interrupted_by:
@@ -159,8 +174,8 @@ def apply(loaded: LoadedConfig, pack: Path, *, dry_run: bool = False, resume: bo
     return result
 
 
-def _batch(applier: Any, batch: list[Any], counts: Counter[str], progress: Any, skipped: Any, dry_run: bool) -> None:
-    outcomes = applier.apply(batch, dry_run=dry_run)
+def _record(batch: list[Any], outcomes: list[str], counts: Counter[str], progress: Any, skipped: Any) -> None:
+    """Count an acknowledged batch's outcomes, list its skipped changes and move the checkpoint past it."""
     for change, outcome in zip(batch, outcomes, strict=True):
         counts[outcome] += 1
         if outcome == SKIPPED:

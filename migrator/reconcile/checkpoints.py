@@ -35,7 +35,7 @@ from typing import Any
 
 from migrator.config import redact_tree, render_yaml
 from migrator.config.reconcile import ApplyCheckpointState, TableProgress, parse_moment
-from migrator.config.yamlio import parse_yaml
+from migrator.config.yamlio import comment_lines, parse_yaml
 from migrator.errors import ConfigError
 from migrator.files import make_folder, write_atomically
 
@@ -121,6 +121,7 @@ class Checkpoints:
         self.hash = config_hash(raw)
         self.expiry = dt.timedelta(hours=expiry_hours)
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self._config_text: str | None = None
 
     def files(self) -> list[Path]:
         """The checkpoint files, oldest first."""
@@ -172,8 +173,9 @@ class Checkpoints:
     def save(self, checkpoint: Checkpoint) -> None:
         """Write the checkpoint (after a batch was acknowledged), replacing the run's previous one."""
         checkpoint.state.updated_at = _stamp(self._now())
-        tree = {k: v for k, v in redact_tree(self.raw, redact_where=False).items() if k not in STATE_KEYS}
-        tree["applyCheckpoint"] = checkpoint.state.tree()
+        if self._config_text is None:  # the config part never changes during a run: rendered once, not per batch
+            tree = {k: v for k, v in redact_tree(self.raw, redact_where=False).items() if k not in STATE_KEYS}
+            self._config_text = render_yaml(tree)
         lines = [
             f"migrator apply checkpoint, written {checkpoint.state.updated_at}",
             "resume with: migrator apply --config <this file> --resume (or the original config with --resume)",
@@ -181,7 +183,8 @@ class Checkpoints:
             "production) or delete a table's entry; do not raise 'done' or change anything else",
         ]
         make_folder(self.directory)
-        write_atomically(checkpoint.path, render_yaml(tree, header=lines))
+        write_atomically(checkpoint.path, comment_lines(lines) + self._config_text
+                         + render_yaml({"applyCheckpoint": checkpoint.state.tree()}))
 
     def finish(self, checkpoint: Checkpoint) -> None:
         """The run finished: its checkpoint is no longer needed."""

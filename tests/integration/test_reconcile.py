@@ -198,8 +198,51 @@ def test_theirs_wins_over_production_cells_timestamped_in_the_future(source, tar
     done = cli("apply", "--config", str(config), "--pack", str(output / "pack"), timeout=300)
     assert done.returncode == 0 and "3 changes were applied" in done.stderr, done.stderr
     assert set(target.execute(f"SELECT c, v FROM {TARGET_KS}.ahead")) == {(0, "dev"), (1, "dev"), (2, "dev")}
-    # the same check by point reads (what a sparse pack uses): everything already in place
-    monkeypatch.setattr(cql_reconcile, "RANGE_ROWS_PER_CHANGE", 0)
-    monkeypatch.setattr(cql_reconcile, "RANGE_SLACK_ROWS", 0)
+    # the same check by reads by key (what a sparse pack uses; here the partition's rows in one IN on the
+    # clustering columns): everything already in place
+    monkeypatch.setattr(cql_reconcile, "SCAN_ROWS_PER_CHANGE", 0)
+    monkeypatch.setattr(cql_reconcile, "SCAN_SLACK_ROWS", 0)
     again = apply(load_config(config), output / "pack", dry_run=True)
     assert again.outcomes == {f"{TARGET_KS}.ahead": Counter({ALREADY: 3})}
+
+
+@pytest.mark.parametrize(("table", "columns", "key"), [
+    ("by_partition", "(id bigint PRIMARY KEY, v text)", ("id",)),
+    ("by_pair", "(a int, b int, v text, PRIMARY KEY ((a, b)))", ("a", "b")),
+])
+def test_apply_checks_production_the_same_by_key_or_by_token_range(source, target, endpoints, tmp_path, monkeypatch,
+                                                                   table, columns, key) -> None:
+    """100 rows, every third in conflict: reads by key (IN, or one per row) and range scans decide alike."""
+    from collections import Counter
+
+    from migrator.backends.cassandra import reconcile as cql_reconcile
+    from migrator.config import load_config
+    from migrator.reconcile.apply import apply
+    from migrator.reconcile.changes import ALREADY, APPLIED, SKIPPED
+
+    recreate(source, target, table, columns)
+    names = ", ".join(key)
+    marks = ", ".join(["%s"] * len(key))
+    keys = [(i,) if len(key) == 1 else (i, i * 7) for i in range(100)]
+    for session, ks in ((source, SOURCE_KS), (target, TARGET_KS)):
+        for i, k in enumerate(keys):
+            value = "prod" if ks == TARGET_KS and i % 3 == 0 else f"v{i}"
+            session.execute(f"INSERT INTO {ks}.{table} ({names}, v) VALUES ({marks}, %s)", (*k, value))
+    output = tmp_path / "reconcile"
+    config = write_config(tmp_path, endpoints, table, top={"reconcile": {"output": str(output), "strategy": "theirs",
+                                                                         "applyBatchRows": 10}})
+    assert cli("diff", "--config", str(config), timeout=300).returncode == 1
+    loaded, pack = load_config(config), output / "pack"
+    where = " AND ".join(f"{n} = %s" for n in key)
+    target.execute(f"UPDATE {TARGET_KS}.{table} SET v = 'changed after the diff' WHERE {where}", keys[3])
+
+    def outcomes(*, scan: bool, dry_run: bool = True) -> Counter[str]:
+        monkeypatch.setattr(cql_reconcile, "SCAN_ROWS_PER_CHANGE", 10**6 if scan else 0)
+        monkeypatch.setattr(cql_reconcile, "SCAN_SLACK_ROWS", 0)
+        return apply(loaded, pack, dry_run=dry_run).outcomes[f"{TARGET_KS}.{table}"]
+
+    assert outcomes(scan=True) == outcomes(scan=False) == Counter({APPLIED: 33, SKIPPED: 1})
+    assert outcomes(scan=False, dry_run=False) == Counter({APPLIED: 33, SKIPPED: 1})
+    rows = {tuple(r[:-1]): r[-1] for r in target.execute(f"SELECT {names}, v FROM {TARGET_KS}.{table}")}
+    assert rows == {k: "changed after the diff" if i == 3 else f"v{i}" for i, k in enumerate(keys)}
+    assert outcomes(scan=True) == outcomes(scan=False) == Counter({ALREADY: 33, SKIPPED: 1})

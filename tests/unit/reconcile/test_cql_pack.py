@@ -46,3 +46,66 @@ def test_the_rows_address_survives_the_pack_and_token_runs_follow_ascending_toke
 
     runs = token_runs([located(t) for t in (1, 5, 9, 2, 3, 3, 0)])
     assert [[c.address["token"] for c in run] for run in runs] == [[1, 5, 9], [2, 3, 3], [0]]
+
+
+class _Prepared:
+    def __init__(self, cql: str) -> None:
+        self.cql = cql
+        self.consistency_level = None
+
+
+class _Session:
+    def prepare(self, cql: str) -> _Prepared:
+        return _Prepared(cql)
+
+
+def _applier(partition_key: tuple[str, ...], clustering: tuple[str, ...]):
+    """A ``CqlApplier`` over a table of that key, without a cluster: only what building reads needs."""
+    from types import SimpleNamespace
+
+    from migrator.backends.cassandra.reconcile import CqlApplier
+
+    applier = object.__new__(CqlApplier)
+    names = partition_key + clustering
+    applier.plan = SimpleNamespace(partition_key=tuple(range(len(partition_key))),
+                                   clustering=tuple(range(len(partition_key), len(names))), key_names=names,
+                                   target_selectors=tuple(f'"{n}"' for n in (*names, "v")), target_qualified='"ks"."t"')
+    applier.raw, applier.by_key, applier.level = _Session(), "by key", 1
+    return applier
+
+
+def _located(*key: str) -> Change:
+    return Change(PUT, {}, None, "w", address={"token": 0, "key": list(key)})
+
+
+def test_rows_are_read_by_key_many_per_request_where_the_table_allows_it():
+    from migrator.backends.cassandra import reconcile
+
+    # one-column partition key, no clustering: up to KEYS_PER_READ partition keys in one IN
+    keys = [f"{i:02x}" for i in range(reconcile.KEYS_PER_READ + 1)]
+    requests = list(_applier(("id",), ())._requests([_located(k) for k in keys]))
+    assert [(r.cql, values) for r, values in requests] == [
+        (f'SELECT "id", "v" FROM "ks"."t" WHERE "id" IN ({", ".join(["?"] * reconcile.KEYS_PER_READ)})',
+         [bytes.fromhex(k) for k in keys[:-1]]),
+        ('SELECT "id", "v" FROM "ks"."t" WHERE "id" IN (?)', [bytes.fromhex(keys[-1])])]
+    # clustering: the changed rows of one partition in one IN on the clustering columns; a lone row by its key
+    requests = list(_applier(("p",), ("c1", "c2"))._requests(
+        [_located("01", "0a", "0b"), _located("01", "0c", "0d"), _located("02", "0e", "0f")]))
+    assert requests[0][0].cql == ('SELECT "p", "c1", "c2", "v" FROM "ks"."t" WHERE "p" = ? AND ("c1", "c2") IN '
+                                  '((?, ?), (?, ?))')
+    assert requests[0][1] == [b"\x01", b"\x0a", b"\x0b", b"\x0c", b"\x0d"]
+    assert requests[1] == ("by key", [b"\x02", b"\x0e", b"\x0f"])
+    single = list(_applier(("p",), ("c",))._requests([_located("01", "0a"), _located("01", "0b")]))
+    assert single[0][0].cql.endswith('WHERE "p" = ? AND "c" IN (?, ?)')
+    # a partition key of several columns and no clustering: each row by its key
+    assert list(_applier(("a", "b"), ())._requests([_located("01", "02"), _located("03", "04")])) == [
+        ("by key", [b"\x01", b"\x02"]), ("by key", [b"\x03", b"\x04"])]
+
+
+def test_partition_groups_cut_at_a_new_partition_and_at_the_request_size():
+    from migrator.backends.cassandra import reconcile
+
+    keys = [("01", f"{c:02x}") for c in range(reconcile.KEYS_PER_READ + 2)] + [("02", "00"), ("01", "00")]
+    groups = reconcile.partition_groups(keys, 1)
+    assert [len(g) for g in groups] == [reconcile.KEYS_PER_READ, 2, 1, 1]
+    assert groups[2] == [("02", "00")]
