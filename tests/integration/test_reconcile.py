@@ -127,15 +127,21 @@ def test_the_cql_pack_is_reviewable_and_apply_makes_production_as_decided(source
     assert f'INSERT INTO "{TARGET_KS}"."diverged" ("k", "c", "tags", "v") VALUES (100, 0, null, \'new\');' in text
     changed_after_diff = (0, 0)
     target.execute(f"UPDATE {TARGET_KS}.diverged SET v = 'changed after the diff' WHERE k = 0 AND c = 0")
+    # a reviewer's edit: that statement is sent as edited (the others are bound to a prepared INSERT)
+    edited = text.replace("VALUES (100, 1, null, 'new');", "VALUES (100, 1, null, 'edited in review');")
+    assert edited != text
+    (pack / f"{TARGET_KS}.diverged.cql").write_text(edited)
     done = cli("apply", "--config", str(config), "--pack", str(pack), timeout=300)
     assert done.returncode == 1 and "7 changes were applied" in done.stderr and "1 skipped" in done.stderr, \
         done.stderr
     expected = {key: row for key, row in prod.items() if key[0] != 200}
-    expected |= {key: dev[key] for key in ((0, 1), (0, 3), (100, 0), (100, 1), (100, 2))}
+    expected |= {key: dev[key] for key in ((0, 1), (0, 3), (100, 0), (100, 2))}
+    expected[(100, 1)] = ("edited in review", None)
     expected[changed_after_diff] = ("changed after the diff", prod[changed_after_diff][1])
     assert _rows(target, TARGET_KS) == expected
+    # the edited row now differs from the digest the change wants: a second run skips it, never rewrites it
     again = cli("apply", "--config", str(config), "--pack", str(pack), timeout=300)
-    assert "0 changes were applied, 7 already in place, 1 skipped" in again.stderr, again.stderr
+    assert "0 changes were applied, 6 already in place, 2 skipped" in again.stderr, again.stderr
 
 
 def test_schema_diff_finds_drift_and_schema_migrate_aligns_what_is_safe(source, target, endpoints, tmp_path) -> None:

@@ -59,6 +59,9 @@ class ComparePlan:
     written: tuple[tuple[int, bool], ...] = ()
     target_selectors: tuple[str, ...] = ()  # the target scan's select list, to read rows by a literal key
     target_qualified: str = ""
+    # every key and compared column has the same type on both sides, and no user types: dev's cell bytes
+    # are valid production values as they are (reconcile's pack carries them for apply to bind)
+    bindable: bool = False
 
 
 def row_key(plan: ComparePlan, row: Sequence[bytes | None]) -> tuple[bool, list[bytes | None]]:
@@ -160,6 +163,9 @@ def build_compare_plan(sides: Sides, v: ValidationSettings, user_types: dict[str
         delete_partition_cql=f"DELETE FROM {target.qualified} WHERE {cql.key_condition(tgt_pk)}",
         clear_cql=f"DELETE FROM {target.qualified} USING TIMESTAMP ? WHERE {cql.key_condition(tgt_keys)}",
         digests=digests, written=tuple(written), target_selectors=tuple(tgt_sel), target_qualified=target.qualified,
+        bindable=not source.user_types and all(mappings[c.name].source.cql_type == mappings[c.name].target.cql_type
+                                               for c in keys) and all(m.source.cql_type == m.target.cql_type
+                                                                      for m in cells),
     )
 
 

@@ -4,7 +4,8 @@
 and, for reconcile's diff (``plan.digests``), what the outputs need besides: both rows' digests and
 newest WRITETIMEs, dev's row as CQL literals (every compared cell, for the pack's statement; the key
 alone for a row only production has), and the row's address (token and key bytes, where ``apply``
-reads production again). A diff shows a conflict's differing columns only.
+reads production again; and dev's cell bytes where both sides' types are the same, which ``apply``
+binds to a prepared INSERT instead of sending the statement's text). A diff shows a conflict's differing columns only.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class ExampleMaker:
         example.literals = self._row_literals(row, whole=s is not None)
         example.address = {"token": example.token,
                            "key": [cell.hex() if (cell := row[i]) is not None else None for i in self.key_positions]}
+        if s is not None and self.plan.bindable:  # dev's cells as they are, for apply to bind (``literals``' order)
+            example.address["cells"] = [cell.hex() if (cell := row[i]) is not None else None
+                                        for _, i, _ in self._literals or ()]
         if example.target_written is not None and example.target_written >= time.time() * 1e6:
             # a write at the coordinator's time would lose to these cells: write just after them
             example.address["after"] = int(example.target_written) + 1

@@ -39,7 +39,9 @@ batch's round trips. A check line without ``at`` (a pack edited by hand) is read
 
 from __future__ import annotations
 
+import hashlib
 import json
+import struct
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -47,6 +49,7 @@ from migrator.backends.cassandra.literals import statement_delete, statement_ins
 from migrator.reconcile.changes import DELETE, Change, classify
 from migrator.report.view import encoder
 
+_INT64 = struct.Struct(">q")
 MARK = "-- change "
 CONCURRENCY = 32
 MIN_TOKEN = -(2**63)  # Murmur3's lowest token, which no partition has
@@ -82,15 +85,17 @@ class CqlChanges:
         """The check line and the statement (commented out when disabled)."""
         row = change.row or {}
         key = {name: row[name] for name in change.key if name in row}
-        meta = _META({"op": change.op, "key": change.key, "where": where(key), "expect": change.expect,
-                             "want": change.want, "why": change.why,
-                             **({"at": change.address} if change.address else {})})
-        after = (change.address or {}).get("after")  # production's cells are timestamped ahead of the diff
+        at = change.address or {}
+        after = at.get("after")  # production's cells are timestamped ahead of the diff
         statement = (statement_delete(self.qualified, key, after) if change.op == DELETE
                      else statement_insert(self.qualified, row, after))
         if any(text == "null" for text in key.values()):  # a key literal is null only for static-cells-only rows
             return (f"-- not applied: a partition holding only static cells (no clustering row) is not reconciled; "
                     f"make this change by hand if wanted\n-- {statement}\n")
+        if "cells" in at:  # a put's: what apply binds instead of the text, as long as neither was edited
+            at = {**at, "sum": statement_sum(statement, at["cells"])}
+        meta = _META({"op": change.op, "key": change.key, "where": where(key), "expect": change.expect,
+                      "want": change.want, "why": change.why, **({"at": at} if at else {})})
         return f"{MARK}{meta}\n{'' if change.enabled else '-- '}{statement}\n"
 
     def parse(self, lines: Iterable[str]) -> Iterator[Change]:
@@ -118,6 +123,7 @@ class CqlApplier:
     """Read-compare-write of change batches against the production table (see the module docstring)."""
 
     def __init__(self, fmt: CqlChanges) -> None:
+        from migrator.backends.cassandra import cql
         from migrator.backends.cassandra.compare_plan import build_compare_plan
         from migrator.backends.cassandra.connection import cached_session, consistency, prepared
         from migrator.backends.cassandra.prepare import prepare
@@ -143,6 +149,12 @@ class CqlApplier:
             stmt.consistency_level = self.level
         self.keys = self.plan.partition_key + self.plan.clustering
         self.ranges = self.plan.partitioner == "Murmur3Partitioner"
+        # a put whose statement and cells are as diff wrote them is bound to a prepared INSERT of these columns
+        names = (*self.plan.key_names, *(c.name for c in self.plan.columns))
+        self.insert_prefix = f"INSERT INTO {fmt.qualified} ({cql.column_list(names)}) VALUES ("
+        values = f"{self.insert_prefix}{', '.join(['?'] * len(names))})"
+        self.inserts = {False: prepared(self.session, values),
+                        True: prepared(self.session, values + " USING TIMESTAMP ?")}
 
     def apply(self, changes: list[Change], *, dry_run: bool = False) -> list[str]:
         """Each change's outcome (``APPLIED``/``ALREADY``/``SKIPPED``); writes nothing with ``dry_run``."""
@@ -264,6 +276,8 @@ class CqlApplier:
         """The pack's statements, as unlogged batches of neighbouring tokens (one request each)."""
         from cassandra.query import BatchStatement, BatchType, SimpleStatement
 
+        from migrator.backends.cassandra.raw import bind_raw
+
         ordered = sorted(changes, key=_token)
         batches: list[Any] = []
         batch, size = None, 0
@@ -273,9 +287,28 @@ class CqlApplier:
             if batch is None or len(batch) >= STATEMENTS_PER_BATCH or size + len(text) > BATCH_TEXT_BYTES:
                 batch, size = BatchStatement(BatchType.UNLOGGED, consistency_level=self.level), 0
                 batches.append(batch)
-            batch.add(SimpleStatement(text))
+            cells = self._cells(change, text)
+            if cells is None:
+                batch.add(SimpleStatement(text))  # the text, which the server parses
+            else:
+                after = (change.address or {}).get("after")
+                batch.add(bind_raw(self.inserts[after is not None],
+                                   cells if after is None else [*cells, _INT64.pack(int(after))]))
             size += len(text)
         self._run(batches, self.session)
+
+    def _cells(self, change: Change, statement: str) -> list[bytes | None] | None:
+        """Dev's cell bytes to bind instead of sending ``statement``, or None.
+
+        Only for a put whose statement and cells are as diff wrote them (their ``sum``), on a table
+        whose types are the same on both sides.
+        """
+        at = change.address or {}
+        cells = at.get("cells")
+        if (cells is None or not self.plan.bindable or change.op == DELETE
+                or not statement.startswith(self.insert_prefix) or at.get("sum") != statement_sum(statement, cells)):
+            return None
+        return [_raw(cell) for cell in cells]
 
     def _run(self, statements: list[Any], session: Any) -> list[list[Any]]:
         from cassandra.concurrent import execute_concurrent
@@ -298,6 +331,12 @@ def token_runs(changes: list[Change]) -> list[list[Change]]:
         runs[-1].append(change)
         last = token
     return runs
+
+
+def statement_sum(statement: str, cells: list[str | None]) -> str:
+    """A short hash of a put's statement and dev's cell bytes (hex): ``apply`` binds the cells only while it matches."""
+    text = statement + "\n" + ",".join("-" if cell is None else cell for cell in cells)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def partition_groups(keys: list[tuple[str | None, ...]], n_pk: int) -> list[list[tuple[str | None, ...]]]:

@@ -109,3 +109,27 @@ def test_partition_groups_cut_at_a_new_partition_and_at_the_request_size():
     groups = reconcile.partition_groups(keys, 1)
     assert [len(g) for g in groups] == [reconcile.KEYS_PER_READ, 2, 1, 1]
     assert groups[2] == [("02", "00")]
+
+
+def test_a_put_is_bound_to_a_prepared_insert_only_while_its_statement_and_cells_are_as_diff_wrote_them():
+    from dataclasses import replace
+
+    from migrator.backends.cassandra.reconcile import statement_sum
+
+    fmt = changes()
+    applier = _applier(("k",), ("c",))
+    applier.plan.bindable = True
+    applier.insert_prefix = f'INSERT INTO {fmt.qualified} ("k", "c", "v") VALUES ('
+    cells = ["00000001", "00000002", None]
+    put = Change(PUT, {"k": 1, "c": 2}, None, "bb", {"k": "1", "c": "2", "v": "null"}, "added",
+                 address={"token": 5, "key": cells[:2], "cells": cells})
+    [parsed] = fmt.parse(fmt.render(put).splitlines(keepends=True))
+    statement = parsed.row["statement"]
+    assert parsed.address["sum"] == statement_sum(statement, cells)
+    assert applier._cells(parsed, statement) == [b"\x00\x00\x00\x01", b"\x00\x00\x00\x02", None]
+    edited = statement.replace("null", "'x'")
+    assert applier._cells(parsed, edited) is None  # a reviewer's edit is sent as text
+    other = replace(parsed, address={**parsed.address, "cells": ["00000001", "00000002", "78"]})
+    assert applier._cells(other, statement) is None  # cells that are not the ones the sum was made of
+    applier.plan.bindable = False
+    assert applier._cells(parsed, statement) is None  # types differ between the sides now
