@@ -29,8 +29,6 @@ from migrator.errors import RuntimeFailure
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
-WRITE_BUFFER = 1 << 20  # bytes a streamed file holds before a write(): each write releases the GIL, and
-# getting it back from a busy driver I/O thread costs more than the write (8 KiB buffers: 4,000 writes a diff)
 
 # errors that say the storage refused the write (as opposed to, say, a dropped connection read inside
 # an atomic_file block, which is also an OSError and must keep its own meaning)
@@ -155,7 +153,7 @@ def atomic_file(path: Path, *, sync_directory: bool = True, durable: bool = True
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = _create_private(temp, os.O_WRONLY | os.O_EXCL, named=path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=WRITE_BUFFER) as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle
             handle.flush()
             if durable:
@@ -184,4 +182,4 @@ def open_private(path: Path, *, append: bool = False) -> IO[str]:
     file, whose ``pack.json`` comes last) or meant to grow (``skipped.jsonl``).
     """
     fd = _create_private(path, os.O_WRONLY | (os.O_APPEND if append else os.O_TRUNC))
-    return os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=WRITE_BUFFER)
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
