@@ -135,7 +135,8 @@ def time_reconcile(env: dict[str, str], spark: Any, sessions: tuple[Any, Any], s
     loaded = load_config(config_text(env, table, args.splits, tmp, fetch_size=args.fetch_size,
                                      reconcile={"output": str(output), "strategy": "theirs"}))
     time_phases(spark, loaded, output, changed_rows(args.rows, args.diverge), timed,
-                same_rows if args.diverge < 1 else None, args.rounds)
+                same_rows if args.diverge < 1 else None, args.rounds,
+                lambda: load(spark, target, KEYSPACE, table, args.shape, changed_rows(args.rows, args.diverge), seed=1))
 
 
 def rate(rows: int, seconds: float) -> float:
@@ -160,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diverge", type=float, default=1.0,
                         help="with --reconcile: the share of target rows rewritten (in conflict)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="with --reconcile: validate and diff alternate N times; the fastest of each counts")
+                        help="with --reconcile: validate and diff alternate N times, then apply and its migrate "
+                             "(production re-diverged before each apply); the fastest of each counts")
     parser.add_argument("--reuse-source", action="store_true",
                         help="keep the source table of an earlier run with the same --rows and --shape (no load)")
     parser.add_argument("--settle-limit", type=float, default=180.0, metavar="SECONDS",

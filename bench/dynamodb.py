@@ -81,7 +81,8 @@ def time_reconcile(spark: Any, args: Any, target_url: str, tmp: str, source_url:
     loaded = load_config(config_text(source_url, target_url, source, target, args.segments, tmp,
                                      {"output": str(output), "strategy": "theirs"}))
     time_phases(spark, loaded, output, changed_rows(args.items, args.diverge), timed,
-                same_rows if args.diverge < 1 else None, args.rounds)
+                same_rows if args.diverge < 1 else None, args.rounds,
+                lambda: load(spark, target_url, target, changed_rows(args.items, args.diverge), value="w"))
 
 
 def client(url: str) -> Any:
@@ -195,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diverge", type=float, default=1.0,
                         help="with --reconcile: the share of target items rewritten (in conflict)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="with --reconcile: validate and diff alternate N times; the fastest of each counts")
+                        help="with --reconcile: validate and diff alternate N times, then apply and its migrate "
+                             "(production re-diverged before each apply); the fastest of each counts")
     args = parser.parse_args(argv)
 
     from migrator.config import load_config

@@ -252,3 +252,32 @@ def test_apply_checks_production_the_same_by_key_or_by_token_range(source, targe
     rows = {tuple(r[:-1]): r[-1] for r in target.execute(f"SELECT {names}, v FROM {TARGET_KS}.{table}")}
     assert rows == {k: "changed after the diff" if i == 3 else f"v{i}" for i, k in enumerate(keys)}
     assert outcomes(scan=True) == outcomes(scan=False) == Counter({ALREADY: 33, SKIPPED: 1})
+
+
+def test_text_with_line_breaks_and_quotes_reaches_production_exactly(source, target, endpoints, tmp_path,
+                                                                     monkeypatch) -> None:
+    """Values a CQL statement spans lines for: applied exactly, bound to a prepared INSERT and as text."""
+    from migrator.backends.cassandra.reconcile import CqlApplier
+    from migrator.config import load_config
+    from migrator.reconcile.apply import apply
+
+    recreate(source, target, "texts", "(k int PRIMARY KEY, v text, tags set<text>)")
+    values = ["one\ntwo", "a;\r\nb", "c\rd", "\n-- change {}\n", "it's; \"quoted\"", "-- x\n;"]
+    for k, v in enumerate(values):
+        source.execute(f"INSERT INTO {SOURCE_KS}.texts (k, v, tags) VALUES (%s, %s, %s)", (k, v, {v, "plain"}))
+    output = tmp_path / "reconcile"
+    config = write_config(tmp_path, endpoints, "texts",
+                          top={"reconcile": {"output": str(output), "strategy": "theirs"}})
+    assert cli("diff", "--config", str(config), timeout=300).returncode == 1
+
+    def production() -> dict[int, tuple]:
+        return {r.k: (r.v, r.tags) for r in target.execute(f"SELECT k, v, tags FROM {TARGET_KS}.texts")}
+
+    expected = {k: (v, {v, "plain"}) for k, v in enumerate(values)}
+    done = cli("apply", "--config", str(config), "--pack", str(output / "pack"), timeout=300)
+    assert done.returncode == 0 and f"{len(values)} changes were applied" in done.stderr, done.stderr
+    assert production() == expected
+    target.execute(f"TRUNCATE {TARGET_KS}.texts")
+    monkeypatch.setattr(CqlApplier, "_cells", lambda self, change, statement: None)  # every statement as text
+    assert sum(c["applied"] for c in apply(load_config(config), output / "pack").outcomes.values()) == len(values)
+    assert production() == expected

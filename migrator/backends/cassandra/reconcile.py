@@ -44,15 +44,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import struct
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from migrator.backends.cassandra.literals import statement_delete, statement_insert, where
+from migrator.errors import ConfigError
 from migrator.reconcile.changes import DELETE, Change, classify
 from migrator.report.view import encoder
 
 _INT64 = struct.Struct(">q")
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
+# a statement, up to its first ";" outside '...' strings and "..." names (each doubles its quote to escape it)
+_STATEMENT = re.compile(r"""(?:[^'";]++|'(?:[^']++|'')*+'|"(?:[^"]++|"")*+")*+;""")  # possessive: no backtracking
 MARK = "-- change "
 CONCURRENCY = 32
 MIN_TOKEN = -(2**63)  # Murmur3's lowest token, which no partition has
@@ -94,17 +99,35 @@ class CqlChanges:
                      else statement_insert(self.qualified, row, after))
         if any(text == "null" for text in key.values()):  # a key literal is null only for static-cells-only rows
             return (f"-- not applied: a partition holding only static cells (no clustering row) is not reconciled; "
-                    f"make this change by hand if wanted\n-- {statement}\n")
+                    f"make this change by hand if wanted\n{_commented(statement)}\n")
         if "cells" in at:  # a put's: what apply binds instead of the text, as long as neither was edited
             at = {**at, "sum": statement_sum(statement, at["cells"])}
         meta = _META({"op": change.op, "key": change.key, "where": where(key), "expect": change.expect,
                       "want": change.want, "why": change.why, **({"at": at} if at else {})})
-        return f"{MARK}{meta}\n{'' if change.enabled else '-- '}{statement}\n"
+        return f"{MARK}{meta}\n{statement if change.enabled else _commented(statement)}\n"
 
     def parse(self, lines: Iterable[str]) -> Iterator[Change]:
-        """The enabled changes: each check line with the statement after it."""
+        """The enabled changes: each check line with the statement after it.
+
+        A statement ends at its first ``;`` outside quotes, so one holding a text value with line
+        breaks spans several lines, kept exactly (read the file with ``newline=""``). One that does
+        not end before the next check line or the end of the file (a quote left open in an edit) is
+        refused, naming it.
+        """
         meta: dict[str, Any] | None = None
-        for line in lines:
+        pending: list[str] = []  # the lines so far of a statement that goes on
+        for number, line in enumerate(lines, 1):
+            if pending and not line.startswith(MARK):
+                pending.append(line)
+                text = "".join(pending).strip()
+                if _STATEMENT.match(text):
+                    pending = []
+                    assert meta is not None
+                    yield _change(meta, text)
+                    meta = None
+                continue
+            if pending:
+                raise _unended(pending, number)
             if line.startswith(MARK):
                 meta = json.loads(line[len(MARK):])
                 continue
@@ -113,9 +136,13 @@ class CqlChanges:
                 if text.startswith("--"):
                     meta = None  # a disabled statement: its check goes with it
                 continue
-            yield Change(meta["op"], meta["key"], meta["expect"], meta["want"],
-                         {"statement": text, "where": meta["where"]}, meta.get("why", ""), address=meta.get("at"))
+            if not _STATEMENT.match(text):
+                pending = [line]
+                continue
+            yield _change(meta, text)
             meta = None
+        if pending:
+            raise _unended(pending, None)
 
     def applier(self) -> CqlApplier:
         """Connections to production, and the layout diff read its rows with."""
@@ -183,7 +210,10 @@ class CqlApplier:
 
     def _scan_run(self, run: list[Change], found: dict[tuple[str | None, ...], str]) -> list[Change]:
         """Scan what of a token run is dense enough (see the module docstring); the changes left to read by key."""
-        head, rest = run[:PROBE_CHANGES], run[PROBE_CHANGES:]
+        cut = min(PROBE_CHANGES, len(run))
+        while cut < len(run) and _token(run[cut]) == _token(run[cut - 1]):
+            cut += 1  # one partition's rows stay on one side: the second scan starts after the probe's last token
+        head, rest = run[:cut], run[cut:]
         rows = self._scan(head, max(_token(head[0]) - 1, MIN_TOKEN), found)
         if rows is None:
             return run
@@ -334,6 +364,23 @@ def token_runs(changes: list[Change]) -> list[list[Change]]:
         runs[-1].append(change)
         last = token
     return runs
+
+
+def _change(meta: dict[str, Any], statement: str) -> Change:
+    return Change(meta["op"], meta["key"], meta["expect"], meta["want"],
+                  {"statement": statement, "where": meta["where"]}, meta.get("why", ""), address=meta.get("at"))
+
+
+def _unended(lines: list[str], before: int | None) -> ConfigError:
+    where = f"before line {before}" if before is not None else "before the end of the file"
+    return ConfigError([("--pack", f"a statement of the pack does not end {where}: {lines[0].strip()[:80]!r}... "
+                                   "(a quote left open?)\n    fix: close its quotes and end it with ';', or run "
+                                   "migrator diff again for a new pack")])
+
+
+def _commented(statement: str) -> str:
+    """Every line of ``statement`` commented out (a text value may hold line breaks)."""
+    return "-- " + _LINE_BREAK.sub(r"\1-- ", statement)  # each break kept as it is
 
 
 def statement_sum(statement: str, cells: list[str | None]) -> str:

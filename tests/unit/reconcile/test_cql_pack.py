@@ -133,3 +133,55 @@ def test_a_put_is_bound_to_a_prepared_insert_only_while_its_statement_and_cells_
     assert applier._cells(other, statement) is None  # cells that are not the ones the sum was made of
     applier.plan.bindable = False
     assert applier._cells(parsed, statement) is None  # types differ between the sides now
+
+
+def test_a_run_is_probed_then_scanned_or_read_by_key_and_never_cut_inside_a_token():
+    """The probe's range ends at its last change's token: the changes sharing that token go with it."""
+    from migrator.backends.cassandra import reconcile
+
+    def located(token: int, c: int) -> Change:
+        return Change(PUT, {}, None, "w", address={"token": token, "key": [f"{token:02x}", f"{c:02x}"]})
+
+    n = reconcile.PROBE_CHANGES
+    run = [located(t, 0) for t in range(1, n)] + [located(n, c) for c in range(3)] + [located(n + 1, 0)]
+    applier, scans = _applier(("p",), ("c",)), []
+
+    def scan(rows_per_change: int):
+        def _scan(changes, low, found):
+            scans.append(([c.address["token"] for c in changes], low))
+            return rows_per_change * len(changes)
+        return _scan
+
+    applier._scan = scan(1)  # dense: the rest is scanned from the probe's last token on
+    assert applier._scan_run(run, {}) == []
+    assert scans == [(list(range(1, n)) + [n] * 3, 0), ([n + 1], n)]
+    scans.clear()
+    applier._scan = scan(reconcile.SCAN_ROWS_PER_CHANGE + 1)  # sparse: the rest is read by key
+    assert applier._scan_run(run, {}) == run[n + 2:]
+    assert len(scans) == 1
+
+
+def test_a_value_with_line_breaks_keeps_its_statement_whole_and_exact():
+    import io
+
+    import pytest
+
+    from migrator.errors import ConfigError
+
+    fmt = changes()
+    tricky = ["'one\ntwo'", "'a;\r\nb'", "'c\rd'", "'\n-- not a comment\n'", "'it''s; \"quoted\"'"]
+    puts = [Change(PUT, {"k": i}, None, "w", {"k": str(i), "v": v}, "added") for i, v in enumerate(tricky)]
+    disabled = Change(DELETE, {"k": 9}, "e", None, {"k": "'x\ny'"}, "removed", enabled=False)
+    text = "".join(fmt.render(c) for c in [puts[0], disabled, *puts[1:]])
+    parsed = list(fmt.parse(io.StringIO(text, newline="")))  # as apply reads it: line breaks untranslated
+    assert [c.row["statement"] for c in parsed] == [
+        f'INSERT INTO {fmt.qualified} ("k", "v") VALUES ({i}, {v});' for i, v in enumerate(tricky)]
+    assert "\n-- y';" in text  # every line of a disabled statement is commented out
+    assert [c.row["statement"] for c in fmt.parse(["-- change " + text.split("-- change ")[1].splitlines()[0] + "\n",
+                                                   "INSERT INTO t (k) VALUES (1); -- a reviewer's note\n"])] == \
+        ["INSERT INTO t (k) VALUES (1); -- a reviewer's note"]
+    cut = text.replace("'one\ntwo'", "'one\ntwo")  # a quote left open in an edit
+    with pytest.raises(ConfigError, match="does not end before line 4"):
+        list(fmt.parse(io.StringIO(cut, newline="")))
+    with pytest.raises(ConfigError, match="before the end of the file"):
+        list(fmt.parse(io.StringIO(fmt.render(puts[0]).replace("two'", "two"), newline="")))
