@@ -31,7 +31,7 @@ def time_phases(spark: Any, loaded: Any, output: Path, changed: int, timed: Call
     from migrator.validate import validate
 
     for n in range(1, rounds + 1):
-        suffix = f" #{n}" if n > 1 else ""
+        suffix = _round(n)
         with timed("validate diverged" + suffix):  # diff's yardstick: validate on the same (diverged) tables
             report = validate(loaded, spark)
         assert report.counts.differing == changed, report.counts
@@ -39,7 +39,7 @@ def time_phases(spark: Any, loaded: Any, output: Path, changed: int, timed: Call
             found = diff(loaded, spark)
         assert next(iter(found.tables.values())).conflicts == changed, found.tables
     for n in range(1, (rounds if rediverge is not None else 1) + 1):
-        suffix = f" #{n}" if n > 1 else ""
+        suffix = _round(n)
         if n > 1 and rediverge is not None:
             rediverge()
         with timed("apply" + suffix):
@@ -51,6 +51,11 @@ def time_phases(spark: Any, loaded: Any, output: Path, changed: int, timed: Call
             small = same_rows(changed)
             with timed("migrate (same rows)" + suffix):
                 assert migrate(small, spark).rows == changed
+
+
+def _round(n: int) -> str:
+    """A phase's name suffix in round ``n`` (none in the first)."""
+    return f" #{n}" if n > 1 else ""
 
 
 def phase_rows(name: str, rows: int, changed: int) -> int:

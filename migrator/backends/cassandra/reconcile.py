@@ -239,7 +239,7 @@ class CqlApplier:
             if rows > budget:
                 return None
             for row in page:
-                key = tuple(cell.hex() if (cell := row[i]) is not None else None for i in self.keys)
+                key = self._key_hex(row)
                 if key in wanted:
                     seen[key] = self.digester.digest(row).hex()
         found.update(seen)
@@ -255,9 +255,13 @@ class CqlApplier:
         statements = [bind_raw(statement, values) for statement, values in self._requests(changes)]
         for rows in self._run(statements, self.raw):
             for row in rows:
-                key = tuple(cell.hex() if (cell := row[i]) is not None else None for i in self.keys)
+                key = self._key_hex(row)
                 if key in wanted:
                     found[key] = self.digester.digest(row).hex()
+
+    def _key_hex(self, row: Any) -> tuple[str | None, ...]:
+        """A read row's key bytes (hex), as the pack's ``at`` holds them."""
+        return tuple(cell.hex() if (cell := row[i]) is not None else None for i in self.keys)
 
     def _requests(self, changes: list[Change]) -> Iterator[tuple[Any, list[bytes | None]]]:
         """The prepared selects, with their values, that read ``changes``' rows (see the module docstring)."""
