@@ -1,9 +1,11 @@
-"""``python -m bench.probes writes|reads``: the single-process measurements behind bench/RESULTS.md.
+"""``python -m bench.probes writes|reads|keys``: the single-process measurements behind bench/RESULTS.md.
 
 ``writes`` copies ``--table`` (a narrow table the benchmark loaded) from the source into
 ``bench.probe`` on the target, once per request and in unlogged batches of several sizes. ``reads``
-scans it with and without ``token()`` and at two page sizes. Each line gives rows/s and the CPU
-microseconds per row of this process and of the server(s), read from ``/proc``.
+scans it with and without ``token()`` and at two page sizes. ``keys`` reads its first ``--keys``
+rows by key, as reconcile's apply reads production: one select per key, then several keys per
+``IN``. Each line gives rows/s and the CPU microseconds per row of this process and of the
+server(s), read from ``/proc``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
+
+from cassandra.concurrent import execute_concurrent
 
 from bench.measure import database_pids, process_cpu_seconds
 from migrator.backends.cassandra.batches import Batcher
@@ -71,16 +75,43 @@ def reads(src: Any, table: str) -> None:
         measured(f"scan {selectors}, pages of {fetch}", scan)
 
 
+def keys(src: Any, table: str, count: int) -> None:
+    import struct
+
+    wanted = [struct.pack(">q", i) for i in range(count)]
+    for per_read in (1, 16, 64, 100):
+
+        def read(per_read: int = per_read) -> int:
+            statements = {}
+            requests = []
+            for i in range(0, len(wanted), per_read):
+                group = wanted[i : i + per_read]
+                if len(group) not in statements:
+                    where = "id = ?" if per_read == 1 else f"id IN ({', '.join(['?'] * len(group))})"
+                    statements[len(group)] = prepared(src, f"SELECT id, n, s, d FROM bench.{table} WHERE {where}")
+                requests.append((bind_raw(statements[len(group)], group), ()))
+            results = execute_concurrent(src, requests, concurrency=32, raise_on_first_error=True)
+            return sum(len(list(r.result_or_exc)) for r in results)
+
+        measured(f"{count:,} keys, {'one select per key' if per_read == 1 else f'{per_read} keys per IN'}", read)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.probes", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("writes", "reads"))
+    parser.add_argument("what", choices=("writes", "reads", "keys"))
     parser.add_argument("--table", default="narrow_100000", help="a narrow table in the bench keyspace")
+    parser.add_argument("--keys", type=int, default=20_000, help="keys: how many rows to read by key")
     args = parser.parse_args(argv)
     env = require_services("bench.probes")
     src = connect(ConnectionSpec("source", env["MIGRATOR_SOURCE_HOST"], int(env["MIGRATOR_SOURCE_PORT"])), raw=True)
     tgt = connect(ConnectionSpec("target", env["MIGRATOR_TARGET_HOST"], int(env["MIGRATOR_TARGET_PORT"])), raw=True)
     try:
-        writes(src, tgt, args.table) if args.what == "writes" else reads(src, args.table)
+        if args.what == "writes":
+            writes(src, tgt, args.table)
+        elif args.what == "reads":
+            reads(src, args.table)
+        else:
+            keys(src, args.table, args.keys)
     finally:
         src.cluster.shutdown()
         tgt.cluster.shutdown()
