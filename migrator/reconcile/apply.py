@@ -46,7 +46,8 @@ from migrator.reconcile.pack import MANIFEST, read_manifest
 from migrator.reconcile.preflight import settings_of
 
 log = logging.getLogger("migrator.reconcile")
-IN_FLIGHT = 2  # batches checked and written at once: one's reads overlap the other's writes
+IN_FLIGHT = 4  # batches checked and written at once: some read while others write (measured: 2 -> 4, 10% faster)
+YOUNG_OBJECTS = 50_000  # collect the youngest generation this rarely while the batches run (CPython's default: 700)
 
 
 @dataclass
@@ -101,12 +102,18 @@ def _frozen() -> Iterator[None]:
 
     The objects alive now (modules, config, sessions) outlive the run, and each collection would
     scan them all again: measured, 0.18 s of collections in an apply of 20,000 changes, 0.06 to 0.1
-    with them frozen. Afterwards they are the collector's again, so cycles among them are freed.
+    with them frozen. The youngest generation is collected after ``YOUNG_OBJECTS`` allocations, not
+    CPython's 700, so the changes of the batches in flight are not scanned and promoted again and
+    again (0.42 to 0.21 s per 100,000 changes); cycles are still freed, a little later. Afterwards
+    the objects are the collector's again and its thresholds as they were.
     """
+    thresholds = gc.get_threshold()
     gc.freeze()
+    gc.set_threshold(max(thresholds[0], YOUNG_OBJECTS), *thresholds[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
