@@ -1,22 +1,26 @@
-"""``python -m bench.probes writes|reads|keys``: the single-process measurements behind bench/RESULTS.md.
+"""``python -m bench.probes writes|reads|keys|checks``: the single-process measurements behind bench/RESULTS.md.
 
 ``writes`` copies ``--table`` (a narrow table the benchmark loaded) from the source into
 ``bench.probe`` on the target, once per request and in unlogged batches of several sizes. ``reads``
 scans it with and without ``token()`` and at two page sizes. ``keys`` reads its first ``--keys``
 rows by key, as reconcile's apply reads production: one select per key, then several keys per
-``IN``. Each line gives rows/s and the CPU microseconds per row of this process and of the
-server(s), read from ``/proc``.
+``IN``. ``checks`` copies those rows into ``bench.probe_checks`` on the target, then changes each
+only where it still holds what was read, two ways: read by key then written (what apply does), and
+a conditional ``UPDATE ... IF`` (Paxos). Each line gives rows/s and the CPU microseconds per row
+of this process and of the server(s), read from ``/proc``.
 """
 
 from __future__ import annotations
 
 import argparse
+import struct
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from cassandra.concurrent import execute_concurrent
+from cassandra.query import BatchStatement, BatchType
 
 from bench.measure import database_pids, process_cpu_seconds
 from migrator.backends.cassandra.batches import Batcher
@@ -75,32 +79,79 @@ def reads(src: Any, table: str) -> None:
         measured(f"scan {selectors}, pages of {fetch}", scan)
 
 
-def keys(src: Any, table: str, count: int) -> None:
-    import struct
+def by_key(session: Any, table: str, ids: list[bytes], per_read: int) -> list[Any]:
+    """The rows of ``ids`` (a narrow table's), ``per_read`` keys per request, 32 requests at once."""
+    statements: dict[int, Any] = {}
+    requests = []
+    for i in range(0, len(ids), per_read):
+        group = ids[i : i + per_read]
+        if len(group) not in statements:
+            where = "id = ?" if per_read == 1 else f"id IN ({', '.join(['?'] * len(group))})"
+            statements[len(group)] = prepared(session, f"SELECT id, n, s, d FROM bench.{table} WHERE {where}")
+        requests.append((bind_raw(statements[len(group)], group), ()))
+    results = execute_concurrent(session, requests, concurrency=32, raise_on_first_error=True)
+    return [row for r in results for row in r.result_or_exc]
 
-    wanted = [struct.pack(">q", i) for i in range(count)]
+
+def first_ids(count: int) -> list[bytes]:
+    """The keys of a narrow table's first ``count`` rows (those a ``--diverge`` bench rewrites)."""
+    return [struct.pack(">q", i) for i in range(count)]
+
+
+def keys(src: Any, table: str, count: int) -> None:
+    ids = first_ids(count)
     for per_read in (1, 16, 64, 100):
 
         def read(per_read: int = per_read) -> int:
-            statements = {}
-            requests = []
-            for i in range(0, len(wanted), per_read):
-                group = wanted[i : i + per_read]
-                if len(group) not in statements:
-                    where = "id = ?" if per_read == 1 else f"id IN ({', '.join(['?'] * len(group))})"
-                    statements[len(group)] = prepared(src, f"SELECT id, n, s, d FROM bench.{table} WHERE {where}")
-                requests.append((bind_raw(statements[len(group)], group), ()))
-            results = execute_concurrent(src, requests, concurrency=32, raise_on_first_error=True)
-            return sum(len(list(r.result_or_exc)) for r in results)
+            return len(by_key(src, table, ids, per_read))
 
         measured(f"{count:,} keys, {'one select per key' if per_read == 1 else f'{per_read} keys per IN'}", read)
 
 
+def checks(src: Any, tgt: Any, table: str, count: int) -> None:
+    """Writing rows only where production still holds what was seen: apply's read then write, or Paxos."""
+    tgt.execute("CREATE TABLE IF NOT EXISTS bench.probe_checks (id bigint PRIMARY KEY, n int, s text, d double)")
+    tgt.execute("TRUNCATE bench.probe_checks", timeout=120)
+    rows = by_key(src, table, first_ids(count), 64)
+    insert = prepared(tgt, "INSERT INTO bench.probe_checks (id, n, s, d) VALUES (?, ?, ?, ?)")
+
+    def write(batch_rows: int = 32) -> int:
+        batches = []
+        for i in range(0, len(rows), batch_rows):
+            batch = BatchStatement(BatchType.UNLOGGED)
+            for row in rows[i : i + batch_rows]:
+                batch.add(bind_raw(insert, list(row)))
+            batches.append((batch, ()))
+        execute_concurrent(tgt, batches, concurrency=32, raise_on_first_error=True)
+        return len(rows)
+
+    write()  # production as it was seen
+
+    def read_then_write() -> int:
+        seen = by_key(tgt, "probe_checks", [row[0] for row in rows], 64)
+        assert len(seen) == len(rows)
+        return write()
+
+    update = prepared(
+        tgt, "UPDATE bench.probe_checks SET n = ?, s = ?, d = ? WHERE id = ? IF n = ? AND s = ? AND d = ?"
+    )
+
+    def conditional() -> int:
+        requests = [(bind_raw(update, [n, s_, d, id_, n, s_, d]), ()) for id_, n, s_, d in rows]
+        results = execute_concurrent(tgt, requests, concurrency=32, raise_on_first_error=True)
+        applied = sum(1 for r in results for row in r.result_or_exc if row[0] == b"\x01")
+        assert applied == len(rows), applied
+        return applied
+
+    measured(f"{count:,} rows, read by key (64 per IN), then written (batches of 32)", read_then_write)
+    measured(f"{count:,} rows, conditional UPDATE ... IF (Paxos), one per request", conditional)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.probes", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("writes", "reads", "keys"))
+    parser.add_argument("what", choices=("writes", "reads", "keys", "checks"))
     parser.add_argument("--table", default="narrow_100000", help="a narrow table in the bench keyspace")
-    parser.add_argument("--keys", type=int, default=20_000, help="keys: how many rows to read by key")
+    parser.add_argument("--keys", type=int, default=20_000, help="keys, checks: how many rows to read by key")
     args = parser.parse_args(argv)
     env = require_services("bench.probes")
     src = connect(ConnectionSpec("source", env["MIGRATOR_SOURCE_HOST"], int(env["MIGRATOR_SOURCE_PORT"])), raw=True)
@@ -110,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             writes(src, tgt, args.table)
         elif args.what == "reads":
             reads(src, args.table)
-        else:
+        elif args.what == "keys":
             keys(src, args.table, args.keys)
+        else:
+            checks(src, tgt, args.table, args.keys)
     finally:
         src.cluster.shutdown()
         tgt.cluster.shutdown()
