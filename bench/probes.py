@@ -26,6 +26,7 @@ from bench.measure import database_pids, process_cpu_seconds
 from migrator.backends.cassandra.batches import Batcher
 from migrator.backends.cassandra.connection import ConnectionSpec, connect, prepared
 from migrator.backends.cassandra.raw import bind_raw
+from migrator.backends.cassandra.reconcile import CONCURRENCY, KEYS_PER_READ, STATEMENTS_PER_BATCH
 from migrator.backends.cassandra.scan import scan_pages
 from migrator.backends.cassandra.window import WriteWindow
 from scripts.localenv import require_services
@@ -100,7 +101,7 @@ def first_ids(count: int) -> list[bytes]:
 
 def keys(src: Any, table: str, count: int) -> None:
     ids = first_ids(count)
-    for per_read in (1, 16, 64, 100):
+    for per_read in (1, 16, KEYS_PER_READ, 100):
 
         def read(per_read: int = per_read) -> int:
             return len(by_key(src, table, ids, per_read))
@@ -112,23 +113,23 @@ def checks(src: Any, tgt: Any, table: str, count: int) -> None:
     """Writing rows only where production still holds what was seen: apply's read then write, or Paxos."""
     tgt.execute("CREATE TABLE IF NOT EXISTS bench.probe_checks (id bigint PRIMARY KEY, n int, s text, d double)")
     tgt.execute("TRUNCATE bench.probe_checks", timeout=120)
-    rows = by_key(src, table, first_ids(count), 64)
+    rows = by_key(src, table, first_ids(count), KEYS_PER_READ)
     insert = prepared(tgt, "INSERT INTO bench.probe_checks (id, n, s, d) VALUES (?, ?, ?, ?)")
 
-    def write(batch_rows: int = 32) -> int:
+    def write() -> int:  # as apply writes: unlogged batches of its size
         batches = []
-        for i in range(0, len(rows), batch_rows):
+        for i in range(0, len(rows), STATEMENTS_PER_BATCH):
             batch = BatchStatement(BatchType.UNLOGGED)
-            for row in rows[i : i + batch_rows]:
+            for row in rows[i : i + STATEMENTS_PER_BATCH]:
                 batch.add(bind_raw(insert, list(row)))
             batches.append((batch, ()))
-        execute_concurrent(tgt, batches, concurrency=32, raise_on_first_error=True)
+        execute_concurrent(tgt, batches, concurrency=CONCURRENCY, raise_on_first_error=True)
         return len(rows)
 
     write()  # production as it was seen
 
     def read_then_write() -> int:
-        seen = by_key(tgt, "probe_checks", [row[0] for row in rows], 64)
+        seen = by_key(tgt, "probe_checks", [row[0] for row in rows], KEYS_PER_READ)
         assert len(seen) == len(rows)
         return write()
 
@@ -143,7 +144,10 @@ def checks(src: Any, tgt: Any, table: str, count: int) -> None:
         assert applied == len(rows), applied
         return applied
 
-    measured(f"{count:,} rows, read by key (64 per IN), then written (batches of 32)", read_then_write)
+    measured(
+        f"{count:,} rows, read by key ({KEYS_PER_READ} per IN), then written (batches of {STATEMENTS_PER_BATCH})",
+        read_then_write,
+    )
     measured(f"{count:,} rows, conditional UPDATE ... IF (Paxos), one per request", conditional)
 
 
